@@ -1,0 +1,122 @@
+"""The application factory. No module-level app: ``create_app(settings)`` builds one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+from prometheus_client import CollectorRegistry, Gauge
+
+import gatehouse
+from gatehouse.main.container import ApplicationContainer
+from gatehouse.main.http import health
+from gatehouse.main.http.errors import install_error_handlers
+from gatehouse.main.http.middleware import HttpMetrics, RequestContextMiddleware, TrustedProxies
+from gatehouse.main.modules import ROUTERS, WIRED, start_mappers
+from gatehouse.main.settings import Settings
+from gatehouse.modules.notifications.entrypoints.worker import run_dispatcher
+from gatehouse.shared.errors import Unavailable
+
+log = logging.getLogger("gatehouse")
+
+
+def build_container(settings: Settings) -> ApplicationContainer:
+    container = ApplicationContainer(settings=settings)
+    container.check_dependencies()
+    return container
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.operation_id or route.name
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    container: ApplicationContainer = app.state.container
+    settings: Settings = container.settings()
+    # Build the singletons now, so a bad key or pepper fails at start, not on a request.
+    container.key_ring()
+    container.accounts.hasher()
+    container.accounts.policy()
+    with contextlib.suppress(Unavailable):
+        await container.read_pool().open()
+    stop = asyncio.Event()
+    dispatcher: asyncio.Task[None] | None = None
+    if settings.dispatch_in_serve:
+        backlog: Gauge = app.state.outbox_backlog
+        dispatcher = asyncio.create_task(
+            run_dispatcher(
+                container.notifications.dispatch(),
+                container.notifications.store(),
+                stop,
+                poll_seconds=settings.outbox_poll_seconds,
+                on_backlog=backlog.set,
+            ),
+            name="outbox-dispatcher",
+        )
+    try:
+        yield
+    finally:
+        stop.set()
+        if dispatcher is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(dispatcher, timeout=15)
+        await container.notifications.store().close()
+        await container.read_pool().close()
+        await container.redis().aclose()
+        await container.engine().dispose()
+        container.accounts.hasher().close()
+
+
+def create_app(
+    settings: Settings, *, container: ApplicationContainer | None = None
+) -> FastAPI:
+    """Build the API. The settings must already name the database and Redis URLs."""
+    container = container or build_container(settings)
+    start_mappers()
+    container.wire(modules=[*WIRED, health])
+
+    app = FastAPI(
+        title="Gatehouse",
+        version=gatehouse.__version__,
+        summary="Accounts and authentication API",
+        lifespan=_lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.container = container
+    registry = CollectorRegistry()
+    app.state.metrics_registry = registry
+    app.state.outbox_backlog = Gauge(
+        "gatehouse_outbox_backlog", "Mails waiting in the outbox.", registry=registry
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.include_router(health.router)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "RateLimit-Limit",
+                            "RateLimit-Remaining", "RateLimit-Reset"],
+            max_age=600,
+        )
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=HttpMetrics(registry),
+        proxies=TrustedProxies(settings.trusted_proxies),
+        max_body_bytes=settings.max_body_bytes,
+        hsts=settings.send_hsts,
+    )
+    return app

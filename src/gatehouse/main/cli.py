@@ -1,0 +1,174 @@
+"""``gatehouse serve | migrate | worker | create-admin | keys rotate``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from gatehouse.main.embedded import embedded_infrastructure
+from gatehouse.main.logging import configure_logging
+from gatehouse.main.secrets import SecretsError
+from gatehouse.main.settings import Settings
+from gatehouse.modules.auth.adapters.keys import KeyConfigurationError, generate_key
+
+log = logging.getLogger("gatehouse.cli")
+
+
+def _alembic_ini() -> Path:
+    """``alembic.ini`` in the working directory, else beside the source tree."""
+    for candidate in (Path.cwd() / "alembic.ini", Path(__file__).resolve().parents[3] / "alembic.ini"):
+        if candidate.is_file():
+            return candidate
+    msg = "alembic.ini not found: run gatehouse from the project directory"
+    raise SystemExit(msg)
+
+
+def migrate(settings: Settings) -> None:
+    from alembic import command  # noqa: PLC0415 - only the migrate path needs Alembic
+    from alembic.config import Config  # noqa: PLC0415
+
+    config = Config(str(_alembic_ini()))
+    config.attributes["url"] = settings.database_url
+    command.upgrade(config, "head")
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn  # noqa: PLC0415
+
+    from gatehouse.main.app import create_app  # noqa: PLC0415
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    with embedded_infrastructure(settings) as resolved:
+        migrate(resolved)
+        app = create_app(resolved)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            proxy_headers=False,
+            loop="uvloop",
+            http="httptools",
+        )
+        log.info("serving", extra={"url": f"http://{host}:{port}", "docs": f"http://{host}:{port}/docs"})
+        uvicorn.Server(config).run()
+
+
+async def _worker_loop(settings: Settings) -> None:
+    from gatehouse.main.app import build_container  # noqa: PLC0415
+    from gatehouse.main.modules import start_mappers  # noqa: PLC0415
+    from gatehouse.modules.notifications.entrypoints.worker import run_dispatcher  # noqa: PLC0415
+
+    start_mappers()
+    container = build_container(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await run_dispatcher(
+            container.notifications.dispatch(),
+            container.notifications.store(),
+            stop,
+            poll_seconds=settings.outbox_poll_seconds,
+        )
+    finally:
+        await container.notifications.store().close()
+        await container.engine().dispose()
+
+
+def _worker(settings: Settings) -> None:
+    with embedded_infrastructure(settings) as resolved:
+        log.info("outbox worker started")
+        asyncio.run(_worker_loop(resolved))
+
+
+async def _create_admin(settings: Settings, email: str, password: str | None) -> int:
+    from gatehouse.main.app import build_container  # noqa: PLC0415
+    from gatehouse.main.modules import start_mappers  # noqa: PLC0415
+    from gatehouse.modules.accounts.application.admin import CreateAdmin  # noqa: PLC0415
+    from gatehouse.shared.errors import GatehouseError  # noqa: PLC0415
+
+    start_mappers()
+    container = build_container(settings)
+    try:
+        result = await container.accounts.create_admin()(CreateAdmin(email, password))
+    except GatehouseError as error:
+        print(f"error: {error.detail}", file=sys.stderr)
+        return 2
+    finally:
+        await container.engine().dispose()
+        container.accounts.hasher().close()
+    if result.created:
+        print(f"created administrator {email} ({result.user_id})")
+        if result.generated_password:
+            print(f"password (shown once): {result.generated_password}")
+    else:
+        print(f"{email} ({result.user_id}) is an administrator")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gatehouse", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the API")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("worker", help="run the mail outbox dispatcher on its own")
+    admin = sub.add_parser("create-admin", help="promote or create an administrator")
+    admin.add_argument("email")
+    admin.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    keys = sub.add_parser("keys", help="manage signing keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser("rotate", help="add a new active signing key (old ones stay published)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(f"invalid settings:\n{error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, json=settings.log_json)
+    try:
+        if args.command == "serve":
+            _serve(settings, args)
+        elif args.command == "migrate":
+            with embedded_infrastructure(settings) as resolved:
+                migrate(resolved)
+        elif args.command == "worker":
+            _worker(settings)
+        elif args.command == "create-admin":
+            password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
+            with embedded_infrastructure(settings) as resolved:
+                return asyncio.run(_create_admin(resolved, args.email, password))
+        elif args.command == "keys":
+            path = generate_key(settings.resolved_keys_dir)
+            print(f"new active signing key: {path}")
+    except (SecretsError, KeyConfigurationError) as error:
+        print(f"refusing to start: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        with contextlib.suppress(Exception):
+            log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

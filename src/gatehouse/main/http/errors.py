@@ -1,0 +1,146 @@
+"""One place renders every error as an RFC 9457 problem document."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gatehouse.shared.errors import (
+    Conflict,
+    Forbidden,
+    GatehouseError,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+    Unavailable,
+)
+from gatehouse.shared.http.routing import UnsupportedMediaType
+
+PROBLEM_BASE = "https://gatehouse.dev/problems/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+log = logging.getLogger("gatehouse.http")
+
+_STATUS_BY_CATEGORY: tuple[tuple[type[GatehouseError], int], ...] = (
+    (UnsupportedMediaType, 415),
+    (InvalidInput, 422),
+    (NotFound, 404),
+    (Conflict, 409),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (TooManyRequests, 429),
+    (Unavailable, 503),
+)
+
+# Codes and titles for errors raised by the framework itself, by status.
+_FRAMEWORK: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "Bad request"),
+    401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    406: ("not_acceptable", "Not acceptable"),
+    413: ("payload_too_large", "The request body is too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    422: ("validation_failed", "The request is not valid"),
+    429: ("too_many_requests", "Too many requests"),
+    500: ("internal_error", "Internal server error"),
+    503: ("service_unavailable", "Service unavailable"),
+}
+
+
+def status_for(error: GatehouseError) -> int:
+    for category, status in _STATUS_BY_CATEGORY:
+        if isinstance(error, category):
+            return status
+    return 400
+
+
+def problem_response(
+    request_or_scope: Request | dict[str, Any],
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    scope = request_or_scope.scope if isinstance(request_or_scope, Request) else request_or_scope
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+        "instance": scope.get("path", "/"),
+        "code": code,
+        "request_id": scope.get("state", {}).get("request_id"),
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def framework_problem(scope: dict[str, Any], status: int, detail: str | None = None) -> JSONResponse:
+    code, title = _FRAMEWORK.get(status, ("http_error", "HTTP error"))
+    return problem_response(scope, status, code, title, detail)
+
+
+async def _gatehouse_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GatehouseError)
+    status = status_for(exc)
+    headers: dict[str, str] = {}
+    if isinstance(exc, Unauthenticated):
+        sent_token = request.headers.get("authorization", "").lower().startswith("bearer ")
+        headers["WWW-Authenticate"] = (
+            'Bearer error="invalid_token"' if sent_token and exc.code == "invalid_token" else "Bearer"
+        )
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, Unavailable):
+        headers["Retry-After"] = "5"
+    return problem_response(request, status, exc.code, exc.title, exc.detail, headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "loc": list(error.get("loc", ())),
+            "msg": str(error.get("msg", "")),
+            "type": str(error.get("type", "")),
+        }
+        for error in exc.errors()
+    ]
+    return problem_response(
+        request,
+        422,
+        "validation_failed",
+        "The request is not valid",
+        "One or more fields are missing or invalid.",
+        errors=errors,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    response = framework_problem(request.scope, exc.status_code)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return framework_problem(request.scope, 500, "Something went wrong on our side.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(GatehouseError, _gatehouse_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,75 @@
+"""Operations endpoints: liveness, readiness, Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from dependency_injector.wiring import Provide, inject
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from redis.asyncio import Redis
+
+from gatehouse.main.http.errors import problem_response
+from gatehouse.shared.http.routing import problems
+from gatehouse.shared.pg import ReadPool
+
+router = APIRouter(tags=["operations"])
+
+CHECK_TIMEOUT = 2.0
+
+
+@router.get("/health/live", operation_id="health_live", summary="The process is running")
+async def live() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _check_postgres(pool: ReadPool) -> bool:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT):
+            return await pool.fetchrow("SELECT 1") is not None
+    except Exception:  # noqa: BLE001 - any failure means "not ready"
+        return False
+
+
+async def _check_redis(client: Redis) -> bool:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT):
+            return bool(await client.ping())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@router.get(
+    "/health/ready",
+    operation_id="health_ready",
+    summary="PostgreSQL and Redis answer",
+    responses=problems(503),
+)
+@inject
+async def ready(
+    request: Request,
+    pool: ReadPool = Depends(Provide["read_pool"]),  # noqa: B008
+    redis: Redis = Depends(Provide["redis"]),  # noqa: B008
+) -> JSONResponse:
+    postgres_ok, redis_ok = await asyncio.gather(_check_postgres(pool), _check_redis(redis))
+    checks = {"postgres": "ok" if postgres_ok else "unavailable",
+              "redis": "ok" if redis_ok else "unavailable"}
+    failing = [name for name, state in checks.items() if state != "ok"]
+    if failing:
+        return problem_response(
+            request,
+            503,
+            "dependency_unavailable",
+            "A dependency is unavailable",
+            f"Not ready: {', '.join(failing)} unavailable.",
+            headers={"Retry-After": "5"},
+            checks=checks,
+        )
+    return JSONResponse({"status": "ok", "checks": checks})
+
+
+@router.get("/metrics", operation_id="metrics", summary="Prometheus metrics", include_in_schema=True)
+async def metrics(request: Request) -> Response:
+    registry: CollectorRegistry = request.app.state.metrics_registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

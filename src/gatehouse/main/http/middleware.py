@@ -1,0 +1,201 @@
+"""The request-context middleware: pure ASGI, one per app, on every request.
+
+In one pass it: assigns the request id (echoing a well-formed incoming one), settles the
+client address (trusting ``X-Forwarded-For`` only from configured proxies), caps the body
+size (413), adds the security headers and ``X-Request-ID``, turns an unexpected exception
+into a 500 problem, records Prometheus metrics and writes one structured log line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gatehouse.main.http.errors import framework_problem
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+log = logging.getLogger("gatehouse.access")
+
+API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+DOCS_CSP = (
+    b"default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
+    b"frame-ancestors 'none'"
+)
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(413)
+
+
+class HttpMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "gatehouse_http_requests",
+            "HTTP requests by route template, method and status.",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "gatehouse_http_request_duration_seconds",
+            "HTTP request latency by route template and method.",
+            ["method", "route"],
+            registry=registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+
+
+class TrustedProxies:
+    def __init__(self, proxies: Sequence[str]) -> None:
+        self._networks = [ipaddress.ip_network(proxy, strict=False) for proxy in proxies]
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self._networks)
+
+    def client_ip(self, peer: str | None, forwarded_for: str | None) -> str | None:
+        if peer is None or not self._networks or not self._trusted(peer):
+            return peer
+        hops = [hop.strip() for hop in (forwarded_for or "").split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if not self._trusted(hop):
+                try:
+                    return str(ipaddress.ip_address(hop))
+                except ValueError:
+                    return peer
+        return peer
+
+
+class RequestContextMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: HttpMetrics,
+        proxies: TrustedProxies,
+        max_body_bytes: int,
+        hsts: bool,
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.proxies = proxies
+        self.max_body = max_body_bytes
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = dict(scope["headers"])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        peer = scope["client"][0] if scope.get("client") else None
+        forwarded = headers.get(b"x-forwarded-for")
+        client_ip = self.proxies.client_ip(peer, forwarded.decode("latin-1") if forwarded else None)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["client_ip"] = client_ip
+        path: str = scope["path"]
+        status = 500
+        response_started = False
+        extra_headers = self._headers(request_id, path, scope.get("scheme") == "https")
+
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            await framework_problem(scope, 413)(scope, receive, self._wrap(send, extra_headers))
+            self._finish(scope, started, 413, request_id, client_ip)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise BodyTooLarge
+            return message
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message["headers"] = [*message.get("headers", []), *extra_headers]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_wrapper)
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": request_id, "path": path})
+            if response_started:
+                raise
+            status = 500
+            await framework_problem(scope, 500, "Something went wrong on our side.")(
+                scope, receive, send_wrapper
+            )
+        finally:
+            self._finish(scope, started, status, request_id, client_ip)
+
+    @staticmethod
+    def _wrap(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        return wrapped
+
+    def _headers(self, request_id: str, path: str, https: bool) -> list[tuple[bytes, bytes]]:
+        headers = [
+            (b"x-request-id", request_id.encode("ascii")),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"),
+            (b"content-security-policy", DOCS_CSP if path in DOCS_PATHS else API_CSP),
+        ]
+        if path.startswith("/api/"):
+            headers.append((b"cache-control", b"no-store"))
+        if self.hsts or https:
+            headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+        return headers
+
+    def _finish(
+        self, scope: Scope, started: float, status: int, request_id: str, client_ip: str | None
+    ) -> None:
+        duration = time.perf_counter() - started
+        route: Any = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        method = scope["method"]
+        self.metrics.requests.labels(method, template, str(status)).inc()
+        self.metrics.latency.labels(method, template).observe(duration)
+        log.info(
+            "request",
+            extra={
+                "method": method,
+                "path": scope["path"],
+                "route": template,
+                "status": status,
+                "duration_ms": round(duration * 1000, 3),
+                "request_id": request_id,
+                "client_ip": client_ip,
+            },
+        )

@@ -1,0 +1,60 @@
+"""Secrets that must never be defaults: the password pepper(s) and signing keys.
+
+In dev they are generated on first run under the data dir (mode 0600). Outside dev mode a
+missing or weak secret refuses to start with a message that says what to set.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from gatehouse.main.settings import Settings
+
+MIN_PEPPER_LENGTH = 32
+KNOWN_BAD = {"changeme", "change-me", "secret", "password", "dev", "test"}
+
+
+class SecretsError(RuntimeError):
+    """A secret is missing or unsafe; the message says how to fix it."""
+
+
+def parse_peppers(raw: str) -> dict[int, bytes]:
+    peppers: dict[int, bytes] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        version, sep, value = item.partition(":")
+        if not sep or not version.isdigit() or not value:
+            msg = "GATEHOUSE_PASSWORD_PEPPERS must look like '1:<secret>[,2:<secret>...]'"
+            raise SecretsError(msg)
+        if len(value) < MIN_PEPPER_LENGTH or value.lower() in KNOWN_BAD:
+            msg = f"pepper version {version} is too weak: use at least {MIN_PEPPER_LENGTH} random characters"
+            raise SecretsError(msg)
+        peppers[int(version)] = value.encode("utf-8")
+    if not peppers:
+        msg = "GATEHOUSE_PASSWORD_PEPPERS is empty"
+        raise SecretsError(msg)
+    return peppers
+
+
+def _dev_pepper(data_dir: Path) -> dict[int, bytes]:
+    directory = data_dir / "secrets"
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = directory / "pepper-1"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return {1: path.read_text().strip().encode("utf-8")}
+
+
+def load_peppers(settings: Settings) -> dict[int, bytes]:
+    if settings.password_peppers is not None:
+        return parse_peppers(settings.password_peppers.get_secret_value())
+    if not settings.is_dev:
+        msg = (
+            "GATEHOUSE_PASSWORD_PEPPERS is not set. Outside dev mode Gatehouse refuses to start "
+            "without it: set it to '1:<at least 32 random characters>' and keep it secret."
+        )
+        raise SecretsError(msg)
+    return _dev_pepper(settings.data_dir)

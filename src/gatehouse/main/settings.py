@@ -1,0 +1,113 @@
+"""Settings: read from ``GATEHOUSE_*`` environment variables (and ``.env``) once, in ``main``.
+
+Modules never read settings themselves: ``main`` hands each one the plain values it needs.
+The variable names are the HTTP contract's (flat, e.g. ``GATEHOUSE_DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+CommaList = Annotated[tuple[str, ...], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GATEHOUSE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    env: Literal["dev", "test", "production"] = "dev"
+
+    # Infrastructure. Unset URLs mean "start an embedded server under data_dir".
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path(".data")
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+
+    # HTTP.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str = "http://127.0.0.1:8000"
+    cors_origins: CommaList = ()
+    trusted_proxies: CommaList = ()
+    hsts: bool = False
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_json: bool = True
+
+    # Mail.
+    smtp_url: str | None = None
+    mail_from: str = "Gatehouse <no-reply@localhost>"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    dispatch_in_serve: bool = True
+    outbox_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+
+    # Accounts.
+    require_verified_email: bool = True
+    bcrypt_rounds: int = Field(default=12, ge=4, le=31)
+    hash_concurrency: int = Field(default=0, ge=0, le=64)  # 0 = number of CPU cores
+    hash_queue_limit: int = Field(default=64, ge=1)
+    password_peppers: SecretStr | None = None  # "VERSION:SECRET[,VERSION:SECRET...]"
+    verification_token_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+
+    # Tokens.
+    jwt_audience: str = "gatehouse"
+    keys_dir: Path | None = None  # PEM signing keys; defaults to <data_dir>/keys in dev
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=24 * 3600)
+    refresh_idle_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    refresh_absolute_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            msg = "GATEHOUSE_PUBLIC_URL must start with http:// or https://"
+            raise ValueError(msg)
+        return value.rstrip("/")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if "*" in value:
+            msg = "GATEHOUSE_CORS_ORIGINS must list origins; '*' is refused (credentials are sent)"
+            raise ValueError(msg)
+        return value
+
+    @model_validator(mode="after")
+    def _refresh_lifetimes(self) -> Settings:
+        if self.refresh_idle_ttl_seconds > self.refresh_absolute_ttl_seconds:
+            msg = "refresh idle lifetime cannot exceed the absolute lifetime"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env != "production"
+
+    @property
+    def resolved_keys_dir(self) -> Path:
+        return self.keys_dir or self.data_dir / "keys"
+
+    @property
+    def issuer(self) -> str:
+        return self.public_url
+
+    @property
+    def send_hsts(self) -> bool:
+        return self.hsts or self.public_url.startswith("https://")

@@ -1,0 +1,113 @@
+"""Tables and imperative mappings of the accounts module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Table,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+
+from gatehouse.modules.accounts.domain.model import (
+    DisplayName,
+    Email,
+    OneTimeToken,
+    PasswordHash,
+    TokenPurpose,
+    User,
+)
+from gatehouse.shared.persistence import mapper_registry, metadata
+
+
+class _ValueObjectText(TypeDecorator[Any]):
+    """Stores a single-field value object as TEXT; ``None`` stays ``None``."""
+
+    impl = Text
+    cache_ok = True
+    value_type: type[Any]
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(value.value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else self.value_type(value)
+
+
+class EmailType(_ValueObjectText):
+    cache_ok = True
+    value_type = Email
+
+
+class DisplayNameType(_ValueObjectText):
+    cache_ok = True
+    value_type = DisplayName
+
+
+class PasswordHashType(_ValueObjectText):
+    cache_ok = True
+    value_type = PasswordHash
+
+
+class TokenPurposeType(TypeDecorator[TokenPurpose]):
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else TokenPurpose(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> TokenPurpose | None:
+        return None if value is None else TokenPurpose(value)
+
+
+user_table = Table(
+    "accounts_user",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("email", EmailType, nullable=False, unique=True),
+    Column("password_hash", PasswordHashType),
+    Column("display_name", DisplayNameType),
+    Column("email_verified_at", DateTime(timezone=True)),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    Column("roles", ARRAY(Text), nullable=False, server_default=text("'{user}'")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+one_time_token_table = Table(
+    "accounts_one_time_token",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "user_id",
+        UUID(as_uuid=True),
+        ForeignKey("accounts_user.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("purpose", TokenPurposeType, nullable=False),
+    Column("token_hash", LargeBinary, nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Index("ix_accounts_one_time_token_user_purpose", "user_id", "purpose"),
+)
+
+UNIQUE_EMAIL = "uq_accounts_user_email"
+
+
+def start_mappers() -> None:
+    """Map the domain classes onto the tables. Idempotent."""
+    if getattr(User, "__mapper__", None) is not None:
+        return
+    mapper_registry.map_imperatively(User, user_table)
+    mapper_registry.map_imperatively(OneTimeToken, one_time_token_table)

@@ -1,0 +1,90 @@
+"""SQLAlchemy repositories and the unit of work of the accounts module."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gatehouse.modules.accounts.adapters.orm import UNIQUE_EMAIL, one_time_token_table
+from gatehouse.modules.accounts.application.ports import (
+    AccountsUnitOfWork,
+    OneTimeTokenRepository,
+    UserRepository,
+)
+from gatehouse.modules.accounts.domain.errors import EmailAlreadyRegistered
+from gatehouse.modules.accounts.domain.model import Email, OneTimeToken, TokenPurpose, User
+from gatehouse.modules.notifications.application.public import MailOutbox
+from gatehouse.shared.persistence import SqlAlchemyUnitOfWork
+
+
+class SqlAlchemyUserRepository(UserRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, user: User) -> None:
+        self._session.add(user)
+        await self._session.flush()  # surfaces the unique-email conflict here, in the UoW
+
+    async def get(self, user_id: uuid.UUID, *, for_update: bool = False) -> User | None:
+        stmt = select(User).where(User.id == user_id)  # type: ignore[arg-type]
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def get_by_email(self, email: Email) -> User | None:
+        stmt = select(User).where(User.email == email)  # type: ignore[arg-type]
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+
+class SqlAlchemyOneTimeTokenRepository(OneTimeTokenRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, token: OneTimeToken) -> None:
+        await self.void_unused(token.user_id, token.purpose, token.created_at)
+        self._session.add(token)
+
+    async def get_by_hash(self, purpose: TokenPurpose, token_hash: bytes) -> OneTimeToken | None:
+        stmt = (
+            select(OneTimeToken)
+            .where(
+                OneTimeToken.purpose == purpose,  # type: ignore[arg-type]
+                OneTimeToken.token_hash == token_hash,  # type: ignore[arg-type]
+            )
+            .with_for_update()
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def void_unused(self, user_id: uuid.UUID, purpose: TokenPurpose, now: datetime) -> None:
+        t = one_time_token_table
+        await self._session.execute(
+            update(t)
+            .where(t.c.user_id == user_id, t.c.purpose == purpose, t.c.used_at.is_(None))
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+class SqlAlchemyAccountsUnitOfWork(SqlAlchemyUnitOfWork, AccountsUnitOfWork):
+    conflicts = {UNIQUE_EMAIL: EmailAlreadyRegistered}
+
+    users: UserRepository
+    tokens: OneTimeTokenRepository
+    outbox: MailOutbox
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        outbox_factory: Callable[[AsyncSession], MailOutbox],
+    ) -> None:
+        super().__init__(session_factory)
+        self._outbox_factory = outbox_factory
+
+    def _attach(self, session: AsyncSession) -> None:
+        self.users = SqlAlchemyUserRepository(session)
+        self.tokens = SqlAlchemyOneTimeTokenRepository(session)
+        self.outbox = self._outbox_factory(session)

@@ -1,0 +1,74 @@
+"""The accounts facade used by the auth module to sign users in."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, PasswordHasher
+from gatehouse.modules.accounts.application.public import AccountDirectory, AccountSnapshot
+from gatehouse.modules.accounts.domain.errors import (
+    EmailNotVerified,
+    InvalidCredentials,
+    InvalidEmail,
+)
+from gatehouse.modules.accounts.domain.model import Email, User
+from gatehouse.shared.clock import Clock
+
+
+def _snapshot(user: User) -> AccountSnapshot:
+    return AccountSnapshot(
+        user_id=user.id,
+        email=user.email.value,
+        roles=tuple(user.roles),
+        is_active=user.is_active,
+        email_verified=user.email_verified,
+    )
+
+
+class AccountsDirectory(AccountDirectory):
+    def __init__(
+        self,
+        uow: Callable[[], AccountsUnitOfWork],
+        hasher: PasswordHasher,
+        clock: Clock,
+        *,
+        require_verified_email: bool,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._clock = clock
+        self._require_verified = require_verified_email
+
+    async def authenticate(self, email: str, password: str) -> AccountSnapshot:
+        try:
+            address = Email.parse(email)
+        except InvalidEmail:
+            await self._hasher.verify_dummy(password)
+            raise InvalidCredentials from None
+        async with self._uow() as uow:
+            user = await uow.users.get_by_email(address)
+        if user is None or user.password_hash is None:
+            await self._hasher.verify_dummy(password)
+            raise InvalidCredentials
+        if not await self._hasher.verify(password, user.password_hash) or not user.is_active:
+            raise InvalidCredentials
+        if self._require_verified and not user.email_verified:
+            raise EmailNotVerified
+        if self._hasher.needs_rehash(user.password_hash):
+            await self._rehash(user.id, password)
+        return _snapshot(user)
+
+    async def _rehash(self, user_id: uuid.UUID, password: str) -> None:
+        new_hash = await self._hasher.hash(password)
+        async with self._uow() as uow:
+            user = await uow.users.get(user_id, for_update=True)
+            if user is not None:
+                user.password_hash = new_hash
+                user.updated_at = self._clock.now()
+                await uow.commit()
+
+    async def get(self, user_id: uuid.UUID) -> AccountSnapshot | None:
+        async with self._uow() as uow:
+            user = await uow.users.get(user_id)
+        return None if user is None else _snapshot(user)

@@ -1,0 +1,67 @@
+"""Wiring of the accounts module: its inputs are declared, main provides them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dependency_injector import containers, providers
+
+from gatehouse.modules.accounts.adapters.common_passwords import load_common_passwords
+from gatehouse.modules.accounts.adapters.password_hasher import BcryptPasswordHasher
+from gatehouse.modules.accounts.adapters.repositories import SqlAlchemyAccountsUnitOfWork
+from gatehouse.modules.accounts.adapters.views import AsyncpgUserViews
+from gatehouse.modules.accounts.application.admin import CreateAdminHandler
+from gatehouse.modules.accounts.application.directory import AccountsDirectory
+from gatehouse.modules.accounts.application.profile import GetProfileHandler, UpdateProfileHandler
+from gatehouse.modules.accounts.application.register import LinkSettings, RegisterUserHandler
+from gatehouse.modules.accounts.application.verify_email import VerifyEmailHandler
+from gatehouse.modules.accounts.domain.password_policy import PasswordPolicy
+
+
+class AccountsContainer(containers.DeclarativeContainer):
+    clock = providers.Dependency()
+    session_factory = providers.Dependency()
+    read_pool = providers.Dependency()
+    outbox_factory = providers.Dependency()
+    peppers = providers.Dependency(instance_of=dict)
+    bcrypt_rounds = providers.Dependency(instance_of=int)
+    hash_concurrency = providers.Dependency(instance_of=int)
+    hash_queue_limit = providers.Dependency(instance_of=int)
+    public_url = providers.Dependency(instance_of=str)
+    verification_ttl_seconds = providers.Dependency(instance_of=int)
+    require_verified_email = providers.Dependency(instance_of=bool)
+
+    hasher = providers.Singleton(
+        BcryptPasswordHasher,
+        peppers,
+        rounds=bcrypt_rounds,
+        concurrency=hash_concurrency,
+        queue_limit=hash_queue_limit,
+    )
+    policy = providers.Singleton(PasswordPolicy, providers.Callable(load_common_passwords))
+    uow = providers.Factory(
+        SqlAlchemyAccountsUnitOfWork, session_factory=session_factory, outbox_factory=outbox_factory
+    )
+    views = providers.Singleton(AsyncpgUserViews, read_pool)
+    links = providers.Singleton(
+        LinkSettings,
+        public_url=public_url,
+        verification_ttl=providers.Factory(timedelta, seconds=verification_ttl_seconds),
+    )
+
+    register_user = providers.Singleton(
+        RegisterUserHandler, uow=uow.provider, hasher=hasher, policy=policy, clock=clock, links=links
+    )
+    verify_email = providers.Singleton(VerifyEmailHandler, uow=uow.provider, clock=clock)
+    get_profile = providers.Singleton(GetProfileHandler, views)
+    update_profile = providers.Singleton(UpdateProfileHandler, uow=uow.provider, clock=clock)
+    directory = providers.Singleton(
+        AccountsDirectory,
+        uow=uow.provider,
+        hasher=hasher,
+        clock=clock,
+        require_verified_email=require_verified_email,
+    )
+    create_admin = providers.Singleton(
+        CreateAdminHandler, uow=uow.provider, hasher=hasher, policy=policy, clock=clock
+    )

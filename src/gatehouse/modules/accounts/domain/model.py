@@ -1,0 +1,149 @@
+"""Accounts domain: the user aggregate and its value objects. Standard library only."""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from gatehouse.modules.accounts.domain.errors import InvalidDisplayName, InvalidEmail
+
+MAX_EMAIL_LENGTH = 254
+MAX_LOCAL_PART_LENGTH = 64
+MAX_DISPLAY_NAME_LENGTH = 100
+
+
+def _has_control_or_space(value: str) -> bool:
+    return any(unicodedata.category(ch)[0] in {"C", "Z"} for ch in value)
+
+
+@dataclass(frozen=True, slots=True)
+class Email:
+    """A normalised email address: trimmed, NFKC, lower-case. Compared and stored as such."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        value = self.value
+        if value != Email.normalise(value):
+            raise InvalidEmail("the address is not normalised")
+        if not value or len(value) > MAX_EMAIL_LENGTH or _has_control_or_space(value):
+            raise InvalidEmail
+        local, sep, domain = value.rpartition("@")
+        if not sep or not local or not domain or len(local) > MAX_LOCAL_PART_LENGTH:
+            raise InvalidEmail
+        if "@" in local or domain.startswith(".") or domain.endswith(".") or ".." in value:
+            raise InvalidEmail
+        labels = domain.split(".")
+        if any(not label or label.startswith("-") or label.endswith("-") for label in labels):
+            raise InvalidEmail
+
+    @staticmethod
+    def normalise(raw: str) -> str:
+        return unicodedata.normalize("NFKC", raw.strip()).lower()
+
+    @classmethod
+    def parse(cls, raw: str) -> Email:
+        return cls(cls.normalise(raw))
+
+    @property
+    def local_part(self) -> str:
+        return self.value.rpartition("@")[0]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class DisplayName:
+    value: str
+
+    def __post_init__(self) -> None:
+        if not self.value or self.value != self.value.strip():
+            raise InvalidDisplayName("the display name must not be blank or padded")
+        if len(self.value) > MAX_DISPLAY_NAME_LENGTH:
+            raise InvalidDisplayName(
+                f"the display name is longer than {MAX_DISPLAY_NAME_LENGTH} characters"
+            )
+        if any(unicodedata.category(ch)[0] == "C" for ch in self.value):
+            raise InvalidDisplayName("the display name contains control characters")
+
+    @classmethod
+    def parse(cls, raw: str | None) -> DisplayName | None:
+        if raw is None or not raw.strip():
+            return None
+        return cls(unicodedata.normalize("NFC", raw.strip()))
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordHash:
+    """An opaque, self-describing password hash (scheme, pepper version, digest)."""
+
+    value: str
+
+
+class Role(StrEnum):
+    USER = "user"
+    ADMIN = "admin"
+
+
+@dataclass(eq=False, kw_only=True)
+class User:
+    """The account aggregate. Identity is ``id``; equality is identity."""
+
+    id: uuid.UUID
+    email: Email
+    password_hash: PasswordHash | None
+    display_name: DisplayName | None
+    created_at: datetime
+    updated_at: datetime
+    email_verified_at: datetime | None = None
+    is_active: bool = True
+    roles: list[str] = field(default_factory=lambda: [Role.USER.value])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, User) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    def mark_email_verified(self, now: datetime) -> None:
+        if self.email_verified_at is None:
+            self.email_verified_at = now
+            self.updated_at = now
+
+    def rename(self, display_name: DisplayName | None, now: datetime) -> None:
+        self.display_name = display_name
+        self.updated_at = now
+
+    def can_sign_in(self) -> bool:
+        return self.is_active and self.password_hash is not None
+
+
+class TokenPurpose(StrEnum):
+    VERIFY_EMAIL = "verify_email"
+
+
+@dataclass(eq=False, kw_only=True)
+class OneTimeToken:
+    """A single-use secret sent by mail. Only its hash is stored."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    purpose: TokenPurpose
+    token_hash: bytes
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+    def is_usable(self, now: datetime) -> bool:
+        return self.used_at is None and now < self.expires_at
+
+    def consume(self, now: datetime) -> None:
+        self.used_at = now

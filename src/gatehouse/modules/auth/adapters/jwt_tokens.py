@@ -1,0 +1,90 @@
+"""Access tokens as JWTs (RFC 9068 profile) signed with EdDSA, via PyJWT."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+
+from gatehouse.modules.auth.adapters.keys import ALGORITHM, KeyRing, public_jwk
+from gatehouse.modules.auth.application.ports import (
+    AccessTokenIssuer,
+    AccessTokenVerifier,
+    PublicKeySet,
+)
+from gatehouse.modules.auth.domain.errors import InvalidAccessToken
+from gatehouse.modules.auth.domain.model import AccessClaims
+
+TOKEN_TYPE = "at+jwt"
+LEEWAY_SECONDS = 30
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti", "sid"]
+
+
+class JwtAccessTokens(AccessTokenIssuer, AccessTokenVerifier, PublicKeySet):
+    def __init__(self, keys: KeyRing, *, issuer: str, audience: str) -> None:
+        self._keys = keys
+        self._public = keys.public_keys()
+        self._issuer = issuer
+        self._audience = audience
+        self._jwks = {
+            "keys": [
+                {**public_jwk(key.public_key), "kid": key.kid, "use": "sig", "alg": ALGORITHM}
+                for key in keys.keys
+            ]
+        }
+
+    def issue(self, claims: AccessClaims) -> str:
+        payload: dict[str, Any] = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": str(claims.subject),
+            "exp": int(claims.expires_at.timestamp()),
+            "iat": int(claims.issued_at.timestamp()),
+            "jti": claims.token_id,
+            "sid": str(claims.session_id),
+            "roles": list(claims.roles),
+            "amr": list(claims.amr),
+        }
+        return jwt.encode(
+            payload,
+            self._keys.active.private_key,
+            algorithm=ALGORITHM,
+            headers={"kid": self._keys.active.kid, "typ": TOKEN_TYPE},
+        )
+
+    def verify(self, token: str) -> AccessClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+            key = self._public.get(header.get("kid", ""))
+            if key is None or header.get("alg") != ALGORITHM or header.get("typ") != TOKEN_TYPE:
+                raise InvalidAccessToken
+            payload = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": REQUIRED_CLAIMS, "strict_aud": True},
+            )
+            roles = payload.get("roles", [])
+            amr = payload.get("amr", [])
+            if not isinstance(roles, list) or not isinstance(amr, list):
+                raise InvalidAccessToken
+            return AccessClaims(
+                subject=uuid.UUID(payload["sub"]),
+                session_id=uuid.UUID(payload["sid"]),
+                token_id=str(payload["jti"]),
+                roles=tuple(str(role) for role in roles),
+                amr=tuple(str(method) for method in amr),
+                issued_at=datetime.fromtimestamp(payload["iat"], UTC),
+                expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+            )
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError) as error:
+            raise InvalidAccessToken from error
+
+    def jwks(self) -> Mapping[str, Any]:
+        return self._jwks

@@ -1,0 +1,42 @@
+"""Wiring of the auth module."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dependency_injector import containers, providers
+
+from gatehouse.modules.auth.adapters.jwt_tokens import JwtAccessTokens
+from gatehouse.modules.auth.adapters.repositories import SqlAlchemyAuthUnitOfWork
+from gatehouse.modules.auth.application.login import LoginHandler, SessionPolicy
+from gatehouse.modules.auth.application.principal import AccessTokenPrincipalResolver
+
+
+class AuthContainer(containers.DeclarativeContainer):
+    clock = providers.Dependency()
+    session_factory = providers.Dependency()
+    accounts = providers.Dependency()  # accounts.application.public.AccountDirectory
+    key_ring = providers.Dependency()
+    issuer = providers.Dependency(instance_of=str)
+    audience = providers.Dependency(instance_of=str)
+    access_ttl_seconds = providers.Dependency(instance_of=int)
+    idle_ttl_seconds = providers.Dependency(instance_of=int)
+    absolute_ttl_seconds = providers.Dependency(instance_of=int)
+
+    tokens = providers.Singleton(JwtAccessTokens, key_ring, issuer=issuer, audience=audience)
+    uow = providers.Factory(SqlAlchemyAuthUnitOfWork, session_factory)
+    session_policy = providers.Singleton(
+        SessionPolicy,
+        access_ttl=providers.Factory(timedelta, seconds=access_ttl_seconds),
+        idle_ttl=providers.Factory(timedelta, seconds=idle_ttl_seconds),
+        absolute_ttl=providers.Factory(timedelta, seconds=absolute_ttl_seconds),
+    )
+    login = providers.Singleton(
+        LoginHandler,
+        accounts=accounts,
+        uow=uow.provider,
+        issuer=tokens,
+        clock=clock,
+        policy=session_policy,
+    )
+    principal_resolver = providers.Singleton(AccessTokenPrincipalResolver, tokens)

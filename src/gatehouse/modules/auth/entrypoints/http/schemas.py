@@ -1,0 +1,44 @@
+"""HTTP schemas of the auth module."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from gatehouse.modules.auth.application.login import TokenPair
+from gatehouse.shared.http.schemas import OutSchema, SafeStr, Schema
+
+
+class LoginIn(Schema):
+    email: Annotated[SafeStr, Field(min_length=1, max_length=320)]
+    password: Annotated[SafeStr, Field(min_length=1, max_length=4096)]
+    cookie: bool = False
+
+
+class TokenPairOut(OutSchema):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+
+    @classmethod
+    def of(cls, pair: TokenPair) -> TokenPairOut:
+        return cls(
+            access_token=pair.access_token,
+            expires_in=pair.expires_in,
+            refresh_token=pair.refresh_token,
+            refresh_expires_in=pair.refresh_expires_in,
+        )
+
+
+class OpenIdConfigurationOut(OutSchema):
+    issuer: str
+    jwks_uri: str
+    token_endpoint: str
+    grant_types_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    id_token_signing_alg_values_supported: list[str]
+    subject_types_supported: list[str]
+    response_types_supported: list[str]

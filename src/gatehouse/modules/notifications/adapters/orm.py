@@ -1,0 +1,31 @@
+"""Tables of the notifications module."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Index, Integer, Table, Text, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from gatehouse.shared.persistence import metadata
+
+outbox_table = Table(
+    "notifications_outbox",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("recipient", Text, nullable=False),
+    Column("template", Text, nullable=False),
+    Column("params", JSONB, nullable=False),
+    Column("locale", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Index(
+        "ix_notifications_outbox_due",
+        "next_attempt_at",
+        postgresql_where=text("status = 'pending'"),
+    ),
+)
+
+OUTBOX_CHANNEL = "gatehouse_outbox"

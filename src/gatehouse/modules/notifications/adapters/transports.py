@@ -1,0 +1,100 @@
+"""Mail transports: SMTP (aiosmtplib) and the log, for development."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiosmtplib
+
+from gatehouse.modules.notifications.application.ports import MailTransport
+from gatehouse.modules.notifications.domain.errors import DeliveryFailed
+from gatehouse.modules.notifications.domain.model import RenderedMail
+
+log = logging.getLogger("gatehouse.mail")
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    implicit_tls: bool
+    starttls: bool
+    timeout: float
+
+    @classmethod
+    def from_url(cls, url: str, timeout: float) -> SmtpConfig:
+        """Parse ``smtp://[user:pass@]host:port`` (``smtps://`` for TLS, ``?starttls=true``)."""
+        parts = urlsplit(url)
+        if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+            msg = "GATEHOUSE_SMTP_URL must look like smtp://[user:pass@]host:port or smtps://..."
+            raise ValueError(msg)
+        implicit = parts.scheme == "smtps"
+        query = parse_qs(parts.query)
+        starttls = query.get("starttls", ["false"])[0].lower() in _TRUE
+        return cls(
+            host=parts.hostname,
+            port=parts.port or (465 if implicit else 25),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            implicit_tls=implicit,
+            starttls=starttls and not implicit,
+            timeout=timeout,
+        )
+
+
+def build_message(mail: RenderedMail, sender: str) -> EmailMessage:
+    message = EmailMessage()  # the policy refuses CR/LF in header values
+    message["From"] = sender
+    message["To"] = mail.to
+    message["Subject"] = mail.subject
+    message["Message-ID"] = mail.message_id
+    message["Date"] = formatdate(usegmt=True)
+    message.set_content(mail.text)
+    message.add_alternative(mail.html, subtype="html")
+    return message
+
+
+class SmtpMailTransport(MailTransport):
+    def __init__(self, config: SmtpConfig, sender: str) -> None:
+        self._config = config
+        self._sender = sender
+
+    async def send(self, mail: RenderedMail) -> None:
+        config = self._config
+        try:
+            await aiosmtplib.send(
+                build_message(mail, self._sender),
+                hostname=config.host,
+                port=config.port,
+                username=config.username,
+                password=config.password,
+                use_tls=config.implicit_tls,
+                start_tls=config.starttls if config.starttls else False,
+                timeout=config.timeout,
+                tls_context=ssl.create_default_context(),
+            )
+        except aiosmtplib.SMTPResponseException as error:
+            raise DeliveryFailed(
+                f"SMTP {error.code}: {error.message}", permanent=500 <= error.code < 600
+            ) from error
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            raise DeliveryFailed(f"SMTP unreachable: {error!r}", permanent=False) from error
+
+
+class LogMailTransport(MailTransport):
+    """Writes mails to the log instead of sending them (no GATEHOUSE_SMTP_URL: development)."""
+
+    async def send(self, mail: RenderedMail) -> None:
+        log.info(
+            "mail (not sent: GATEHOUSE_SMTP_URL is unset)",
+            extra={"mail_to": mail.to, "mail_subject": mail.subject, "mail_text": mail.text},
+        )

@@ -1,0 +1,78 @@
+"""The outbox dispatcher: claim one due message at a time, send it, record the outcome."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from gatehouse.modules.notifications.application.ports import MailTransport, OutboxStore
+from gatehouse.modules.notifications.application.templates import UnknownTemplate, render
+from gatehouse.modules.notifications.domain.errors import DeliveryFailed
+from gatehouse.modules.notifications.domain.model import (
+    MAX_ATTEMPTS,
+    RenderedMail,
+    next_attempt_delay,
+)
+from gatehouse.shared.clock import Clock
+
+log = logging.getLogger("gatehouse.notifications")
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchResult:
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.failed + self.dead
+
+
+class DispatchOutboxHandler:
+    """Sends due mail. The row stays locked while it is sent, so no two dispatchers send it."""
+
+    def __init__(
+        self, store: OutboxStore, transport: MailTransport, clock: Clock, mail_domain: str
+    ) -> None:
+        self._store = store
+        self._transport = transport
+        self._clock = clock
+        self._mail_domain = mail_domain
+
+    async def __call__(self, max_messages: int = 50) -> DispatchResult:
+        sent = failed = dead = 0
+        for _ in range(max_messages):
+            async with self._store.claim_next(self._clock.now()) as claim:
+                if claim is None:
+                    break
+                message = claim.message
+                now = self._clock.now()
+                try:
+                    subject, text, html = render(message.template, message.params)
+                except (UnknownTemplate, KeyError, ValueError) as error:
+                    await claim.mark_dead(f"template: {error!r}", now)
+                    dead += 1
+                    continue
+                mail = RenderedMail(
+                    to=message.to,
+                    subject=subject,
+                    text=text,
+                    html=html,
+                    message_id=f"<{message.id}@{self._mail_domain}>",
+                )
+                try:
+                    await self._transport.send(mail)
+                except DeliveryFailed as error:
+                    attempts = message.attempts + 1
+                    if error.permanent or attempts >= MAX_ATTEMPTS:
+                        await claim.mark_dead(error.reason, now)
+                        log.warning("mail dead-lettered", extra={"outbox_id": str(message.id)})
+                        dead += 1
+                    else:
+                        await claim.mark_failed(error.reason, now + next_attempt_delay(attempts))
+                        failed += 1
+                    continue
+                await claim.mark_sent(self._clock.now())
+                sent += 1
+        return DispatchResult(sent=sent, failed=failed, dead=dead)

@@ -1,0 +1,48 @@
+"""Ports the notifications use cases need."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from gatehouse.modules.notifications.domain.model import OutboxMessage, RenderedMail
+
+
+class MailTransport(Protocol):
+    async def send(self, mail: RenderedMail) -> None:
+        """Deliver or raise ``DeliveryFailed``."""
+        ...
+
+
+class OutboxClaim(Protocol):
+    """One claimed message, locked against other dispatchers until the claim ends."""
+
+    message: OutboxMessage
+
+    async def mark_sent(self, now: datetime) -> None: ...
+
+    async def mark_failed(self, error: str, retry_at: datetime) -> None: ...
+
+    async def mark_dead(self, error: str, now: datetime) -> None: ...
+
+
+class OutboxStore(Protocol):
+    def claim_next(self, now: datetime) -> OutboxClaimContext:
+        """Lock the oldest due message (skipping ones other dispatchers hold)."""
+        ...
+
+    async def backlog(self) -> int:
+        """How many messages wait to be sent."""
+        ...
+
+    async def wait_for_mail(self, timeout: float) -> None:
+        """Return when new mail may be waiting, or after ``timeout`` seconds."""
+        ...
+
+
+class OutboxClaimContext(Protocol):
+    async def __aenter__(self) -> OutboxClaim | None: ...
+
+    async def __aexit__(self, *exc_info: object) -> None: ...
+
+

@@ -1,0 +1,60 @@
+"""Wiring of the notifications module."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dependency_injector import containers, providers
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.modules.notifications.adapters.outbox import (
+    SqlAlchemyMailOutbox,
+    SqlAlchemyOutboxStore,
+)
+from gatehouse.modules.notifications.adapters.transports import (
+    LogMailTransport,
+    SmtpConfig,
+    SmtpMailTransport,
+)
+from gatehouse.modules.notifications.application.dispatch import DispatchOutboxHandler
+from gatehouse.modules.notifications.application.ports import MailTransport
+from gatehouse.modules.notifications.application.public import MailOutbox
+from gatehouse.shared.clock import Clock
+
+
+def _transport(smtp_url: str | None, sender: str, timeout: float) -> MailTransport:
+    if not smtp_url:
+        return LogMailTransport()
+    return SmtpMailTransport(SmtpConfig.from_url(smtp_url, timeout), sender)
+
+
+def _outbox_factory(clock: Clock) -> Callable[[AsyncSession], MailOutbox]:
+    def bind(session: AsyncSession) -> MailOutbox:
+        return SqlAlchemyMailOutbox(session, clock)
+
+    return bind
+
+
+def _mail_domain(sender: str) -> str:
+    address = sender.rsplit("<", 1)[-1].rstrip(">")
+    return address.rpartition("@")[2] or "localhost"
+
+
+class NotificationsContainer(containers.DeclarativeContainer):
+    clock = providers.Dependency()
+    engine = providers.Dependency()
+    listen_dsn = providers.Dependency()
+    smtp_url = providers.Dependency()
+    mail_from = providers.Dependency(instance_of=str)
+    smtp_timeout = providers.Dependency(instance_of=float)
+
+    outbox_factory = providers.Singleton(_outbox_factory, clock)
+    store = providers.Singleton(SqlAlchemyOutboxStore, engine, listen_dsn)
+    transport = providers.Singleton(_transport, smtp_url, mail_from, smtp_timeout)
+    dispatch = providers.Singleton(
+        DispatchOutboxHandler,
+        store=store,
+        transport=transport,
+        clock=clock,
+        mail_domain=providers.Callable(_mail_domain, mail_from),
+    )

@@ -1,0 +1,12 @@
+"""Delivery failures as the dispatcher sees them."""
+
+from __future__ import annotations
+
+
+class DeliveryFailed(Exception):
+    """The transport could not deliver; ``permanent`` means retrying will not help."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent

@@ -1,0 +1,46 @@
+"""Notifications domain: an outbox message and its delivery state machine."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+MAX_ATTEMPTS = 10
+BASE_BACKOFF = timedelta(seconds=5)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedMail:
+    to: str
+    subject: str
+    text: str
+    html: str
+    message_id: str
+
+
+@dataclass(kw_only=True)
+class OutboxMessage:
+    id: uuid.UUID
+    to: str
+    template: str
+    params: dict[str, str]
+    locale: str
+    attempts: int
+    created_at: datetime
+
+
+def next_attempt_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with full jitter: a random delay in [base, base * 2**attempts]."""
+    ceiling = min(MAX_BACKOFF, BASE_BACKOFF * (2 ** max(0, attempts - 1)))
+    fraction = (rng or random.SystemRandom()).random()
+    return BASE_BACKOFF + (ceiling - BASE_BACKOFF) * fraction

@@ -1,0 +1,1 @@
+"""The tiny kernel every module shares: ids, clock, error categories, events, principal."""

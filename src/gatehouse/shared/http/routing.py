@@ -1,0 +1,48 @@
+"""A route class that insists on JSON bodies (415 otherwise) and documents problems."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+from gatehouse.shared.errors import GatehouseError
+
+
+class UnsupportedMediaType(GatehouseError):
+    code = "unsupported_media_type"
+    title = "The request body must be JSON (Content-Type: application/json)"
+
+
+def is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+class JsonRoute(APIRoute):
+    """Routes with a JSON body refuse any other content type with 415 before parsing."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def json_only(request: Request) -> Response:
+            if not is_json(request.headers.get("content-type", "")):
+                raise UnsupportedMediaType
+            return await handler(request)
+
+        return json_only
+
+
+PROBLEM = {"content": {"application/problem+json": {}}}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries for the problem documents a route may answer with."""
+    return {
+        status: {"description": "Problem (RFC 9457)", "model": None, **PROBLEM}
+        for status in statuses
+    }

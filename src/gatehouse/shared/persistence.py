@@ -1,0 +1,115 @@
+"""SQLAlchemy kernel: one metadata with a naming convention, one registry, and the UoW base.
+
+Adapters only. Infrastructure errors are translated here, at the edge: a named unique
+constraint becomes the domain ``Conflict`` its module registered; a lost connection
+becomes ``Unavailable``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import MetaData
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import registry
+
+from gatehouse.shared.errors import Conflict, GatehouseError, Unavailable
+
+NAMING_CONVENTION: Mapping[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=dict(NAMING_CONVENTION))
+mapper_registry = registry(metadata=metadata)
+
+
+class DatabaseUnavailable(Unavailable):
+    code = "database_unavailable"
+    title = "The database is not reachable"
+
+
+def _constraint_name(error: IntegrityError) -> str | None:
+    orig: Any = error.orig
+    name = getattr(orig, "constraint_name", None)
+    cause = getattr(orig, "__cause__", None)
+    return name or getattr(cause, "constraint_name", None)
+
+
+def translate_db_error(
+    error: BaseException, conflicts: Mapping[str, type[Conflict]]
+) -> GatehouseError | None:
+    """Map an infrastructure error to a domain error, or ``None`` when it is a real bug."""
+    if isinstance(error, IntegrityError):
+        name = _constraint_name(error)
+        if name is not None and name in conflicts:
+            return conflicts[name]()
+        return None
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeout | OSError):
+        return DatabaseUnavailable()
+    if isinstance(error, asyncio.TimeoutError | TimeoutError):
+        return DatabaseUnavailable()
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return DatabaseUnavailable()
+    return None
+
+
+class SqlAlchemyUnitOfWork:
+    """Owns one ``AsyncSession`` for one transaction. Commit is explicit; exit rolls back.
+
+    Subclasses attach their repositories in ``_attach`` and list the unique constraints they
+    translate in ``conflicts``.
+    """
+
+    conflicts: Mapping[str, type[Conflict]] = {}
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            msg = "the unit of work is not open"
+            raise RuntimeError(msg)
+        return self._session
+
+    def _attach(self, session: AsyncSession) -> None:
+        """Bind the module's repositories to the session."""
+
+    async def __aenter__(self) -> Self:
+        self._session = self._session_factory()
+        self._attach(self._session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session, self._session = self.session, None
+        try:
+            await session.rollback()
+        except Exception:  # noqa: BLE001 - the connection may be gone; closing still frees it
+            await session.invalidate()
+        finally:
+            await session.close()
+        if exc is not None and not isinstance(exc, GatehouseError):
+            translated = translate_db_error(exc, self.conflicts)
+            if translated is not None:
+                raise translated from exc
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    async def commit(self) -> None:
+        await self.session.commit()

@@ -1,0 +1,66 @@
+"""A raw asyncpg pool for hot read paths (the lean query side) and health checks."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from gatehouse.shared.persistence import DatabaseUnavailable
+
+
+def asyncpg_dsn(sqlalchemy_url: str) -> str:
+    """``postgresql+asyncpg://…`` → the libpq-style DSN asyncpg takes."""
+    url = make_url(sqlalchemy_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+class ReadPool:
+    """Created synchronously by the container, opened and closed by the app's lifespan."""
+
+    def __init__(self, dsn: str, *, max_size: int, timeout: float) -> None:
+        self._dsn = dsn
+        self._max_size = max_size
+        self._timeout = timeout
+        self._pool: asyncpg.Pool | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def dsn(self) -> str:
+        return self._dsn
+
+    async def open(self) -> None:
+        """Connect; when the server is down, stay closed and retry on the next query."""
+        async with self._lock:
+            if self._pool is not None:
+                return
+            try:
+                self._pool = await asyncpg.create_pool(
+                    self._dsn,
+                    min_size=1,
+                    max_size=self._max_size,
+                    timeout=self._timeout,
+                    command_timeout=self._timeout,
+                    statement_cache_size=256,
+                )
+            except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+                raise DatabaseUnavailable from error
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        if self._pool is None:
+            await self.open()
+        assert self._pool is not None
+        try:
+            async with self._pool.acquire(timeout=self._timeout) as conn:
+                return await conn.fetchrow(query, *args, timeout=self._timeout)
+        except (OSError, TimeoutError, asyncpg.PostgresConnectionError) as error:
+            raise DatabaseUnavailable from error
+        except asyncpg.InterfaceError as error:
+            raise DatabaseUnavailable from error

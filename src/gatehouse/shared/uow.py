@@ -1,0 +1,21 @@
+"""Unit of work base: one transaction, explicit commit, rollback on exit."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+
+class UnitOfWork(Protocol):
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed and release the connection."""
+        ...
+
+    async def commit(self) -> None: ...
