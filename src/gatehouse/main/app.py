@@ -73,9 +73,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         container.accounts.hasher().close()
 
 
-def create_app(
-    settings: Settings, *, container: ApplicationContainer | None = None
-) -> FastAPI:
+def create_app(settings: Settings, *, container: ApplicationContainer | None = None) -> FastAPI:
     """Build the API. The settings must already name the database and Redis URLs."""
     container = container or build_container(settings)
     start_mappers()
@@ -108,8 +106,13 @@ def create_app(
             allow_credentials=True,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],
-            expose_headers=["X-Request-ID", "Retry-After", "RateLimit-Limit",
-                            "RateLimit-Remaining", "RateLimit-Reset"],
+            expose_headers=[
+                "X-Request-ID",
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            ],
             max_age=600,
         )
     app.add_middleware(

@@ -24,7 +24,10 @@ log = logging.getLogger("gatehouse.cli")
 
 def _alembic_ini() -> Path:
     """``alembic.ini`` in the working directory, else beside the source tree."""
-    for candidate in (Path.cwd() / "alembic.ini", Path(__file__).resolve().parents[3] / "alembic.ini"):
+    for candidate in (
+        Path.cwd() / "alembic.ini",
+        Path(__file__).resolve().parents[3] / "alembic.ini",
+    ):
         if candidate.is_file():
             return candidate
     msg = "alembic.ini not found: run gatehouse from the project directory"
@@ -61,7 +64,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
             loop="uvloop",
             http="httptools",
         )
-        log.info("serving", extra={"url": f"http://{host}:{port}", "docs": f"http://{host}:{port}/docs"})
+        log.info(
+            "serving", extra={"url": f"http://{host}:{port}", "docs": f"http://{host}:{port}/docs"}
+        )
         uvicorn.Server(config).run()
 
 

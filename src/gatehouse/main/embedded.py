@@ -28,9 +28,11 @@ def _start_postgres(data_dir: Path, stack: contextlib.ExitStack) -> str:
         raise RuntimeError(msg) from error
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        server: Any = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
+        server: Any = pgserver.get_server(  # type: ignore[attr-defined]
+            data_dir / "postgres", cleanup_mode="stop"
+        )
     stack.callback(server.cleanup)
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")  # noqa: S608
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE};")
     uri: str = server.get_uri(database=DATABASE)

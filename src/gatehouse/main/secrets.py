@@ -28,7 +28,10 @@ def parse_peppers(raw: str) -> dict[int, bytes]:
             msg = "GATEHOUSE_PASSWORD_PEPPERS must look like '1:<secret>[,2:<secret>...]'"
             raise SecretsError(msg)
         if len(value) < MIN_PEPPER_LENGTH or value.lower() in KNOWN_BAD:
-            msg = f"pepper version {version} is too weak: use at least {MIN_PEPPER_LENGTH} random characters"
+            msg = (
+                f"pepper version {version} is too weak: "
+                f"use at least {MIN_PEPPER_LENGTH} random characters"
+            )
             raise SecretsError(msg)
         peppers[int(version)] = value.encode("utf-8")
     if not peppers:

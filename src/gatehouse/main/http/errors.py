@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -63,10 +64,11 @@ def status_for(error: GatehouseError) -> int:
 
 
 def problem_response(
-    request_or_scope: Request | dict[str, Any],
+    request_or_scope: Request | MutableMapping[str, Any],
     status: int,
     code: str,
     title: str,
+    *,
     detail: str | None = None,
     headers: dict[str, str] | None = None,
     **extra: Any,
@@ -85,9 +87,11 @@ def problem_response(
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 
 
-def framework_problem(scope: dict[str, Any], status: int, detail: str | None = None) -> JSONResponse:
+def framework_problem(
+    scope: MutableMapping[str, Any], status: int, detail: str | None = None
+) -> JSONResponse:
     code, title = _FRAMEWORK.get(status, ("http_error", "HTTP error"))
-    return problem_response(scope, status, code, title, detail)
+    return problem_response(scope, status, code, title, detail=detail)
 
 
 async def _gatehouse_error(request: Request, exc: Exception) -> JSONResponse:
@@ -97,13 +101,17 @@ async def _gatehouse_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, Unauthenticated):
         sent_token = request.headers.get("authorization", "").lower().startswith("bearer ")
         headers["WWW-Authenticate"] = (
-            'Bearer error="invalid_token"' if sent_token and exc.code == "invalid_token" else "Bearer"
+            'Bearer error="invalid_token"'
+            if sent_token and exc.code == "invalid_token"
+            else "Bearer"
         )
     if isinstance(exc, TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, Unavailable):
         headers["Retry-After"] = "5"
-    return problem_response(request, status, exc.code, exc.title, exc.detail, headers)
+    return problem_response(
+        request, status, exc.code, exc.title, detail=exc.detail, headers=headers
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -121,7 +129,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         422,
         "validation_failed",
         "The request is not valid",
-        "One or more fields are missing or invalid.",
+        detail="One or more fields are missing or invalid.",
         errors=errors,
     )
 
@@ -135,7 +143,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
+    log.error("unhandled error", exc_info=exc)
     return framework_problem(request.scope, 500, "Something went wrong on our side.")
 
 

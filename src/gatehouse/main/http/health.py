@@ -53,8 +53,10 @@ async def ready(
     redis: Redis = Depends(Provide["redis"]),  # noqa: B008
 ) -> JSONResponse:
     postgres_ok, redis_ok = await asyncio.gather(_check_postgres(pool), _check_redis(redis))
-    checks = {"postgres": "ok" if postgres_ok else "unavailable",
-              "redis": "ok" if redis_ok else "unavailable"}
+    checks = {
+        "postgres": "ok" if postgres_ok else "unavailable",
+        "redis": "ok" if redis_ok else "unavailable",
+    }
     failing = [name for name, state in checks.items() if state != "ok"]
     if failing:
         return problem_response(
@@ -62,14 +64,16 @@ async def ready(
             503,
             "dependency_unavailable",
             "A dependency is unavailable",
-            f"Not ready: {', '.join(failing)} unavailable.",
+            detail=f"Not ready: {', '.join(failing)} unavailable.",
             headers={"Retry-After": "5"},
             checks=checks,
         )
     return JSONResponse({"status": "ok", "checks": checks})
 
 
-@router.get("/metrics", operation_id="metrics", summary="Prometheus metrics", include_in_schema=True)
+@router.get(
+    "/metrics", operation_id="metrics", summary="Prometheus metrics", include_in_schema=True
+)
 async def metrics(request: Request) -> Response:
     registry: CollectorRegistry = request.app.state.metrics_registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

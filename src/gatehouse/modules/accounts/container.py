@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -19,17 +20,17 @@ from gatehouse.modules.accounts.domain.password_policy import PasswordPolicy
 
 
 class AccountsContainer(containers.DeclarativeContainer):
-    clock = providers.Dependency()
-    session_factory = providers.Dependency()
-    read_pool = providers.Dependency()
-    outbox_factory = providers.Dependency()
-    peppers = providers.Dependency(instance_of=dict)
-    bcrypt_rounds = providers.Dependency(instance_of=int)
-    hash_concurrency = providers.Dependency(instance_of=int)
-    hash_queue_limit = providers.Dependency(instance_of=int)
-    public_url = providers.Dependency(instance_of=str)
-    verification_ttl_seconds = providers.Dependency(instance_of=int)
-    require_verified_email = providers.Dependency(instance_of=bool)
+    clock: providers.Dependency[Any] = providers.Dependency()
+    session_factory: providers.Dependency[Any] = providers.Dependency()
+    read_pool: providers.Dependency[Any] = providers.Dependency()
+    outbox_factory: providers.Dependency[Any] = providers.Dependency()
+    peppers: providers.Dependency[dict[int, bytes]] = providers.Dependency(instance_of=dict)
+    bcrypt_rounds: providers.Dependency[int] = providers.Dependency(instance_of=int)
+    hash_concurrency: providers.Dependency[int] = providers.Dependency(instance_of=int)
+    hash_queue_limit: providers.Dependency[int] = providers.Dependency(instance_of=int)
+    public_url: providers.Dependency[str] = providers.Dependency(instance_of=str)
+    verification_ttl_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
+    require_verified_email: providers.Dependency[bool] = providers.Dependency(instance_of=bool)
 
     hasher = providers.Singleton(
         BcryptPasswordHasher,
@@ -50,7 +51,12 @@ class AccountsContainer(containers.DeclarativeContainer):
     )
 
     register_user = providers.Singleton(
-        RegisterUserHandler, uow=uow.provider, hasher=hasher, policy=policy, clock=clock, links=links
+        RegisterUserHandler,
+        uow=uow.provider,
+        hasher=hasher,
+        policy=policy,
+        clock=clock,
+        links=links,
     )
     verify_email = providers.Singleton(VerifyEmailHandler, uow=uow.provider, clock=clock)
     get_profile = providers.Singleton(GetProfileHandler, views)

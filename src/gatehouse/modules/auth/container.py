@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -13,15 +14,17 @@ from gatehouse.modules.auth.application.principal import AccessTokenPrincipalRes
 
 
 class AuthContainer(containers.DeclarativeContainer):
-    clock = providers.Dependency()
-    session_factory = providers.Dependency()
-    accounts = providers.Dependency()  # accounts.application.public.AccountDirectory
-    key_ring = providers.Dependency()
-    issuer = providers.Dependency(instance_of=str)
-    audience = providers.Dependency(instance_of=str)
-    access_ttl_seconds = providers.Dependency(instance_of=int)
-    idle_ttl_seconds = providers.Dependency(instance_of=int)
-    absolute_ttl_seconds = providers.Dependency(instance_of=int)
+    clock: providers.Dependency[Any] = providers.Dependency()
+    session_factory: providers.Dependency[Any] = providers.Dependency()
+    accounts: providers.Dependency[Any] = (
+        providers.Dependency()
+    )  # accounts.application.public.AccountDirectory
+    key_ring: providers.Dependency[Any] = providers.Dependency()
+    issuer: providers.Dependency[str] = providers.Dependency(instance_of=str)
+    audience: providers.Dependency[str] = providers.Dependency(instance_of=str)
+    access_ttl_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
+    idle_ttl_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
+    absolute_ttl_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
 
     tokens = providers.Singleton(JwtAccessTokens, key_ring, issuer=issuer, audience=audience)
     uow = providers.Factory(SqlAlchemyAuthUnitOfWork, session_factory)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,12 +42,12 @@ def _mail_domain(sender: str) -> str:
 
 
 class NotificationsContainer(containers.DeclarativeContainer):
-    clock = providers.Dependency()
-    engine = providers.Dependency()
-    listen_dsn = providers.Dependency()
-    smtp_url = providers.Dependency()
-    mail_from = providers.Dependency(instance_of=str)
-    smtp_timeout = providers.Dependency(instance_of=float)
+    clock: providers.Dependency[Any] = providers.Dependency()
+    engine: providers.Dependency[Any] = providers.Dependency()
+    listen_dsn: providers.Dependency[Any] = providers.Dependency()
+    smtp_url: providers.Dependency[Any] = providers.Dependency()
+    mail_from: providers.Dependency[str] = providers.Dependency(instance_of=str)
+    smtp_timeout: providers.Dependency[float] = providers.Dependency(instance_of=float)
 
     outbox_factory = providers.Singleton(_outbox_factory, clock)
     store = providers.Singleton(SqlAlchemyOutboxStore, engine, listen_dsn)

@@ -18,7 +18,9 @@ class UnsupportedMediaType(GatehouseError):
 
 def is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
 class JsonRoute(APIRoute):
@@ -37,7 +39,7 @@ class JsonRoute(APIRoute):
         return json_only
 
 
-PROBLEM = {"content": {"application/problem+json": {}}}
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:

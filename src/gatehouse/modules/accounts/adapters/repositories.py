@@ -9,7 +9,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gatehouse.modules.accounts.adapters.orm import UNIQUE_EMAIL, one_time_token_table
+from gatehouse.modules.accounts.adapters.orm import (
+    UNIQUE_EMAIL,
+    one_time_token_table,
+    user_table,
+)
 from gatehouse.modules.accounts.application.ports import (
     AccountsUnitOfWork,
     OneTimeTokenRepository,
@@ -30,13 +34,13 @@ class SqlAlchemyUserRepository(UserRepository):
         await self._session.flush()  # surfaces the unique-email conflict here, in the UoW
 
     async def get(self, user_id: uuid.UUID, *, for_update: bool = False) -> User | None:
-        stmt = select(User).where(User.id == user_id)  # type: ignore[arg-type]
+        stmt = select(User).where(user_table.c.id == user_id)
         if for_update:
             stmt = stmt.with_for_update()
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
     async def get_by_email(self, email: Email) -> User | None:
-        stmt = select(User).where(User.email == email)  # type: ignore[arg-type]
+        stmt = select(User).where(user_table.c.email == email)
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
 
@@ -52,8 +56,8 @@ class SqlAlchemyOneTimeTokenRepository(OneTimeTokenRepository):
         stmt = (
             select(OneTimeToken)
             .where(
-                OneTimeToken.purpose == purpose,  # type: ignore[arg-type]
-                OneTimeToken.token_hash == token_hash,  # type: ignore[arg-type]
+                one_time_token_table.c.purpose == purpose,
+                one_time_token_table.c.token_hash == token_hash,
             )
             .with_for_update()
         )

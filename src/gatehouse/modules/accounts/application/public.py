@@ -9,12 +9,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-from gatehouse.modules.accounts.domain.errors import (
-    EmailNotVerified as EmailNotVerified,
-)
-from gatehouse.modules.accounts.domain.errors import (
-    InvalidCredentials as InvalidCredentials,
-)
+from gatehouse.modules.accounts.domain.errors import EmailNotVerified, InvalidCredentials
+
+__all__ = ["AccountDirectory", "AccountSnapshot", "EmailNotVerified", "InvalidCredentials"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from gatehouse.modules.auth.application.ports import (
 from gatehouse.modules.auth.domain.errors import InvalidAccessToken
 from gatehouse.modules.auth.domain.model import AccessClaims
 
-TOKEN_TYPE = "at+jwt"
+TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 LEEWAY_SECONDS = 30
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti", "sid"]
 

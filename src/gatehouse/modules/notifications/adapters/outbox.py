@@ -135,10 +135,10 @@ class SqlAlchemyOutboxStore(OutboxStore):
             )
         return int(count or 0)
 
-    async def wait_for_mail(self, timeout: float) -> None:
+    async def wait_for_mail(self, wait_seconds: float) -> None:
         await self._ensure_listening()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            await asyncio.wait_for(self._wake.wait(), wait_seconds)
         self._wake.clear()
 
     async def _ensure_listening(self) -> None:

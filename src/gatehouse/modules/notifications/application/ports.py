@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
@@ -27,7 +28,7 @@ class OutboxClaim(Protocol):
 
 
 class OutboxStore(Protocol):
-    def claim_next(self, now: datetime) -> OutboxClaimContext:
+    def claim_next(self, now: datetime) -> AbstractAsyncContextManager[OutboxClaim | None]:
         """Lock the oldest due message (skipping ones other dispatchers hold)."""
         ...
 
@@ -35,14 +36,6 @@ class OutboxStore(Protocol):
         """How many messages wait to be sent."""
         ...
 
-    async def wait_for_mail(self, timeout: float) -> None:
-        """Return when new mail may be waiting, or after ``timeout`` seconds."""
+    async def wait_for_mail(self, wait_seconds: float) -> None:
+        """Return when new mail may be waiting, or after ``wait_seconds``."""
         ...
-
-
-class OutboxClaimContext(Protocol):
-    async def __aenter__(self) -> OutboxClaim | None: ...
-
-    async def __aexit__(self, *exc_info: object) -> None: ...
-
-

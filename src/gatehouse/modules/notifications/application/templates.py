@@ -24,8 +24,8 @@ class UnknownTemplate(LookupError):
 
 
 _LAYOUT = Template(
-    "<!doctype html><html><body style=\"font-family:sans-serif;max-width:36em;margin:auto\">"
-    "$body<hr><p style=\"color:#666;font-size:small\">Gatehouse</p></body></html>"
+    '<!doctype html><html><body style="font-family:sans-serif;max-width:36em;margin:auto">'
+    '$body<hr><p style="color:#666;font-size:small">Gatehouse</p></body></html>'
 )
 
 TEMPLATES: Mapping[str, MailTemplate] = {
@@ -38,7 +38,7 @@ TEMPLATES: Mapping[str, MailTemplate] = {
         ),
         html=Template(
             "<p>Hello,</p><p>Confirm your email address by opening this link:</p>"
-            "<p><a href=\"$link\">Confirm my address</a></p>"
+            '<p><a href="$link">Confirm my address</a></p>'
             "<p>The link works once and expires in $hours hours. If you did not sign up, "
             "ignore this mail.</p>"
         ),
@@ -53,7 +53,7 @@ TEMPLATES: Mapping[str, MailTemplate] = {
         html=Template(
             "<p>Hello,</p><p>Someone tried to create an account with this address, which "
             "already has one. If it was you, sign in instead or "
-            "<a href=\"$reset_link\">reset your password</a>.</p>"
+            '<a href="$reset_link">reset your password</a>.</p>'
             "<p>If it was not you, you can ignore this mail.</p>"
         ),
     ),

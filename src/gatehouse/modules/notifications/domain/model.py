@@ -41,6 +41,6 @@ class OutboxMessage:
 
 def next_attempt_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
     """Exponential backoff with full jitter: a random delay in [base, base * 2**attempts]."""
-    ceiling = min(MAX_BACKOFF, BASE_BACKOFF * (2 ** max(0, attempts - 1)))
+    ceiling = min(MAX_BACKOFF, BASE_BACKOFF * (1 << max(0, min(attempts - 1, 20))))
     fraction = (rng or random.SystemRandom()).random()
     return BASE_BACKOFF + (ceiling - BASE_BACKOFF) * fraction

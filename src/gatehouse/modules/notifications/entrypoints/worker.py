@@ -45,8 +45,8 @@ async def run_dispatcher(
             await _sleep(stop, min(30.0, poll_seconds * 2**failures))
 
 
-async def _wait(store: OutboxStore, stop: asyncio.Event, timeout: float) -> None:
-    waiter = asyncio.ensure_future(store.wait_for_mail(timeout))
+async def _wait(store: OutboxStore, stop: asyncio.Event, wait_seconds: float) -> None:
+    waiter = asyncio.ensure_future(store.wait_for_mail(wait_seconds))
     stopper = asyncio.ensure_future(stop.wait())
     try:
         await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)

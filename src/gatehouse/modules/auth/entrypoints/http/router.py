@@ -64,7 +64,7 @@ def jwks(keys: PublicKeySet = Depends(Provide["auth.tokens"])) -> Mapping[str, A
 )
 @inject
 def openid_configuration(
-    issuer: str = Depends(Provide["auth.issuer"]),  # noqa: B008
+    issuer: str = Depends(Provide["auth.issuer"]),
 ) -> OpenIdConfigurationOut:
     return OpenIdConfigurationOut(
         issuer=issuer,

@@ -18,7 +18,7 @@ class LoginIn(Schema):
 
 class TokenPairOut(OutSchema):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
     expires_in: int
     refresh_token: str
     refresh_expires_in: int

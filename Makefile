@@ -1,0 +1,70 @@
+# Gatehouse. `make run` and `make test` work on a machine with only Python 3.11+ and make:
+# uv is installed into .tools/ with the machine's own Python, never a downloaded interpreter.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
+UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_WORKERS ?= auto
+
+.PHONY: help install run test test-unit lint fmt migrate revision bench up down openapi clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --all-extras
+	@touch $@
+
+install: $(STAMP) ## install the project and its tools into .venv
+
+run: install ## serve the API (embedded PostgreSQL and Redis unless URLs are set)
+	$(BIN)/gatehouse serve
+
+test: install ## the whole test suite (real PostgreSQL, Redis and SMTP)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+test-unit: install ## unit tests only (no infrastructure)
+	$(BIN)/pytest tests/unit -q
+
+lint: install ## ruff, formatting, mypy --strict, import contracts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+fmt: install ## format and autofix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrate: install ## apply migrations to GATEHOUSE_DATABASE_URL (or the embedded server)
+	$(BIN)/gatehouse migrate
+
+revision: install ## new migration from the models: make revision m="what changed"
+	@test -n "$(m)" || (echo 'usage: make revision m="what changed"' && exit 2)
+	$(BIN)/alembic revision --autogenerate -m "$(m)"
+
+bench: install ## throughput and latency, side by side with bare FastAPI (see bench/README.md)
+	$(BIN)/python bench/run.py
+
+up: ## the compose stack: api, worker, postgres, redis, mailpit
+	docker compose up -d --build
+
+down:
+	docker compose down
+
+openapi: install ## write the OpenAPI document to docs/openapi.json
+	$(BIN)/python -m gatehouse.main.openapi > docs/openapi.json
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache
