@@ -13,6 +13,7 @@ from pathlib import Path
 from gatehouse.main.settings import Settings
 
 MIN_PEPPER_LENGTH = 32
+MIN_DISTINCT_CHARACTERS = 10  # refuses 'aaaa…' and repeated words
 KNOWN_BAD = {"changeme", "change-me", "secret", "password", "dev", "test"}
 
 
@@ -27,7 +28,8 @@ def parse_peppers(raw: str) -> dict[int, bytes]:
         if not sep or not version.isdigit() or not value:
             msg = "GATEHOUSE_PASSWORD_PEPPERS must look like '1:<secret>[,2:<secret>...]'"
             raise SecretsError(msg)
-        if len(value) < MIN_PEPPER_LENGTH or value.lower() in KNOWN_BAD:
+        weak = value.lower() in KNOWN_BAD or len(set(value)) < MIN_DISTINCT_CHARACTERS
+        if len(value) < MIN_PEPPER_LENGTH or weak:
             msg = (
                 f"pepper version {version} is too weak: "
                 f"use at least {MIN_PEPPER_LENGTH} random characters"

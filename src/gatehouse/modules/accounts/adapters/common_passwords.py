@@ -9,7 +9,7 @@ from importlib import resources
 
 @cache
 def load_common_passwords() -> frozenset[str]:
-    """The list, case-folded, loaded once per process."""
+    """The list (stored case-folded), loaded once per process."""
     data = resources.files(__package__).joinpath("data/common-passwords.txt.gz").read_bytes()
     text = gzip.decompress(data).decode("utf-8")
-    return frozenset(line.casefold() for line in text.splitlines() if line)
+    return frozenset(line for line in text.splitlines() if line)

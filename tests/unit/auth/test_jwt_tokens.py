@@ -1,0 +1,189 @@
+"""The access-token codec refuses every forgery with ``InvalidAccessToken``."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from gatehouse.modules.auth.adapters.jwt_tokens import JwtAccessTokens
+from gatehouse.modules.auth.adapters.keys import (
+    KeyConfigurationError,
+    KeyRing,
+    generate_key,
+    load_key_ring,
+    thumbprint,
+)
+from gatehouse.modules.auth.domain.errors import InvalidAccessToken
+from gatehouse.modules.auth.domain.model import AccessClaims
+
+ISSUER = "https://id.example.com"
+AUDIENCE = "gatehouse"
+
+
+@pytest.fixture(scope="module")
+def ring(tmp_path_factory: pytest.TempPathFactory) -> KeyRing:
+    return load_key_ring(tmp_path_factory.mktemp("keys"), create_if_missing=True)
+
+
+@pytest.fixture(scope="module")
+def codec(ring: KeyRing) -> JwtAccessTokens:
+    return JwtAccessTokens(ring, issuer=ISSUER, audience=AUDIENCE)
+
+
+def _claims(now: datetime | None = None, ttl: timedelta = timedelta(minutes=15)) -> AccessClaims:
+    now = now or datetime.now(UTC)
+    return AccessClaims(
+        subject=uuid.uuid4(),
+        session_id=uuid.uuid4(),
+        token_id=str(uuid.uuid4()),
+        roles=("user",),
+        amr=("pwd",),
+        issued_at=now,
+        expires_at=now + ttl,
+    )
+
+
+def _payload(**overrides: Any) -> dict[str, Any]:
+    now = int(datetime.now(UTC).timestamp())
+    payload: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": str(uuid.uuid4()),
+        "sid": str(uuid.uuid4()),
+        "jti": "j",
+        "iat": now,
+        "exp": now + 600,
+        "roles": ["admin"],
+        "amr": ["pwd"],
+    }
+    payload.update(overrides)
+    return {k: v for k, v in payload.items() if v is not None}
+
+
+def _sign(ring: KeyRing, payload: dict[str, Any], **headers: Any) -> str:
+    header = {"kid": ring.active.kid, "typ": "at+jwt", **headers}
+    return jwt.encode(payload, ring.active.private_key, algorithm="EdDSA", headers=header)
+
+
+def test_issued_token_round_trips_with_header_and_claims(
+    codec: JwtAccessTokens, ring: KeyRing
+) -> None:
+    claims = _claims()
+    token = codec.issue(claims)
+    header = jwt.get_unverified_header(token)
+    assert header == {"alg": "EdDSA", "kid": ring.active.kid, "typ": "at+jwt"}
+    verified = codec.verify(token)
+    assert verified.subject == claims.subject
+    assert verified.session_id == claims.session_id
+    assert verified.roles == ("user",)
+    assert verified.amr == ("pwd",)
+
+
+def test_a_standard_jose_library_verifies_it_from_the_jwks_alone(codec: JwtAccessTokens) -> None:
+    token = codec.issue(_claims())
+    jwk_set = jwt.PyJWKSet.from_dict(dict(codec.jwks()))
+    key = jwk_set[jwt.get_unverified_header(token)["kid"]]
+    payload = jwt.decode(token, key, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER)
+    assert {"iss", "aud", "sub", "exp", "iat", "jti", "sid", "roles", "amr"} <= payload.keys()
+
+
+def _none_alg(payload: dict[str, Any], kid: str) -> str:
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'at+jwt', 'kid': kid})}.{part(payload)}."
+
+
+def _hs256_with_public_key(ring: KeyRing, payload: dict[str, Any]) -> str:
+    public_pem = ring.active.public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    header = {"alg": "HS256", "typ": "at+jwt", "kid": ring.active.kid}
+
+    def part(data: dict[str, Any]) -> bytes:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=")
+
+    signing_input = part(header) + b"." + part(payload)
+    signature = hmac.new(public_pem, signing_input, hashlib.sha256).digest()
+    return (signing_input + b"." + base64.urlsafe_b64encode(signature).rstrip(b"=")).decode()
+
+
+FORGERIES: dict[str, Any] = {
+    "alg none": lambda ring: _none_alg(_payload(), ring.active.kid),
+    "HS256 keyed with the public key": lambda ring: _hs256_with_public_key(ring, _payload()),
+    "wrong audience": lambda ring: _sign(ring, _payload(aud="other")),
+    "audience list containing ours": lambda ring: _sign(ring, _payload(aud=[AUDIENCE, "x"])),
+    "wrong issuer": lambda ring: _sign(ring, _payload(iss="https://evil.example")),
+    "expired beyond leeway": lambda ring: _sign(
+        ring, _payload(exp=int(datetime.now(UTC).timestamp()) - 31)
+    ),
+    "missing sid": lambda ring: _sign(ring, _payload(sid=None)),
+    "missing jti": lambda ring: _sign(ring, _payload(jti=None)),
+    "missing exp": lambda ring: _sign(ring, _payload(exp=None)),
+    "sub not a uuid": lambda ring: _sign(ring, _payload(sub="admin")),
+    "roles not a list": lambda ring: _sign(ring, _payload(roles="admin")),
+    "wrong typ": lambda ring: _sign(ring, _payload(), typ="JWT"),
+    "unknown kid": lambda ring: _sign(ring, _payload(), kid="nope"),
+    "signed by another key": lambda ring: jwt.encode(
+        _payload(),
+        Ed25519PrivateKey.generate(),
+        algorithm="EdDSA",
+        headers={"kid": ring.active.kid, "typ": "at+jwt"},
+    ),
+    "garbage": lambda ring: "not.a.jwt",
+    "empty": lambda ring: "",
+}
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+def test_forged_or_malformed_tokens_are_refused(
+    codec: JwtAccessTokens, ring: KeyRing, forgery: str
+) -> None:
+    token = FORGERIES[forgery](ring)
+    with pytest.raises(InvalidAccessToken):
+        codec.verify(token)
+
+
+def test_expiry_allows_at_most_thirty_seconds_of_clock_skew(
+    codec: JwtAccessTokens, ring: KeyRing
+) -> None:
+    codec.verify(_sign(ring, _payload(exp=int(datetime.now(UTC).timestamp()) - 20)))
+
+
+def test_rotating_adds_a_new_signer_and_keeps_verifying_old_tokens(tmp_path: Path) -> None:
+    old_ring = load_key_ring(tmp_path, create_if_missing=True)
+    old_token = JwtAccessTokens(old_ring, issuer=ISSUER, audience=AUDIENCE).issue(_claims())
+
+    generate_key(tmp_path)
+    new_ring = load_key_ring(tmp_path, create_if_missing=False)
+    codec = JwtAccessTokens(new_ring, issuer=ISSUER, audience=AUDIENCE)
+
+    assert new_ring.active.kid != old_ring.active.kid
+    assert {k["kid"] for k in codec.jwks()["keys"]} == {old_ring.active.kid, new_ring.active.kid}
+    assert codec.verify(old_token).subject
+    new_token = codec.issue(_claims())
+    assert jwt.get_unverified_header(new_token)["kid"] == new_ring.active.kid
+
+
+def test_missing_keys_outside_dev_refuse_to_start(tmp_path: Path) -> None:
+    with pytest.raises(KeyConfigurationError, match="no signing key"):
+        load_key_ring(tmp_path / "empty", create_if_missing=False)
+
+
+def test_key_files_are_private_and_kid_is_the_rfc7638_thumbprint(tmp_path: Path) -> None:
+    path = generate_key(tmp_path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    ring = load_key_ring(tmp_path, create_if_missing=False)
+    assert ring.active.kid == thumbprint(ring.active.public_key)
+    assert len(ring.active.kid) == 43

@@ -1,0 +1,202 @@
+"""Fakes for use-case unit tests: in-memory adapters that subclass the real ports."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Self
+
+from gatehouse.modules.accounts.application.ports import (
+    AccountsUnitOfWork,
+    OneTimeTokenRepository,
+    PasswordHasher,
+    UserRepository,
+)
+from gatehouse.modules.accounts.domain.errors import EmailAlreadyRegistered
+from gatehouse.modules.accounts.domain.model import (
+    Email,
+    OneTimeToken,
+    PasswordHash,
+    TokenPurpose,
+    User,
+)
+from gatehouse.modules.auth.application.ports import (
+    AccessTokenIssuer,
+    AuthUnitOfWork,
+    SessionRepository,
+)
+from gatehouse.modules.auth.domain.model import AccessClaims, Session
+from gatehouse.modules.notifications.application.public import MailOutbox, OutgoingMail
+from gatehouse.shared.clock import Clock
+
+
+class FixedClock(Clock):
+    def __init__(self, now: datetime | None = None) -> None:
+        self._now = now or datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+
+
+@dataclass
+class _AccountsState:
+    """What an in-memory "database" holds; copied in and out to mimic transactions."""
+
+    users: dict[uuid.UUID, User] = field(default_factory=dict)
+    tokens: dict[uuid.UUID, OneTimeToken] = field(default_factory=dict)
+    mails: list[OutgoingMail] = field(default_factory=list)
+
+
+class InMemoryUserRepository(UserRepository):
+    def __init__(self, state: _AccountsState) -> None:
+        self._state = state
+
+    async def add(self, user: User) -> None:
+        if any(other.email == user.email for other in self._state.users.values()):
+            raise EmailAlreadyRegistered
+        self._state.users[user.id] = user
+
+    async def get(self, user_id: uuid.UUID, *, for_update: bool = False) -> User | None:
+        return self._state.users.get(user_id)
+
+    async def get_by_email(self, email: Email) -> User | None:
+        return next((u for u in self._state.users.values() if u.email == email), None)
+
+
+class InMemoryOneTimeTokenRepository(OneTimeTokenRepository):
+    def __init__(self, state: _AccountsState) -> None:
+        self._state = state
+
+    async def add(self, token: OneTimeToken) -> None:
+        await self.void_unused(token.user_id, token.purpose, token.created_at)
+        self._state.tokens[token.id] = token
+
+    async def get_by_hash(self, purpose: TokenPurpose, token_hash: bytes) -> OneTimeToken | None:
+        return next(
+            (
+                t
+                for t in self._state.tokens.values()
+                if t.purpose == purpose and t.token_hash == token_hash
+            ),
+            None,
+        )
+
+    async def void_unused(self, user_id: uuid.UUID, purpose: TokenPurpose, now: datetime) -> None:
+        for token in self._state.tokens.values():
+            if token.user_id == user_id and token.purpose == purpose and token.used_at is None:
+                token.used_at = now
+
+
+class InMemoryMailOutbox(MailOutbox):
+    def __init__(self, state: _AccountsState) -> None:
+        self._state = state
+
+    async def enqueue(self, mail: OutgoingMail) -> None:
+        self._state.mails.append(mail)
+
+
+class InMemoryAccountsUnitOfWork(AccountsUnitOfWork):
+    """Changes become visible to the next unit of work only on ``commit``."""
+
+    def __init__(self, committed: _AccountsState | None = None) -> None:
+        self.committed = committed if committed is not None else _AccountsState()
+        self.commits = 0
+
+    def __call__(self) -> Self:
+        return self
+
+    async def __aenter__(self) -> Self:
+        self._working = copy.deepcopy(self.committed)
+        self.users = InMemoryUserRepository(self._working)
+        self.tokens = InMemoryOneTimeTokenRepository(self._working)
+        self.outbox = InMemoryMailOutbox(self._working)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        del self._working
+
+    async def commit(self) -> None:
+        self.committed = copy.deepcopy(self._working)
+        self.commits += 1
+
+    @property
+    def mails(self) -> list[OutgoingMail]:
+        return self.committed.mails
+
+
+class FakePasswordHasher(PasswordHasher):
+    """Reversible "hashing" that records calls, so tests can check timing-parity paths."""
+
+    def __init__(self, scheme: str = "fake1") -> None:
+        self.scheme = scheme
+        self.calls: list[str] = []
+
+    async def hash(self, password: str) -> PasswordHash:
+        self.calls.append("hash")
+        return PasswordHash(f"{self.scheme}${password}")
+
+    async def verify(self, password: str, hashed: PasswordHash) -> bool:
+        self.calls.append("verify")
+        return hashed.value.partition("$")[2] == password  # any scheme verifies
+
+    async def verify_dummy(self, password: str) -> None:
+        self.calls.append("dummy")
+
+    def needs_rehash(self, hashed: PasswordHash) -> bool:
+        return not hashed.value.startswith(f"{self.scheme}$")
+
+
+class InMemorySessionRepository(SessionRepository):
+    def __init__(self, sessions: dict[uuid.UUID, Session]) -> None:
+        self._sessions = sessions
+
+    async def add(self, session: Session) -> None:
+        self._sessions[session.id] = session
+
+    async def get(self, session_id: uuid.UUID) -> Session | None:
+        return self._sessions.get(session_id)
+
+
+class InMemoryAuthUnitOfWork(AuthUnitOfWork):
+    def __init__(self) -> None:
+        self.sessions_by_id: dict[uuid.UUID, Session] = {}
+        self._pending: dict[uuid.UUID, Session] = {}
+
+    def __call__(self) -> Self:
+        return self
+
+    async def __aenter__(self) -> Self:
+        self._pending = dict(self.sessions_by_id)
+        self.sessions = InMemorySessionRepository(self._pending)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._pending = {}
+
+    async def commit(self) -> None:
+        self.sessions_by_id = dict(self._pending)
+
+
+class FakeAccessTokenIssuer(AccessTokenIssuer):
+    def __init__(self) -> None:
+        self.issued: list[AccessClaims] = []
+
+    def issue(self, claims: AccessClaims) -> str:
+        self.issued.append(claims)
+        return f"access-{len(self.issued)}"
