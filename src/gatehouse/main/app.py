@@ -39,23 +39,17 @@ def _operation_id(route: APIRoute) -> str:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     container: ApplicationContainer = app.state.container
     settings: Settings = container.settings()
-    # Build the singletons now, so a bad key or pepper fails at start, not on a request.
-    container.key_ring()
-    container.accounts.hasher()
-    container.accounts.policy()
     with contextlib.suppress(Unavailable):
         await container.read_pool().open()
     stop = asyncio.Event()
     dispatcher: asyncio.Task[None] | None = None
     if settings.dispatch_in_serve:
-        backlog: Gauge = app.state.outbox_backlog
         dispatcher = asyncio.create_task(
             run_dispatcher(
                 container.notifications.dispatch(),
                 container.notifications.store(),
                 stop,
                 poll_seconds=settings.outbox_poll_seconds,
-                on_backlog=backlog.set,
             ),
             name="outbox-dispatcher",
         )
@@ -76,6 +70,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings, *, container: ApplicationContainer | None = None) -> FastAPI:
     """Build the API. The settings must already name the database and Redis URLs."""
     container = container or build_container(settings)
+    # Build the secret-bearing singletons now: a missing key or weak pepper refuses to start
+    # here, with its own message, instead of failing inside the server's lifespan.
+    container.key_ring()
+    container.accounts.hasher()
+    container.accounts.policy()
     start_mappers()
     container.wire(modules=[*WIRED, health])
 

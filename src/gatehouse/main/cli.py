@@ -155,13 +155,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             _serve(settings, args)
         elif args.command == "migrate":
-            with embedded_infrastructure(settings) as resolved:
+            with embedded_infrastructure(settings, redis=False) as resolved:
                 migrate(resolved)
         elif args.command == "worker":
             _worker(settings)
         elif args.command == "create-admin":
             password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
-            with embedded_infrastructure(settings) as resolved:
+            with embedded_infrastructure(settings, redis=False) as resolved:
                 return asyncio.run(_create_admin(resolved, args.email, password))
         elif args.command == "keys":
             path = generate_key(settings.resolved_keys_dir)

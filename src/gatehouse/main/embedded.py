@@ -55,14 +55,16 @@ def _start_redis(data_dir: Path, stack: contextlib.ExitStack) -> str:
 
 
 @contextlib.contextmanager
-def embedded_infrastructure(settings: Settings) -> Iterator[Settings]:
-    """Yield settings whose URLs point at running servers, starting embedded ones as needed."""
+def embedded_infrastructure(settings: Settings, *, redis: bool = True) -> Iterator[Settings]:
+    """Yield settings whose URLs point at running servers, starting embedded ones as needed.
+
+    ``redis=False`` for commands that only touch the database (``migrate``, ``create-admin``).
+    """
     with contextlib.ExitStack() as stack:
         updates: dict[str, Any] = {}
-        if not settings.database_url or not settings.redis_url:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
         if not settings.database_url:
             updates["database_url"] = _start_postgres(settings.data_dir.resolve(), stack)
-        if not settings.redis_url:
+        if redis and not settings.redis_url:
             updates["redis_url"] = _start_redis(settings.data_dir.resolve(), stack)
         yield settings.model_copy(update=updates) if updates else settings

@@ -20,6 +20,13 @@ class GatehouseError(Exception):
         super().__init__(self.detail)
 
 
+class BadRequest(GatehouseError):
+    """The request cannot be honoured as sent (e.g. a one-time token that is not valid)."""
+
+    code = "bad_request"
+    title = "Bad request"
+
+
 class InvalidInput(GatehouseError):
     code = "invalid_input"
     title = "The request is not valid"

@@ -98,11 +98,11 @@ class SqlAlchemyUnitOfWork:
     ) -> None:
         session, self._session = self.session, None
         try:
-            await session.rollback()
-        except Exception:  # noqa: BLE001 - the connection may be gone; closing still frees it
-            await session.invalidate()
-        finally:
+            # Closing rolls back whatever was not committed and detaches the objects with
+            # their loaded state intact, so results stay readable after the block.
             await session.close()
+        except Exception:  # noqa: BLE001 - the connection may be gone; drop it from the pool
+            await session.invalidate()
         if exc is not None and not isinstance(exc, GatehouseError):
             translated = translate_db_error(exc, self.conflicts)
             if translated is not None:

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gatehouse.shared.errors import (
+    BadRequest,
     Conflict,
     Forbidden,
     GatehouseError,
@@ -30,6 +31,7 @@ log = logging.getLogger("gatehouse.http")
 
 _STATUS_BY_CATEGORY: tuple[tuple[type[GatehouseError], int], ...] = (
     (UnsupportedMediaType, 415),
+    (BadRequest, 400),
     (InvalidInput, 422),
     (NotFound, 404),
     (Conflict, 409),

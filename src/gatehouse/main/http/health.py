@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from dependency_injector.wiring import Provide, inject
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from redis.asyncio import Redis
+from sqlalchemy.exc import SQLAlchemyError
 
 from gatehouse.main.http.errors import problem_response
+from gatehouse.modules.notifications.application.ports import OutboxStore
+from gatehouse.shared.errors import Unavailable
 from gatehouse.shared.http.routing import problems
 from gatehouse.shared.pg import ReadPool
 
@@ -71,9 +75,15 @@ async def ready(
     return JSONResponse({"status": "ok", "checks": checks})
 
 
-@router.get(
-    "/metrics", operation_id="metrics", summary="Prometheus metrics", include_in_schema=True
-)
-async def metrics(request: Request) -> Response:
+@router.get("/metrics", operation_id="metrics", summary="Prometheus metrics")
+@inject
+async def metrics(
+    request: Request,
+    outbox: OutboxStore = Depends(Provide["notifications.store"]),  # noqa: B008
+) -> Response:
+    """The outbox backlog is counted at scrape time, so it is right whichever process sends."""
+    backlog: Gauge = request.app.state.outbox_backlog
+    with contextlib.suppress(Unavailable, OSError, TimeoutError, SQLAlchemyError):
+        backlog.set(await outbox.backlog())
     registry: CollectorRegistry = request.app.state.metrics_registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

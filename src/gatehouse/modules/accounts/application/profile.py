@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, UserViews
 from gatehouse.modules.accounts.application.views import UserView
-from gatehouse.modules.accounts.domain.errors import UserNotFound
+from gatehouse.modules.accounts.domain.errors import AccountGone
 from gatehouse.modules.accounts.domain.model import DisplayName
 from gatehouse.shared.clock import Clock
 
@@ -22,7 +22,7 @@ class GetProfileHandler:
     async def __call__(self, user_id: uuid.UUID) -> UserView:
         view = await self._views.get(user_id)
         if view is None or not view.is_active:
-            raise UserNotFound
+            raise AccountGone
         return view
 
 
@@ -42,7 +42,7 @@ class UpdateProfileHandler:
         async with self._uow() as uow:
             user = await uow.users.get(cmd.user_id, for_update=True)
             if user is None or not user.is_active:
-                raise UserNotFound
+                raise AccountGone
             user.rename(display_name, self._clock.now())
             await uow.commit()
             return UserView.of(user)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from gatehouse.shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from gatehouse.shared.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    Unauthenticated,
+)
 
 
 class InvalidEmail(InvalidInput):
@@ -25,12 +31,14 @@ class EmailAlreadyRegistered(Conflict):
     title = "The email address is already registered"
 
 
-class UserNotFound(NotFound):
-    code = "user_not_found"
-    title = "User not found"
+class AccountGone(Unauthenticated):
+    """A valid access token whose account was disabled or deleted: the token is no longer good."""
+
+    code = "invalid_token"
+    title = "The access token is invalid or has expired"
 
 
-class TokenInvalid(InvalidInput):
+class TokenInvalid(BadRequest):
     """Invalid, expired and already-used one-time tokens are indistinguishable to the caller."""
 
     code = "token_invalid"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 
 from gatehouse.modules.notifications.application.dispatch import DispatchOutboxHandler
 from gatehouse.modules.notifications.application.ports import OutboxStore
@@ -20,15 +19,12 @@ async def run_dispatcher(
     stop: asyncio.Event,
     *,
     poll_seconds: float,
-    on_backlog: Callable[[int], None] | None = None,
 ) -> None:
     """Send mail until ``stop`` is set. Sleeps only when nothing is due; wakes on NOTIFY."""
     failures = 0
     while not stop.is_set():
         try:
             result = await dispatch()
-            if on_backlog is not None:
-                on_backlog(await store.backlog())
             failures = 0
             if result.handled:
                 continue

@@ -35,7 +35,7 @@ REGISTER_ACCEPTED = Accepted(
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="auth_register",
     summary="Create an account",
-    responses=problems(413, 415, 422, 429, 503),
+    responses=problems(413, 415, 422, 503),
 )
 @inject
 async def register(
@@ -52,14 +52,14 @@ async def register(
     "/verify-email",
     operation_id="auth_verify_email",
     summary="Confirm an email address with the mailed token",
-    responses=problems(413, 415, 422),
+    responses=problems(400, 413, 415, 422),
 )
 @inject
 async def verify_email(
     body: VerifyEmailIn,
     handler: VerifyEmailHandler = Depends(Provide["accounts.verify_email"]),  # noqa: B008
 ) -> UserOut:
-    """Single use. Invalid, expired and used tokens all answer 422 ``token_invalid``."""
+    """Single use. Invalid, expired and used tokens all answer 400 ``token_invalid``."""
     return UserOut.of(await handler(VerifyEmail(body.token)))
 
 
@@ -67,7 +67,7 @@ async def verify_email(
     "",
     operation_id="me_get",
     summary="The signed-in user",
-    responses=problems(401, 404, 503),
+    responses=problems(401, 503),
 )
 @inject
 async def get_me(
@@ -81,7 +81,7 @@ async def get_me(
     "",
     operation_id="me_update",
     summary="Change the signed-in user's profile",
-    responses=problems(401, 404, 413, 415, 422, 503),
+    responses=problems(401, 413, 415, 422, 503),
 )
 @inject
 async def update_me(

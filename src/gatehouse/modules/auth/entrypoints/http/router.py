@@ -28,7 +28,7 @@ well_known_router = APIRouter(prefix="/.well-known", tags=["discovery"])
     "/login",
     operation_id="auth_login",
     summary="Sign in with email and password",
-    responses=problems(401, 403, 413, 415, 422, 429, 503),
+    responses=problems(401, 403, 413, 415, 422, 503),
 )
 @inject
 async def login(
