@@ -16,10 +16,10 @@ from gatehouse.modules.accounts.application.register import (
 from gatehouse.modules.accounts.application.tokens import hash_secret
 from gatehouse.modules.accounts.application.verify_email import VerifyEmail, VerifyEmailHandler
 from gatehouse.modules.accounts.domain.errors import (
+    AccountGone,
     EmailNotVerified,
     InvalidCredentials,
     TokenInvalid,
-    UserNotFound,
     WeakPassword,
 )
 from gatehouse.modules.accounts.domain.model import (
@@ -164,7 +164,7 @@ async def test_update_profile_renames_and_clears(
 
     assert (await update(UpdateProfile(user_id, " Countess "))).display_name == "Countess"
     assert (await update(UpdateProfile(user_id, None))).display_name is None
-    with pytest.raises(UserNotFound):
+    with pytest.raises(AccountGone):
         await update(UpdateProfile(uuid.uuid4(), "x"))
 
 
