@@ -70,6 +70,19 @@ class TokenPurposeType(TypeDecorator[TokenPurpose]):
         return None if value is None else TokenPurpose(value)
 
 
+class RolesType(TypeDecorator[tuple[str, ...]]):
+    """TEXT[] as an immutable tuple: a change is a reassignment, which the ORM always saves."""
+
+    impl = ARRAY(Text)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> list[str] | None:
+        return None if value is None else list(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> tuple[str, ...] | None:
+        return None if value is None else tuple(value)
+
+
 user_table = Table(
     "accounts_user",
     metadata,
@@ -79,7 +92,7 @@ user_table = Table(
     Column("display_name", DisplayNameType),
     Column("email_verified_at", DateTime(timezone=True)),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
-    Column("roles", ARRAY(Text), nullable=False, server_default=text("'{user}'")),
+    Column("roles", RolesType, nullable=False, server_default=text("'{user}'")),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

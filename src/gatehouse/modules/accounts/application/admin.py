@@ -46,7 +46,7 @@ class CreateAdminHandler:
             user = await uow.users.get_by_email(email)
             if user is not None:
                 if Role.ADMIN.value not in user.roles:
-                    user.roles = [*user.roles, Role.ADMIN.value]
+                    user.roles = (*user.roles, Role.ADMIN.value)
                     user.updated_at = now
                 if cmd.password is not None:
                     self._policy.check(cmd.password, email)
@@ -66,7 +66,7 @@ class CreateAdminHandler:
                 created_at=now,
                 updated_at=now,
                 email_verified_at=now,
-                roles=[Role.USER.value, Role.ADMIN.value],
+                roles=(Role.USER.value, Role.ADMIN.value),
             )
             await uow.users.add(user)
             await uow.commit()

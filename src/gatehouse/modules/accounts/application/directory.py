@@ -20,7 +20,7 @@ def _snapshot(user: User) -> AccountSnapshot:
     return AccountSnapshot(
         user_id=user.id,
         email=user.email.value,
-        roles=tuple(user.roles),
+        roles=user.roles,
         is_active=user.is_active,
         email_verified=user.email_verified,
     )

@@ -26,7 +26,7 @@ class UserView:
             email=user.email.value,
             email_verified=user.email_verified,
             display_name=user.display_name.value if user.display_name else None,
-            roles=tuple(user.roles),
+            roles=user.roles,
             is_active=user.is_active,
             created_at=user.created_at,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -101,7 +101,7 @@ class User:
     updated_at: datetime
     email_verified_at: datetime | None = None
     is_active: bool = True
-    roles: list[str] = field(default_factory=lambda: [Role.USER.value])
+    roles: tuple[str, ...] = (Role.USER.value,)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, User) and other.id == self.id

@@ -82,6 +82,12 @@ class SmtpMailTransport(MailTransport):
                 timeout=config.timeout,
                 tls_context=ssl.create_default_context(),
             )
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            refusals = "; ".join(f"{r.code} {r.message}" for r in error.recipients)
+            raise DeliveryFailed(
+                f"SMTP recipients refused: {refusals}",
+                permanent=all(500 <= r.code < 600 for r in error.recipients),
+            ) from error
         except aiosmtplib.SMTPResponseException as error:
             raise DeliveryFailed(
                 f"SMTP {error.code}: {error.message}", permanent=500 <= error.code < 600

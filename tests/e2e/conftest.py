@@ -1,0 +1,110 @@
+"""The app over httpx's ASGI transport, with its real lifespan, database, Redis and SMTP."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+from collections.abc import AsyncIterator, Callable
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from gatehouse.main.app import create_app
+from gatehouse.main.settings import Settings
+from gatehouse.shared.pg import asyncpg_dsn
+
+PASSWORD = "correct horse battery staple"
+TOKEN = re.compile(r"token=([A-Za-z0-9_-]+)")
+
+
+class ClientFactory(Protocol):
+    def __call__(
+        self, **overrides: Any
+    ) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]: ...
+
+
+@contextlib.asynccontextmanager
+async def serve(
+    settings: Settings, prepare: Callable[[FastAPI], None] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    if settings.dispatch_in_serve:
+        # Other tests in this worker's database leave undelivered mail behind; a test that
+        # dispatches starts from an empty outbox so it receives only its own mail.
+        await sql(settings, "DELETE FROM notifications_outbox")
+    app = create_app(settings)
+    if prepare is not None:
+        prepare(app)
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app, client=("203.0.113.7", 50000)),
+            base_url="http://testserver",
+        ) as client,
+    ):
+        client.app = app  # type: ignore[attr-defined]
+        yield client
+
+
+@pytest.fixture
+def make_client(settings: Settings) -> ClientFactory:
+    def factory(
+        prepare: Callable[[FastAPI], None] | None = None, **overrides: Any
+    ) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
+        return serve(settings.model_copy(update=overrides), prepare)
+
+    return factory
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve(settings) as c:
+        yield c
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def token_in(message: EmailMessage) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    match = TOKEN.search(body.get_content())
+    assert match is not None, "no token link in the mail"
+    return match.group(1)
+
+
+async def sql(settings: Settings, query: str, *args: Any) -> Any:
+    """Run one statement on the test database and return its first value."""
+    assert settings.database_url is not None
+    conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
+    try:
+        return await conn.fetchval(query, *args)
+    finally:
+        await conn.close()
+
+
+async def verified_user(
+    client: httpx.AsyncClient, settings: Settings, email: str, password: str = PASSWORD
+) -> None:
+    """Register through the API and mark the address verified directly (no mail round-trip)."""
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": password}
+    )
+    assert response.status_code == 202
+    await sql(
+        settings, "UPDATE accounts_user SET email_verified_at = now() WHERE email = $1", email
+    )
+
+
+async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, Any]:
+    response = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

@@ -1,0 +1,326 @@
+"""Accounts repositories through SqlAlchemyAccountsUnitOfWork, on a real PostgreSQL.
+
+Each test runs inside an outer transaction that is rolled back (``tx_session_factory``): a unit
+of work's commit releases a savepoint, a new unit of work opens a new session and so reads the
+rows back from the database, not from an identity map.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from gatehouse.modules.accounts.adapters.orm import user_table
+from gatehouse.modules.accounts.adapters.repositories import (
+    SqlAlchemyAccountsUnitOfWork,
+    SqlAlchemyUserRepository,
+)
+from gatehouse.modules.accounts.domain.errors import EmailAlreadyRegistered
+from gatehouse.modules.accounts.domain.model import (
+    DisplayName,
+    Email,
+    PasswordHash,
+    TokenPurpose,
+    User,
+)
+from gatehouse.modules.notifications.adapters.outbox import SqlAlchemyMailOutbox
+from gatehouse.modules.notifications.application.public import MailOutbox
+from gatehouse.shared.errors import Unavailable
+from gatehouse.shared.persistence import DatabaseUnavailable
+from tests.support.builders import T0, a_token, a_user, unique_email
+from tests.support.clock import FixedClock
+
+UowFactory = Callable[[], SqlAlchemyAccountsUnitOfWork]
+
+
+def _outbox_factory(session: AsyncSession) -> MailOutbox:
+    return SqlAlchemyMailOutbox(session, FixedClock(T0))
+
+
+async def register(uow: UowFactory, user: User) -> None:
+    async with uow() as tx:
+        await tx.users.add(user)
+        await tx.commit()
+
+
+@pytest.fixture
+def uow(tx_session_factory: async_sessionmaker[AsyncSession]) -> UowFactory:
+    return lambda: SqlAlchemyAccountsUnitOfWork(tx_session_factory, _outbox_factory)
+
+
+async def test_user_round_trips_with_its_value_objects(uow: UowFactory) -> None:
+    user = a_user(unique_email("round-trip"), display_name="Ada Lovelace")
+    async with uow() as tx:
+        await tx.users.add(user)
+        await tx.commit()
+
+    async with uow() as tx:
+        by_id = await tx.users.get(user.id)
+        by_email = await tx.users.get_by_email(user.email)
+
+        assert by_id is not None
+        assert by_id is not user  # read back from the database, not the first session
+        assert by_email is by_id
+        assert isinstance(by_id.email, Email)
+        assert by_id.email == user.email
+        assert by_id.display_name == DisplayName("Ada Lovelace")
+        assert by_id.password_hash == PasswordHash("gh1$1$not-a-real-hash")
+        assert by_id.roles == ("user",)
+        assert by_id.is_active is True
+        assert by_id.email_verified_at is None
+        assert by_id.created_at == T0
+        assert by_id.created_at.utcoffset() == timedelta(0)
+
+
+async def test_a_user_without_name_or_password_keeps_them_empty(uow: UowFactory) -> None:
+    user = a_user(display_name=None, password_hash=None)
+    async with uow() as tx:
+        await tx.users.add(user)
+        await tx.commit()
+
+    async with uow() as tx:
+        loaded = await tx.users.get(user.id)
+        assert loaded is not None
+        assert loaded.display_name is None
+        assert loaded.password_hash is None
+
+
+async def test_unknown_user_is_none_by_id_and_by_email(uow: UowFactory) -> None:
+    async with uow() as tx:
+        assert await tx.users.get(a_user().id) is None
+        assert await tx.users.get_by_email(unique_email("nobody")) is None
+
+
+async def test_changes_to_a_loaded_user_are_saved_on_commit(uow: UowFactory) -> None:
+    user = a_user()
+    async with uow() as tx:
+        await tx.users.add(user)
+        await tx.commit()
+
+    later = T0 + timedelta(hours=1)
+    async with uow() as tx:
+        loaded = await tx.users.get(user.id, for_update=True)
+        assert loaded is not None
+        loaded.mark_email_verified(later)
+        loaded.rename(DisplayName("Countess"), later)
+        loaded.roles = (*loaded.roles, "admin")
+        await tx.commit()
+
+    async with uow() as tx:
+        reloaded = await tx.users.get(user.id)
+        assert reloaded is not None
+        assert reloaded.email_verified_at == later
+        assert reloaded.display_name == DisplayName("Countess")
+        assert reloaded.roles == ("user", "admin")
+        assert reloaded.updated_at == later
+
+
+async def test_a_user_read_in_a_unit_of_work_stays_usable_after_it_ends(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Use cases read in a unit of work and use the result after it (AccountsDirectory).
+
+    Regression: the unit of work used to roll back (expiring every loaded instance) and then
+    close the session (detaching them), so reading an attribute raised DetachedInstanceError.
+    """
+    user = a_user()
+    async with SqlAlchemyAccountsUnitOfWork(session_factory, _outbox_factory) as tx:
+        await tx.users.add(user)
+        await tx.commit()
+
+    async with SqlAlchemyAccountsUnitOfWork(session_factory, _outbox_factory) as tx:
+        loaded = await tx.users.get_by_email(user.email)
+
+    assert loaded is not None
+    assert loaded.email == user.email
+
+
+async def test_registering_a_taken_email_raises_email_already_registered(
+    uow: UowFactory,
+) -> None:
+    email = unique_email("taken")
+    first = a_user(email)
+    async with uow() as tx:
+        await tx.users.add(first)
+        await tx.commit()
+
+    with pytest.raises(EmailAlreadyRegistered) as raised:
+        await register(uow, a_user(email))
+
+    assert isinstance(raised.value.__cause__, IntegrityError)
+    async with uow() as tx:  # the failed unit of work left the connection usable
+        survivor = await tx.users.get_by_email(email)
+        assert survivor is not None
+        assert survivor.id == first.id
+
+
+async def test_a_unit_of_work_without_commit_persists_nothing(uow: UowFactory) -> None:
+    user = a_user()
+    async with uow() as tx:
+        await tx.users.add(user)  # flushed: the row exists inside this transaction
+        assert await tx.users.get_by_email(user.email) is not None
+
+    async with uow() as tx:
+        assert await tx.users.get(user.id) is None
+
+
+async def test_an_error_inside_a_unit_of_work_rolls_it_back(uow: UowFactory) -> None:
+    user = a_user()
+
+    class Boom(Exception):
+        pass
+
+    async def add_then_fail() -> None:
+        async with uow() as tx:
+            await tx.users.add(user)
+            raise Boom
+
+    with pytest.raises(Boom):
+        await add_then_fail()
+
+    async with uow() as tx:
+        assert await tx.users.get(user.id) is None
+
+
+async def test_one_time_token_is_found_by_its_hash_and_purpose(uow: UowFactory) -> None:
+    user = a_user()
+    token, token_hash = a_token(user.id)
+    async with uow() as tx:
+        await tx.users.add(user)
+        await tx.tokens.add(token)
+        await tx.commit()
+
+    async with uow() as tx:
+        found = await tx.tokens.get_by_hash(TokenPurpose.VERIFY_EMAIL, token_hash)
+        missing = await tx.tokens.get_by_hash(TokenPurpose.VERIFY_EMAIL, b"\0" * 32)
+
+        assert found is not None
+        assert found.id == token.id
+        assert found.user_id == user.id
+        assert found.purpose is TokenPurpose.VERIFY_EMAIL
+        assert found.expires_at == token.expires_at
+        assert found.is_usable(T0 + timedelta(hours=1))
+        assert missing is None
+
+
+async def test_issuing_a_token_voids_the_unused_older_ones(uow: UowFactory) -> None:
+    user = a_user()
+    older, older_hash = a_token(user.id, now=T0)
+    newer_at = T0 + timedelta(minutes=5)
+    newer, newer_hash = a_token(user.id, now=newer_at)
+    async with uow() as tx:
+        await tx.users.add(user)
+        await tx.tokens.add(older)
+        await tx.commit()
+    async with uow() as tx:
+        await tx.tokens.add(newer)
+        await tx.commit()
+
+    async with uow() as tx:
+        old = await tx.tokens.get_by_hash(TokenPurpose.VERIFY_EMAIL, older_hash)
+        new = await tx.tokens.get_by_hash(TokenPurpose.VERIFY_EMAIL, newer_hash)
+
+        assert old is not None
+        assert old.used_at == newer_at
+        assert not old.is_usable(newer_at)
+        assert new is not None
+        assert new.used_at is None
+
+
+async def test_void_unused_spends_every_open_token_of_the_user_only(uow: UowFactory) -> None:
+    user, other = a_user(), a_user()
+    mine, mine_hash = a_token(user.id)
+    theirs, theirs_hash = a_token(other.id)
+    voided_at = T0 + timedelta(minutes=1)
+    async with uow() as tx:
+        await tx.users.add(user)
+        await tx.users.add(other)
+        await tx.tokens.add(mine)
+        await tx.tokens.add(theirs)
+        await tx.commit()
+    async with uow() as tx:
+        await tx.tokens.void_unused(user.id, TokenPurpose.VERIFY_EMAIL, voided_at)
+        await tx.commit()
+
+    async with uow() as tx:
+        spent = await tx.tokens.get_by_hash(TokenPurpose.VERIFY_EMAIL, mine_hash)
+        untouched = await tx.tokens.get_by_hash(TokenPurpose.VERIFY_EMAIL, theirs_hash)
+
+        assert spent is not None
+        assert spent.used_at == voided_at
+        assert untouched is not None
+        assert untouched.used_at is None
+
+
+async def test_a_consumed_token_stays_consumed(uow: UowFactory) -> None:
+    user = a_user()
+    token, token_hash = a_token(user.id)
+    async with uow() as tx:
+        await tx.users.add(user)
+        await tx.tokens.add(token)
+        await tx.commit()
+
+    used_at = T0 + timedelta(minutes=2)
+    async with uow() as tx:
+        found = await tx.tokens.get_by_hash(TokenPurpose.VERIFY_EMAIL, token_hash)
+        assert found is not None
+        found.consume(used_at)
+        await tx.commit()
+
+    async with uow() as tx:
+        again = await tx.tokens.get_by_hash(TokenPurpose.VERIFY_EMAIL, token_hash)
+        assert again is not None
+        assert again.used_at == used_at
+
+
+async def test_the_user_repository_on_an_isolated_session_leaves_no_rows_behind(
+    db_session: AsyncSession, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """The ``db_session`` contract other suites rely on: its 'commits' stay inside the test."""
+    users = SqlAlchemyUserRepository(db_session)
+    user = a_user(unique_email("invisible"))
+    await users.add(user)
+    await db_session.commit()  # releases a savepoint; the outer transaction stays open
+    found = await users.get_by_email(user.email)
+    assert found is not None
+    assert found.id == user.id
+
+    async with session_factory() as outside:  # another connection sees committed data only
+        count = await outside.scalar(
+            select(func.count()).select_from(user_table).where(user_table.c.id == user.id)
+        )
+    assert count == 0
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port that refuses connections: bound (so nobody else takes it) but not listening."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+@pytest.mark.timeout(15)
+async def test_a_unit_of_work_on_an_unreachable_database_raises_database_unavailable(
+    closed_port: int,
+) -> None:
+    engine = create_async_engine(
+        f"postgresql+asyncpg://gatehouse@127.0.0.1:{closed_port}/gatehouse",
+        connect_args={"timeout": 2},
+    )
+    factory = async_sessionmaker(engine, expire_on_commit=False)
+    try:
+        with pytest.raises(DatabaseUnavailable) as raised:
+            async with SqlAlchemyAccountsUnitOfWork(factory, _outbox_factory) as tx:
+                await tx.users.get_by_email(unique_email())
+    finally:
+        await engine.dispose()
+
+    assert isinstance(raised.value, Unavailable)
+    assert raised.value.code == "database_unavailable"

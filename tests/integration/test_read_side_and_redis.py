@@ -1,0 +1,103 @@
+"""The lean read side (raw asyncpg) and the app's Redis client, against the real servers."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gatehouse.main.app import build_container
+from gatehouse.main.settings import Settings
+from gatehouse.modules.accounts.adapters.repositories import SqlAlchemyAccountsUnitOfWork
+from gatehouse.modules.accounts.adapters.views import AsyncpgUserViews
+from gatehouse.modules.accounts.application.views import UserView
+from gatehouse.modules.notifications.adapters.outbox import SqlAlchemyMailOutbox
+from gatehouse.modules.notifications.application.public import MailOutbox
+from gatehouse.shared.pg import ReadPool, asyncpg_dsn
+from tests.support.builders import T0, a_user
+from tests.support.clock import FixedClock
+from tests.support.infra import Infra
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def read_pool(infra: Infra) -> AsyncIterator[ReadPool]:
+    pool = ReadPool(asyncpg_dsn(infra.database_url), max_size=2, timeout=5)
+    yield pool
+    await pool.close()
+
+
+def _uow(session_factory: async_sessionmaker[AsyncSession]) -> SqlAlchemyAccountsUnitOfWork:
+    def outbox(session: AsyncSession) -> MailOutbox:
+        return SqlAlchemyMailOutbox(session, FixedClock(T0))
+
+    return SqlAlchemyAccountsUnitOfWork(session_factory, outbox)
+
+
+async def test_the_read_side_returns_what_the_unit_of_work_committed(
+    session_factory: async_sessionmaker[AsyncSession], read_pool: ReadPool
+) -> None:
+    user = a_user(display_name="Grace Hopper")
+    verified_at = T0 + timedelta(minutes=3)
+    user.mark_email_verified(verified_at)
+    user.roles = ("user", "admin")
+    expected = UserView.of(user)
+    async with _uow(session_factory) as tx:
+        await tx.users.add(user)
+        await tx.commit()
+
+    view = await AsyncpgUserViews(read_pool).get(user.id)
+
+    assert view == expected
+    assert view is not None
+    assert view.email_verified is True
+    assert view.roles == ("user", "admin")
+
+
+async def test_the_read_side_does_not_see_uncommitted_users(
+    session_factory: async_sessionmaker[AsyncSession], read_pool: ReadPool
+) -> None:
+    user = a_user()
+    views = AsyncpgUserViews(read_pool)
+    async with _uow(session_factory) as tx:
+        await tx.users.add(user)  # flushed, not committed
+        assert await views.get(user.id) is None
+
+    assert await views.get(user.id) is None
+
+
+async def test_the_app_redis_client_reaches_this_workers_database(
+    settings: Settings, infra: Infra
+) -> None:
+    container = build_container(settings)
+    client = container.redis()
+    key = f"test:{secrets.token_hex(8)}"
+    try:
+        assert await client.ping() is True
+        await client.set(key, "1", ex=60)
+        assert await client.get(key) == b"1"
+        assert client.connection_pool.connection_kwargs["db"] == infra.redis_db
+    finally:
+        await client.delete(key)
+        await client.aclose()
+
+
+async def test_the_app_engine_reaches_this_workers_migrated_database(
+    settings: Settings, infra: Infra
+) -> None:
+    container = build_container(settings)
+    engine = container.engine()
+    try:
+        async with engine.connect() as conn:
+            name = await conn.scalar(text("SELECT current_database()"))
+            tables = await conn.scalar(
+                text("SELECT count(*) FROM pg_tables WHERE tablename = 'accounts_user'")
+            )
+    finally:
+        await engine.dispose()
+
+    assert name == infra.database_name
+    assert tables == 1

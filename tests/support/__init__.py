@@ -1,0 +1,1 @@
+"""Test infrastructure shared by the integration, contract and end-to-end suites."""
