@@ -51,8 +51,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     host = args.host or settings.host
     port = args.port or settings.port
     with embedded_infrastructure(settings) as resolved:
+        app = create_app(resolved)  # refuses missing or weak secrets before touching anything
         migrate(resolved)
-        app = create_app(resolved)
         config = uvicorn.Config(
             app,
             host=host,

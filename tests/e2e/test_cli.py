@@ -1,0 +1,115 @@
+"""The ``gatehouse`` command line, run as a real subprocess against the test servers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gatehouse.main.settings import Settings
+from gatehouse.modules.auth.adapters.keys import generate_key
+from tests.e2e.conftest import sql, unique_email
+
+pytestmark = pytest.mark.xdist_group("cli")
+
+
+def gatehouse(
+    settings: Settings, *args: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    assert settings.database_url is not None
+    assert settings.redis_url is not None
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("GATEHOUSE_")
+    }
+    environment.update(
+        GATEHOUSE_DATABASE_URL=settings.database_url,
+        GATEHOUSE_REDIS_URL=settings.redis_url,
+        GATEHOUSE_DATA_DIR=str(settings.data_dir),
+        GATEHOUSE_BCRYPT_ROUNDS="4",
+        GATEHOUSE_LOG_LEVEL="warning",
+        **env,
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "gatehouse.main.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_create_admin_creates_a_verified_admin_with_a_password_shown_once(
+    settings: Settings,
+) -> None:
+    email = unique_email("admin")
+    created = gatehouse(settings, "create-admin", email)
+    assert created.returncode == 0, created.stderr
+    assert f"created administrator {email}" in created.stdout
+    assert "password (shown once): " in created.stdout
+    roles = await sql(settings, "SELECT roles FROM accounts_user WHERE email = $1", email)
+    assert roles == ["user", "admin"]
+    assert await sql(
+        settings, "SELECT email_verified_at IS NOT NULL FROM accounts_user WHERE email = $1", email
+    )
+
+
+async def test_create_admin_promotes_an_existing_account_and_reads_a_password_from_stdin(
+    settings: Settings,
+) -> None:
+    email = unique_email("promote")
+    first = gatehouse(
+        settings, "create-admin", email, "--password-stdin", stdin="a fine long passphrase\n"
+    )
+    assert first.returncode == 0, first.stderr
+    assert "shown once" not in first.stdout
+    again = gatehouse(settings, "create-admin", email)
+    assert again.returncode == 0
+    assert f"{email} (" in again.stdout
+    assert "is an administrator" in again.stdout
+
+
+def test_create_admin_refuses_a_weak_password(settings: Settings) -> None:
+    result = gatehouse(
+        settings, "create-admin", unique_email(), "--password-stdin", stdin="password\n"
+    )
+    assert result.returncode == 2
+    assert "too common" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_pepper(settings: Settings, tmp_path: Path) -> None:
+    generate_key(tmp_path)
+    result = gatehouse(
+        settings, "serve", GATEHOUSE_ENV="production", GATEHOUSE_KEYS_DIR=str(tmp_path)
+    )
+    assert result.returncode == 2
+    assert "refusing to start" in result.stderr
+    assert "GATEHOUSE_PASSWORD_PEPPERS" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_production_refuses_to_start_without_a_signing_key(
+    settings: Settings, tmp_path: Path
+) -> None:
+    result = gatehouse(
+        settings,
+        "serve",
+        GATEHOUSE_ENV="production",
+        GATEHOUSE_PASSWORD_PEPPERS="1:" + "Kq8vZ2mX4tR7wY1nB5cD9fG3hJ6kL0pS",
+        GATEHOUSE_KEYS_DIR=str(tmp_path / "keys"),
+    )
+    assert result.returncode == 2
+    assert "no signing key" in result.stderr
+
+
+def test_keys_rotate_adds_a_new_active_key(settings: Settings, tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    for expected in (1, 2):
+        result = gatehouse(settings, "keys", "rotate", GATEHOUSE_KEYS_DIR=str(keys))
+        assert result.returncode == 0, result.stderr
+        assert "new active signing key" in result.stdout
+        assert len(list(keys.glob("*.pem"))) == expected
