@@ -60,7 +60,10 @@ class ReadPool:
         try:
             async with self._pool.acquire(timeout=self._timeout) as conn:
                 return await conn.fetchrow(query, *args, timeout=self._timeout)
-        except (OSError, TimeoutError, asyncpg.PostgresConnectionError) as error:
-            raise DatabaseUnavailable from error
-        except asyncpg.InterfaceError as error:
+        except (
+            OSError,
+            TimeoutError,
+            asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError,
+        ) as error:
             raise DatabaseUnavailable from error

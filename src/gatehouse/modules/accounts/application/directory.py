@@ -12,7 +12,7 @@ from gatehouse.modules.accounts.domain.errors import (
     InvalidCredentials,
     InvalidEmail,
 )
-from gatehouse.modules.accounts.domain.model import Email, User
+from gatehouse.modules.accounts.domain.model import Email, PasswordHash, User
 from gatehouse.shared.clock import Clock
 
 
@@ -56,14 +56,15 @@ class AccountsDirectory(AccountDirectory):
         if self._require_verified and not user.email_verified:
             raise EmailNotVerified
         if self._hasher.needs_rehash(user.password_hash):
-            await self._rehash(user.id, password)
+            await self._rehash(user.id, user.password_hash, password)
         return _snapshot(user)
 
-    async def _rehash(self, user_id: uuid.UUID, password: str) -> None:
+    async def _rehash(self, user_id: uuid.UUID, old: PasswordHash, password: str) -> None:
+        """Upgrade the stored hash, unless the password changed meanwhile."""
         new_hash = await self._hasher.hash(password)
         async with self._uow() as uow:
             user = await uow.users.get(user_id, for_update=True)
-            if user is not None:
+            if user is not None and user.password_hash == old:
                 user.password_hash = new_hash
                 user.updated_at = self._clock.now()
                 await uow.commit()
