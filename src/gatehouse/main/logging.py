@@ -1,4 +1,10 @@
-"""Structured logs: one JSON object per line, stdlib loggers rendered by structlog."""
+"""Structured logs: one JSON object per line on standard output.
+
+Two paths, one format. Library and application messages use the standard ``logging`` module
+and are rendered by structlog's ``ProcessorFormatter``. The per-request access line is hot, so
+it uses structlog's native logger, filtered by level when it is built: no ``LogRecord``, no
+caller lookup, one JSON render.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +13,28 @@ import sys
 
 import structlog
 
-_SHARED_PROCESSORS: list[structlog.types.Processor] = [
-    structlog.stdlib.add_log_level,
-    structlog.stdlib.add_logger_name,
-    structlog.stdlib.ExtraAdder(),
-    structlog.processors.TimeStamper(fmt="iso", utc=True),
-]
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
 
 
 def configure_logging(level: str = "info", *, json: bool = True) -> None:
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
+    timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=_SHARED_PROCESSORS,
+            foreign_pre_chain=[
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.stdlib.ExtraAdder(),
+                timestamper,
+            ],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
@@ -32,14 +44,31 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    root.setLevel(_LEVELS[level])
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # our middleware logs each request
+
     structlog.configure(
-        processors=[*_SHARED_PROCESSORS, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        processors=[
+            structlog.processors.add_log_level,
+            _logger_name,
+            timestamper,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
+        logger_factory=structlog.WriteLoggerFactory(sys.stdout),
         cache_logger_on_first_use=True,
     )
+
+
+def _logger_name(
+    _logger: object, _method_name: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """Native loggers carry their name as ``logger_name``; print it as ``logger``, like stdlib's."""
+    name = event_dict.pop("logger_name", None)
+    if name is not None:
+        event_dict["logger"] = name
+    return event_dict

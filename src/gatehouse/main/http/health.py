@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from dependency_injector.wiring import Provide, inject
+from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gatehouse.main.http.errors import problem_response
 from gatehouse.modules.notifications.application.ports import OutboxStore
 from gatehouse.shared.errors import Unavailable
+from gatehouse.shared.http.di import Provide
 from gatehouse.shared.http.routing import problems
 from gatehouse.shared.pg import ReadPool
 

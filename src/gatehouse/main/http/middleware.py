@@ -12,10 +12,11 @@ import ipaddress
 import logging
 import re
 import time
-import uuid
 from collections.abc import Sequence
+from secrets import token_hex
 from typing import Any
 
+import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,7 +25,10 @@ from gatehouse.main.http.errors import framework_problem
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
-log = logging.getLogger("gatehouse.access")
+log = logging.getLogger("gatehouse.http")
+# The access line goes through structlog's native, pre-filtered logger: a disabled level costs
+# one no-op call, an enabled one a single JSON render (see gatehouse.main.logging).
+access_log = structlog.get_logger(logger_name="gatehouse.access")
 
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = (
@@ -97,6 +101,7 @@ class RequestContextMiddleware:
         self.proxies = proxies
         self.max_body = max_body_bytes
         self.hsts = hsts
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,7 +110,7 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         headers = dict(scope["headers"])
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = incoming if incoming and REQUEST_ID.fullmatch(incoming) else token_hex(16)
         peer = scope["client"][0] if scope.get("client") else None
         forwarded = headers.get(b"x-forwarded-for")
         client_ip = self.proxies.client_ip(peer, forwarded.decode("latin-1") if forwarded else None)
@@ -142,8 +147,10 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", []), *extra_headers]
             await send(message)
 
+        # Only a request that declares a body pays for counting it.
+        has_body = declared is not None or b"transfer-encoding" in headers
         try:
-            await self.app(scope, limited_receive, send_wrapper)
+            await self.app(scope, limited_receive if has_body else receive, send_wrapper)
         except Exception:
             log.exception("unhandled error", extra={"request_id": request_id, "path": path})
             if response_started:
@@ -185,17 +192,21 @@ class RequestContextMiddleware:
         route: Any = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
         method = scope["method"]
-        self.metrics.requests.labels(method, template, str(status)).inc()
-        self.metrics.latency.labels(method, template).observe(duration)
-        log.info(
+        series = self._series.get((method, template, status))
+        if series is None:  # one label lookup per distinct series, not two per request
+            series = self._series[method, template, status] = (
+                self.metrics.requests.labels(method, template, str(status)),
+                self.metrics.latency.labels(method, template),
+            )
+        series[0].inc()
+        series[1].observe(duration)
+        access_log.info(
             "request",
-            extra={
-                "method": method,
-                "path": scope["path"],
-                "route": template,
-                "status": status,
-                "duration_ms": round(duration * 1000, 3),
-                "request_id": request_id,
-                "client_ip": client_ip,
-            },
+            method=method,
+            path=scope["path"],
+            route=template,
+            status=status,
+            duration_ms=round(duration * 1000, 3),
+            request_id=request_id,
+            client_ip=client_ip,
         )

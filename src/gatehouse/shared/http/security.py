@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from dependency_injector.wiring import Provide, inject
+from dependency_injector.wiring import inject
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gatehouse.shared.errors import Unauthenticated
+from gatehouse.shared.http.di import Provide
 from gatehouse.shared.principal import Principal, PrincipalResolver
 
 bearer_scheme = HTTPBearer(auto_error=False, description="An access token from /auth/login.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dependency_injector.wiring import Provide, inject
+from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, status
 
 from gatehouse.modules.accounts.application.profile import (
@@ -18,6 +18,7 @@ from gatehouse.modules.accounts.entrypoints.http.schemas import (
     UserOut,
     VerifyEmailIn,
 )
+from gatehouse.shared.http.di import Provide
 from gatehouse.shared.http.routing import JsonRoute, problems
 from gatehouse.shared.http.schemas import Accepted
 from gatehouse.shared.http.security import CurrentPrincipal

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dependency_injector.wiring import Provide, inject
+from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Request
 
 from gatehouse.modules.auth.adapters.keys import ALGORITHM
@@ -17,6 +17,7 @@ from gatehouse.modules.auth.entrypoints.http.schemas import (
     OpenIdConfigurationOut,
     TokenPairOut,
 )
+from gatehouse.shared.http.di import Provide
 from gatehouse.shared.http.routing import JsonRoute, problems
 from gatehouse.shared.http.security import ClientIp
 

@@ -1,0 +1,1 @@
+"""Gatehouse benchmarks: ``make bench`` runs ``bench/run.py`` (see ``bench/README.md``)."""

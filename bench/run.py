@@ -1,0 +1,493 @@
+"""``make bench``: Gatehouse side by side with bare FastAPI, one pinned core each way.
+
+See ``bench/README.md``. Exit status 0 whenever the run completes, targets met or not; 1 when
+the bench itself could not run; 2 when wrk is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+if __package__ in {None, ""}:  # run as a script: make the ``bench`` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import fixtures, loadgen
+from bench.loadgen import WrkJob, WrkResult, ensure_wrk
+from bench.report import LOAD_SATURATED, NOISY_OTHER_CPU, BcryptRate, Measurement, Report
+from bench.servers import ROOT, CpuUsage, Server, allowed_cpus, running
+
+BENCH_DIR = ROOT / "bench"
+DATA_DIR = BENCH_DIR / ".data"
+RESULTS_DIR = BENCH_DIR / "results"
+ENV_PREFIX = "GATEHOUSE_BENCH_"
+
+A = "(a) bare FastAPI"
+B = "(b) bare JWT + asyncpg"
+C = "(c) Gatehouse"
+C_INFO = "(c) Gatehouse, log info"
+PHASES = ("gatehouse", "bare-json", "bare-read", "login", "info")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Config:
+    rounds: int
+    warmup_s: float
+    duration_s: float
+    login_duration_s: float
+    read_connections: int
+    login_connections: int
+    probe_connections: int
+    wrk_threads: int
+    bcrypt_iterations: int
+    server_cpu: int
+    load_cpu: int
+    phases: tuple[str, ...]
+    quick: bool
+
+
+# (flag, env suffix, type, default, quick default, help)
+_OPTIONS: list[tuple[str, str, type, float | int, float | int, str]] = [
+    ("--rounds", "ROUNDS", int, 3, 1, "rounds of the read targets, interleaved; medians"),
+    ("--warmup", "WARMUP", float, 3, 1, "seconds of load before each measurement"),
+    ("--duration", "DURATION", float, 10, 3, "seconds measured per read target"),
+    ("--login-duration", "LOGIN_DURATION", float, 20, 6, "seconds measured for login"),
+    ("--read-connections", "READ_CONNECTIONS", int, 64, 64, "wrk connections for reads"),
+    ("--login-connections", "LOGIN_CONNECTIONS", int, 16, 16, "wrk connections for login"),
+    ("--probe-connections", "PROBE_CONNECTIONS", int, 2, 2, "the /health/live probe's"),
+    ("--wrk-threads", "WRK_THREADS", int, 1, 1, "wrk threads (all on the load CPU)"),
+    ("--bcrypt-iterations", "BCRYPT_ITERATIONS", int, 20, 5, "checkpw calls per rate run"),
+    ("--server-cpu", "SERVER_CPU", int, 0, 0, "the CPU every server is pinned to"),
+    ("--load-cpu", "LOAD_CPU", int, 1, 1, "the CPU of wrk, the runner, embedded servers"),
+]
+
+
+def parse_args(argv: Sequence[str] | None) -> Config:
+    parser = argparse.ArgumentParser(
+        prog="bench/run.py",
+        description=__doc__,
+        epilog=f"Every option can also be set as {ENV_PREFIX}<NAME>, e.g. {ENV_PREFIX}DURATION.",
+    )
+    parser.add_argument("--quick", action="store_true", help="short smoke run")
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated phases to run, of: {', '.join(PHASES)} (default: all)",
+    )
+    parser.add_argument(
+        "--no-info-logs",
+        action="store_true",
+        help="skip the extra Gatehouse run with the request log at info level",
+    )
+    for flag, _, kind, default, quick, text in _OPTIONS:
+        parser.add_argument(flag, type=kind, help=f"{text} (default {default}, quick {quick})")
+    args = parser.parse_args(argv)
+    quick = args.quick or os.environ.get(f"{ENV_PREFIX}QUICK", "") in {"1", "true", "yes"}
+    values: dict[str, Any] = {}
+    for flag, env, kind, default, quick_default, _ in _OPTIONS:
+        name = flag.removeprefix("--").replace("-", "_")
+        given = getattr(args, name)
+        if given is None and os.environ.get(ENV_PREFIX + env):
+            given = kind(os.environ[ENV_PREFIX + env])
+        values[name] = given if given is not None else kind(quick_default if quick else default)
+    phases = tuple(p.strip() for p in (args.only or ",".join(PHASES)).split(",") if p.strip())
+    unknown = set(phases) - set(PHASES)
+    if unknown:
+        parser.error(f"unknown phase(s) {', '.join(sorted(unknown))}; known: {', '.join(PHASES)}")
+    if args.no_info_logs or os.environ.get(f"{ENV_PREFIX}NO_INFO_LOGS"):
+        phases = tuple(p for p in phases if p != "info")
+    config = Config(
+        rounds=values["rounds"],
+        warmup_s=values["warmup"],
+        duration_s=values["duration"],
+        login_duration_s=values["login_duration"],
+        read_connections=values["read_connections"],
+        login_connections=values["login_connections"],
+        probe_connections=values["probe_connections"],
+        wrk_threads=values["wrk_threads"],
+        bcrypt_iterations=values["bcrypt_iterations"],
+        server_cpu=values["server_cpu"],
+        load_cpu=values["load_cpu"],
+        phases=phases,
+        quick=quick,
+    )
+    if not 1 <= config.rounds <= 20:
+        parser.error("--rounds must be between 1 and 20")
+    if config.duration_s < 1 or config.login_duration_s < 1 or config.warmup_s < 0:
+        parser.error("durations must be at least 1 s (warm-up at least 0 s)")
+    if config.duration_s > 600 or config.login_duration_s > 600 or config.warmup_s > 120:
+        parser.error("durations are bounded: at most 600 s measured, 120 s warm-up")
+    return config
+
+
+def _check_cpus(config: Config) -> None:
+    available = os.sched_getaffinity(0)
+    if config.server_cpu == config.load_cpu:
+        raise SystemExit("error: the server and the load generator need different CPUs")
+    missing = {config.server_cpu, config.load_cpu} - available
+    if missing:
+        raise SystemExit(
+            f"error: CPU {sorted(missing)} not available to this process (have {sorted(available)})"
+        )
+
+
+def _versions() -> dict[str, str]:
+    names = [
+        "fastapi", "starlette", "uvicorn", "uvloop", "httptools", "pydantic", "pyjwt",
+        "cryptography", "bcrypt", "asyncpg", "sqlalchemy", "structlog", "dependency-injector",
+    ]  # fmt: skip
+    found = {}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "-"
+    return found
+
+
+def _git() -> dict[str, str]:
+    def run(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=False
+            ).stdout.strip()
+        except OSError:
+            return ""
+
+    changed = run("status", "--porcelain", "--", "src")
+    return {
+        "commit": run("rev-parse", "--short", "HEAD"),
+        "src_changes": str(len(changed.splitlines())),
+    }
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "?"
+
+
+def _environment(wrk: str) -> dict[str, Any]:
+    version = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False, timeout=10)
+    return {
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "cpu": _cpu_model(),
+        "cpus_online": os.cpu_count(),
+        "loadavg_start": os.getloadavg(),
+        "wrk": (version.stdout or version.stderr).splitlines()[0] if version else "?",
+        "packages": _versions(),
+        "git": _git(),
+    }
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReadTarget:
+    key: str
+    target: str
+    server: Server
+    path: str
+    token: Callable[[], str] | None = None
+    user: fixtures.BenchUser | None = None  # Gatehouse: a fresh access token per measurement
+
+    def bearer(self) -> str | None:
+        if self.user is not None:
+            return fixtures.login(self.server.url(""), self.user)
+        return self.token() if self.token is not None else None
+
+
+class Bench:
+    def __init__(self, config: Config, wrk: str, report: Report) -> None:
+        self.config = config
+        self.wrk = wrk
+        self.report = report
+        self.logs = DATA_DIR / "logs"
+
+    # ------------------------------------------------------------ plumbing
+
+    def server(self, name: str, module: str, env: dict[str, str], *, quiet: bool = False) -> Server:
+        """``quiet``: standard output to /dev/null (request logs), else to the server's log."""
+        return Server(
+            name, module, cpu=self.config.server_cpu, env=env, log_dir=self.logs, quiet=quiet
+        )
+
+    def gatehouse(self, name: str, infra: fixtures.Infrastructure, **settings: str) -> Server:
+        # Only the bench's own GATEHOUSE_* settings: a developer's shell must not leak in.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
+        env |= {
+            "GATEHOUSE_DATABASE_URL": infra.database_url,
+            "GATEHOUSE_REDIS_URL": infra.redis_url,
+            "GATEHOUSE_DATA_DIR": str(DATA_DIR / "gatehouse"),
+        }
+        env |= {f"GATEHOUSE_{key.upper()}": value for key, value in settings.items()}
+        quiet = settings.get("log_level") in {"debug", "info"}
+        return self.server(name, "bench.targets.gatehouse_app", env, quiet=quiet)
+
+    def read_job(self, server: Server, path: str, token: str | None = None) -> WrkJob:
+        return WrkJob(
+            url=server.url(path),
+            connections=self.config.read_connections,
+            duration_s=self.config.duration_s,
+            threads=self.config.wrk_threads,
+            script="bearer.lua" if token else None,
+            env=(("BENCH_TOKEN", token),) if token else (),
+        )
+
+    def login_job(self, server: Server, user: fixtures.BenchUser, duration: float) -> WrkJob:
+        return WrkJob(
+            url=server.url("/api/v1/auth/login"),
+            connections=self.config.login_connections,
+            duration_s=duration,
+            threads=self.config.wrk_threads,
+            timeout_s=60.0,  # 16 queued logins at ~4/s wait about 4 s each
+            script="login.lua",
+            env=(("BENCH_EMAIL", user.email), ("BENCH_PASSWORD", user.password)),
+        )
+
+    def _record(
+        self, key: str, target: str, request: str, job: WrkJob, server: Server, result: WrkResult,
+        usage: CpuUsage, load_cpus: str, number: int = 1,
+    ) -> Measurement:  # fmt: skip
+        measurement = Measurement(
+            key=key,
+            target=target,
+            request=request,
+            connections=job.connections,
+            duration_s=job.duration_s,
+            result=result,
+            usage=usage,
+            server_cpus=allowed_cpus(server.pid),
+            load_cpus=load_cpus,
+            round=number,
+        )
+        self.report.measurements.append(measurement)
+        flag = "" if measurement.valid else f"  [{result.errors} errors]"
+        print(
+            f"  {key:<14} {result.requests_per_second:>10,.1f} req/s  p50 {result.p50_ms:8.2f} ms"
+            f"  p99 {result.p99_ms:8.2f} ms  server CPU {usage.server:4.0%}"
+            f"  other {usage.other:4.0%}  load CPU {usage.load:4.0%}{flag}",
+            flush=True,
+        )
+        return measurement
+
+    def measure(
+        self, key: str, target: str, request: str, server: Server, job: WrkJob, number: int = 1
+    ) -> None:
+        if self.config.warmup_s > 0:
+            warm = dataclasses.replace(job, duration_s=self.config.warmup_s)
+            warm.finish(warm.start(self.wrk))
+            server.wait_idle()
+        before = server.sample(self.config.load_cpu)
+        process = job.start(self.wrk)
+        load_cpus = allowed_cpus(process.pid)
+        result = job.finish(process)
+        usage = Server.usage(before, server.sample(self.config.load_cpu))
+        server.wait_idle()
+        self._record(key, target, request, job, server, result, usage, load_cpus, number)
+
+    def storm(self, server: Server, user: fixtures.BenchUser) -> None:
+        """Hammer login and, once the hashing queue is full, measure /health/live beside it."""
+        config = self.config
+        probe = WrkJob(
+            url=server.url("/health/live"),
+            connections=config.probe_connections,
+            duration_s=config.duration_s,
+            threads=1,
+        )
+        storm = self.login_job(server, user, config.warmup_s + config.duration_s + 2)
+        storm_process = storm.start(self.wrk)
+        try:
+            time.sleep(max(config.warmup_s, 1.0))
+            before = server.sample(self.config.load_cpu)
+            probe_process = probe.start(self.wrk)
+            load_cpus = allowed_cpus(probe_process.pid)
+            probe_result = probe.finish(probe_process)
+            usage = Server.usage(before, server.sample(self.config.load_cpu))
+            storm_result = storm.finish(storm_process)
+        finally:
+            if storm_process.poll() is None:
+                storm_process.kill()
+                storm_process.wait()
+        self._record(
+            "c.storm.live", C, "GET /health/live  (during storm)", probe, server, probe_result,
+            usage, load_cpus,
+        )  # fmt: skip
+        self._record(
+            "c.storm.login", C, "POST /auth/login  (the storm)", storm, server, storm_result,
+            usage, load_cpus,  # the CPU figures are the probe window's; the storm ran throughout
+        )  # fmt: skip
+        server.wait_idle()
+
+    def bcrypt_rate(self) -> None:
+        command = [
+            sys.executable, "-m", "bench.bcrypt_rate", "--cpu", str(self.config.server_cpu),
+            "--iterations", str(self.config.bcrypt_iterations),
+        ]  # fmt: skip
+        done = subprocess.run(
+            command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=600,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},  # the bcrypt module needs no src
+        )  # fmt: skip
+        rate = BcryptRate(**json.loads(done.stdout))
+        self.report.bcrypt.append(rate)
+        print(
+            f"  {'bcrypt.raw':<14} {rate.verifies_per_second:>10.2f} verifies/s"
+            f"  ({rate.iterations} in {rate.seconds:.1f} s, CPU share {rate.cpu_share:.0%})",
+            flush=True,
+        )
+
+    # ------------------------------------------------------------ the run
+
+    def run(self, infra: fixtures.Infrastructure) -> None:
+        phases = self.config.phases
+        with contextlib.ExitStack() as stack:
+            print("starting the read targets (all pinned, idle while another is measured)")
+            gatehouse = stack.enter_context(
+                running(self.gatehouse("gatehouse", infra, log_level="warning"))
+            )
+            user = fixtures.create_user(gatehouse.url(""), infra)
+            targets: list[ReadTarget] = []
+            if "bare-json" in phases:
+                bare = stack.enter_context(
+                    running(self.server("bare-json", "bench.targets.bare_json", dict(os.environ)))
+                )
+                targets.append(ReadTarget("a.live", A, bare, "/health/live"))
+            if "gatehouse" in phases:
+                targets.append(ReadTarget("c.live", C, gatehouse, "/health/live"))
+            if "info" in phases:
+                info = stack.enter_context(
+                    running(self.gatehouse("gatehouse-info", infra, log_level="info"))
+                )
+                targets.append(ReadTarget("c.info.live", C_INFO, info, "/health/live"))
+            if "bare-read" in phases:
+                keys = fixtures.FloorKeys.generate()
+                floor = stack.enter_context(running(self.floor_server(infra, keys)))
+                token = keys.token(user.user_id)
+                targets.append(ReadTarget("b.me", B, floor, "/api/v1/me", lambda: token))
+            if "gatehouse" in phases:
+                targets.append(ReadTarget("c.me", C, gatehouse, "/api/v1/me", user=user))
+            if "info" in phases:
+                targets.append(ReadTarget("c.info.me", C_INFO, info, "/api/v1/me", user=user))
+            for number in range(1, self.config.rounds + 1):
+                if targets:
+                    print(f"read targets, round {number} of {self.config.rounds}", flush=True)
+                for target in targets:
+                    self.read(target, number)
+        if "login" in phases:
+            self.login_phase(infra, user)
+
+    def read(self, target: ReadTarget, number: int) -> None:
+        server = target.server
+        token = target.bearer()
+        fixtures.check_get(server.url(target.path), token=token)
+        job = self.read_job(server, target.path, token)
+        self.measure(target.key, target.target, f"GET {target.path}", server, job, number)
+
+    def login_phase(self, infra: fixtures.Infrastructure, user: fixtures.BenchUser) -> None:
+        print(f"{C}: POST /api/v1/auth/login, bcrypt cost 12; the login storm", flush=True)
+        self.bcrypt_rate()
+        login_server = self.gatehouse(
+            "gatehouse-login", infra, log_level="warning", trusted_proxies="127.0.0.1"
+        )
+        with running(login_server) as server:
+            fixtures.login(server.url(""), user)
+            job = self.login_job(server, user, self.config.login_duration_s)
+            self.measure("c.login", C, "POST /api/v1/auth/login", server, job)
+            self.storm(server, user)
+        self.bcrypt_rate()
+
+    def floor_server(self, infra: fixtures.Infrastructure, keys: fixtures.FloorKeys) -> Server:
+        env = dict(os.environ) | {
+            "BENCH_PG_DSN": infra.asyncpg_dsn,
+            "BENCH_PG_POOL_SIZE": "10",  # Gatehouse's default db_pool_size
+            "BENCH_JWT_PUBLIC_KEY": keys.public_pem(),
+            "BENCH_JWT_ISSUER": keys.issuer,
+            "BENCH_JWT_AUDIENCE": keys.audience,
+        }
+        return self.server("bare-read", "bench.targets.bare_read", env)
+
+
+class Interrupted(BaseException):
+    """SIGTERM / SIGHUP: unwind through every ``with running(...)`` like Ctrl-C does."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, _: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    config = parse_args(argv)
+    wrk = ensure_wrk()
+    _check_cpus(config)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with it ignored
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
+    # The runner, wrk (inherits this), and embedded PostgreSQL/Redis (started below) share the
+    # load CPU; each server pins itself to the server CPU, alone.
+    os.sched_setaffinity(0, {config.load_cpu})
+    started = datetime.now(UTC)
+    report = Report(
+        started_at=started.isoformat(timespec="seconds"),
+        environment=_environment(wrk),
+        config=dataclasses.asdict(config),
+    )
+    print(
+        f"bench: servers on CPU {config.server_cpu}, wrk on CPU {config.load_cpu}; "
+        f"warm-up {config.warmup_s:g} s, {config.duration_s:g} s per read target, "
+        f"{config.login_duration_s:g} s for login{' (quick)' if config.quick else ''}",
+        flush=True,
+    )
+    try:
+        with fixtures.infrastructure(DATA_DIR) as infra:
+            report.environment["infrastructure"] = infra.describe()
+            Bench(config, wrk, report).run(infra)
+    except (KeyboardInterrupt, Interrupted) as stop:
+        loadgen.stop_all()
+        print("\ninterrupted; servers and load generators stopped", file=sys.stderr)
+        return 128 + (stop.signum if isinstance(stop, Interrupted) else signal.SIGINT)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+        loadgen.stop_all()
+        print(f"\nbench failed: {error}", file=sys.stderr)
+        return 1
+    report.environment["loadavg_end"] = os.getloadavg()
+    noisy = sorted({m.key for m in report.measurements if m.usage.other > NOISY_OTHER_CPU})
+    if noisy:
+        report.notes.append(
+            f"other processes used more than {NOISY_OTHER_CPU:.0%} of CPU {config.server_cpu} "
+            f"in some round of {', '.join(noisy)}: req/s there is low (req/CPU-s less so); "
+            "rerun on a quiet machine if it matters"
+        )
+    saturated = sorted({m.key for m in report.measurements if m.usage.load > LOAD_SATURATED})
+    if saturated:
+        report.notes.append(
+            f"the load CPU {config.load_cpu} was over {LOAD_SATURATED:.0%} busy during "
+            f"{', '.join(saturated)}: wrk (or PostgreSQL beside it) may have been the limit"
+        )
+    report.evaluate()
+    path = RESULTS_DIR / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    report.write(path)
+    print()
+    print(report.render())
+    print(f"\nresults: {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

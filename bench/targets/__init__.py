@@ -1,0 +1,1 @@
+"""The servers under test, each started as ``python -m bench.targets.<name> --port N --cpu C``."""
