@@ -102,6 +102,12 @@ class RequestContextMiddleware:
         self.max_body = max_body_bytes
         self.hsts = hsts
         self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._header_sets = {
+            (docs, api, hsts): self._static_headers(docs=docs, api=api, hsts=hsts)
+            for docs in (False, True)
+            for api in (False, True)
+            for hsts in (False, True)
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -171,19 +177,24 @@ class RequestContextMiddleware:
 
         return wrapped
 
-    def _headers(self, request_id: str, path: str, https: bool) -> list[tuple[bytes, bytes]]:
+    @staticmethod
+    def _static_headers(*, docs: bool, api: bool, hsts: bool) -> tuple[tuple[bytes, bytes], ...]:
         headers = [
-            (b"x-request-id", request_id.encode("ascii")),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"no-referrer"),
             (b"x-frame-options", b"DENY"),
-            (b"content-security-policy", DOCS_CSP if path in DOCS_PATHS else API_CSP),
+            (b"content-security-policy", DOCS_CSP if docs else API_CSP),
         ]
-        if path.startswith("/api/"):
+        if api:
             headers.append((b"cache-control", b"no-store"))
-        if self.hsts or https:
+        if hsts:
             headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
-        return headers
+        return tuple(headers)
+
+    def _headers(self, request_id: str, path: str, https: bool) -> list[tuple[bytes, bytes]]:
+        """The security headers (built once per kind of path) and this request's id."""
+        static = self._header_sets[path in DOCS_PATHS, path.startswith("/api/"), self.hsts or https]
+        return [(b"x-request-id", request_id.encode("ascii")), *static]
 
     def _finish(
         self, scope: Scope, started: float, status: int, request_id: str, client_ip: str | None
