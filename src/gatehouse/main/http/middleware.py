@@ -9,6 +9,7 @@ into a 500 problem, records Prometheus metrics and writes one structured log lin
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import logging
 import re
 import time
@@ -65,6 +66,7 @@ class HttpMetrics:
 class TrustedProxies:
     def __init__(self, proxies: Sequence[str]) -> None:
         self._networks = [ipaddress.ip_network(proxy, strict=False) for proxy in proxies]
+        self.configured = bool(self._networks)
 
     def _trusted(self, address: str) -> bool:
         try:
@@ -102,6 +104,9 @@ class RequestContextMiddleware:
         self.max_body = max_body_bytes
         self.hsts = hsts
         self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._id_prefix = token_hex(10)
+        self._id_counter = itertools.count(1)
+        self._log_requests = access_log.is_enabled_for(logging.INFO)
         self._header_sets = {
             (docs, api, hsts): self._static_headers(docs=docs, api=api, hsts=hsts)
             for docs in (False, True)
@@ -116,10 +121,16 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         headers = dict(scope["headers"])
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if incoming and REQUEST_ID.fullmatch(incoming) else token_hex(16)
+        request_id = (
+            incoming if incoming and REQUEST_ID.fullmatch(incoming) else self._next_request_id()
+        )
         peer = scope["client"][0] if scope.get("client") else None
-        forwarded = headers.get(b"x-forwarded-for")
-        client_ip = self.proxies.client_ip(peer, forwarded.decode("latin-1") if forwarded else None)
+        client_ip = peer
+        if self.proxies.configured:
+            forwarded = headers.get(b"x-forwarded-for")
+            client_ip = self.proxies.client_ip(
+                peer, forwarded.decode("latin-1") if forwarded else None
+            )
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["client_ip"] = client_ip
@@ -134,6 +145,31 @@ class RequestContextMiddleware:
             self._finish(scope, started, 413, request_id, client_ip)
             return
 
+        if declared is not None or b"transfer-encoding" in headers:
+            receive = self._limited(receive)  # only a request with a body pays for counting it
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message["headers"] = [*message.get("headers", []), *extra_headers]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": request_id, "path": path})
+            if response_started:
+                raise
+            status = 500
+            await framework_problem(scope, 500, "Something went wrong on our side.")(
+                scope, receive, send_wrapper
+            )
+        finally:
+            self._finish(scope, started, status, request_id, client_ip)
+
+    def _limited(self, receive: Receive) -> Receive:
         received = 0
 
         async def limited_receive() -> Message:
@@ -145,28 +181,11 @@ class RequestContextMiddleware:
                     raise BodyTooLarge
             return message
 
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status, response_started
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                response_started = True
-                message["headers"] = [*message.get("headers", []), *extra_headers]
-            await send(message)
+        return limited_receive
 
-        # Only a request that declares a body pays for counting it.
-        has_body = declared is not None or b"transfer-encoding" in headers
-        try:
-            await self.app(scope, limited_receive if has_body else receive, send_wrapper)
-        except Exception:
-            log.exception("unhandled error", extra={"request_id": request_id, "path": path})
-            if response_started:
-                raise
-            status = 500
-            await framework_problem(scope, 500, "Something went wrong on our side.")(
-                scope, receive, send_wrapper
-            )
-        finally:
-            self._finish(scope, started, status, request_id, client_ip)
+    def _next_request_id(self) -> str:
+        """A process-unique id: a random per-process prefix and a counter (cheaper than urandom)."""
+        return f"{self._id_prefix}{next(self._id_counter):012x}"
 
     @staticmethod
     def _wrap(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
@@ -211,6 +230,8 @@ class RequestContextMiddleware:
             )
         series[0].inc()
         series[1].observe(duration)
+        if not self._log_requests:
+            return
         access_log.info(
             "request",
             method=method,
