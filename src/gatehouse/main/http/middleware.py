@@ -13,12 +13,16 @@ import itertools
 import logging
 import re
 import time
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
+from itertools import accumulate
 from secrets import token_hex
 from typing import Any
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,21 +50,54 @@ class BodyTooLarge(HTTPException):
         super().__init__(413)
 
 
-class HttpMetrics:
+class HttpMetrics(Collector):
+    """Request counts and latencies, kept as plain numbers and exported at scrape time.
+
+    Every observation happens on the event loop's thread, and so does the scrape (``/metrics``
+    is an async route), so no lock is needed: recording a request is a dict update and a
+    bisect, instead of the client library's locked counters (measured: a third of this
+    middleware's cost). ``collect`` renders the standard counter and histogram families.
+    """
+
+    BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = Counter(
+        self._requests: dict[tuple[str, str, int], int] = {}
+        self._latency: dict[tuple[str, str], list[float]] = {}  # bucket counts..., +Inf, sum
+        registry.register(self)
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        self._requests[key] = self._requests.get(key, 0) + 1
+        series = self._latency.get((method, route))
+        if series is None:
+            series = self._latency[method, route] = [0.0] * (len(self.BUCKETS) + 2)
+        series[bisect_left(self.BUCKETS, seconds)] += 1
+        series[-1] += seconds
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
             "gatehouse_http_requests",
             "HTTP requests by route template, method and status.",
-            ["method", "route", "status"],
-            registry=registry,
+            labels=["method", "route", "status"],
         )
-        self.latency = Histogram(
+        for (method, route, status), count in self._requests.items():
+            requests.add_metric([method, route, str(status)], count)
+        yield requests
+        latency = HistogramMetricFamily(
             "gatehouse_http_request_duration_seconds",
             "HTTP request latency by route template and method.",
-            ["method", "route"],
-            registry=registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            labels=["method", "route"],
         )
+        for (method, route), series in self._latency.items():
+            cumulative = list(accumulate(series[:-1]))
+            buckets = [(str(bound), cumulative[i]) for i, bound in enumerate(self.BUCKETS)]
+            buckets.append(("+Inf", cumulative[-1]))
+            latency.add_metric([method, route], buckets, sum_value=series[-1])
+        yield latency
 
 
 class TrustedProxies:
@@ -103,7 +140,6 @@ class RequestContextMiddleware:
         self.proxies = proxies
         self.max_body = max_body_bytes
         self.hsts = hsts
-        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._id_prefix = token_hex(10)
         self._id_counter = itertools.count(1)
         self._log_requests = access_log.is_enabled_for(logging.INFO)
@@ -222,14 +258,7 @@ class RequestContextMiddleware:
         route: Any = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
         method = scope["method"]
-        series = self._series.get((method, template, status))
-        if series is None:  # one label lookup per distinct series, not two per request
-            series = self._series[method, template, status] = (
-                self.metrics.requests.labels(method, template, str(status)),
-                self.metrics.latency.labels(method, template),
-            )
-        series[0].inc()
-        series[1].observe(duration)
+        self.metrics.observe(method, template, status, duration)
         if not self._log_requests:
             return
         access_log.info(
