@@ -109,9 +109,11 @@ def create_app(settings: Settings, *, container: ApplicationContainer | None = N
         "gatehouse_outbox_backlog", "Mails waiting in the outbox.", registry=registry
     )
     install_error_handlers(app)
-    # Health first: probes are the most frequent and cheapest requests.
-    for router in (health.router, *ROUTERS):
+    for router in ROUTERS:
         _add_routes(app, router)
+    # Probes are the most frequent and cheapest requests: match them before anything else,
+    # FastAPI's own /openapi.json and /docs routes included.
+    app.router.routes[:0] = health.router.routes
 
     if settings.cors_origins:
         app.add_middleware(
