@@ -15,6 +15,8 @@ from tests.e2e.conftest import sql, unique_email
 
 pytestmark = pytest.mark.xdist_group("cli")
 
+STRONG_SECRET = "Kq8vZ2mX4tR7wY1nB5cD9fG3hJ6kL0pS"
+
 
 def gatehouse(
     settings: Settings, *args: str, stdin: str = "", **env: str
@@ -84,11 +86,31 @@ def test_create_admin_refuses_a_weak_password(settings: Settings) -> None:
 def test_production_refuses_to_start_without_a_pepper(settings: Settings, tmp_path: Path) -> None:
     generate_key(tmp_path)
     result = gatehouse(
-        settings, "serve", GATEHOUSE_ENV="production", GATEHOUSE_KEYS_DIR=str(tmp_path)
+        settings,
+        "serve",
+        GATEHOUSE_ENV="production",
+        GATEHOUSE_KEYS_DIR=str(tmp_path),
+        GATEHOUSE_REFRESH_TOKEN_KEY=STRONG_SECRET,
     )
     assert result.returncode == 2
     assert "refusing to start" in result.stderr
     assert "GATEHOUSE_PASSWORD_PEPPERS" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_production_refuses_to_start_without_a_refresh_token_key(
+    settings: Settings, tmp_path: Path
+) -> None:
+    generate_key(tmp_path)
+    result = gatehouse(
+        settings,
+        "serve",
+        GATEHOUSE_ENV="production",
+        GATEHOUSE_KEYS_DIR=str(tmp_path),
+        GATEHOUSE_PASSWORD_PEPPERS=f"1:{STRONG_SECRET}",
+    )
+    assert result.returncode == 2
+    assert "GATEHOUSE_REFRESH_TOKEN_KEY" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -99,7 +121,7 @@ def test_production_refuses_to_start_without_a_signing_key(
         settings,
         "serve",
         GATEHOUSE_ENV="production",
-        GATEHOUSE_PASSWORD_PEPPERS="1:" + "Kq8vZ2mX4tR7wY1nB5cD9fG3hJ6kL0pS",
+        GATEHOUSE_PASSWORD_PEPPERS=f"1:{STRONG_SECRET}",
         GATEHOUSE_KEYS_DIR=str(tmp_path / "keys"),
     )
     assert result.returncode == 2

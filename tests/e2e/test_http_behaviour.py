@@ -259,6 +259,7 @@ async def test_openapi_describes_every_route_with_stable_operation_ids(
         ("/api/v1/auth/register", "post"): "auth_register",
         ("/api/v1/auth/verify-email", "post"): "auth_verify_email",
         ("/api/v1/auth/login", "post"): "auth_login",
+        ("/api/v1/auth/refresh", "post"): "auth_refresh",
         ("/api/v1/me", "get"): "me_get",
         ("/api/v1/me", "patch"): "me_update",
         ("/.well-known/jwks.json", "get"): "jwks",

@@ -26,9 +26,10 @@ from gatehouse.modules.accounts.domain.model import (
 from gatehouse.modules.auth.application.ports import (
     AccessTokenIssuer,
     AuthUnitOfWork,
+    RefreshTokenRepository,
     SessionRepository,
 )
-from gatehouse.modules.auth.domain.model import AccessClaims, Session
+from gatehouse.modules.auth.domain.model import AccessClaims, RefreshToken, Session
 from gatehouse.modules.notifications.application.public import MailOutbox, OutgoingMail
 from gatehouse.shared.clock import Clock
 
@@ -157,28 +158,47 @@ class FakePasswordHasher(PasswordHasher):
         return not hashed.value.startswith(f"{self.scheme}$")
 
 
+@dataclass
+class _AuthState:
+    sessions: dict[uuid.UUID, Session] = field(default_factory=dict)
+    refresh_tokens: dict[bytes, RefreshToken] = field(default_factory=dict)
+
+
 class InMemorySessionRepository(SessionRepository):
-    def __init__(self, sessions: dict[uuid.UUID, Session]) -> None:
-        self._sessions = sessions
+    def __init__(self, state: _AuthState) -> None:
+        self._state = state
 
     async def add(self, session: Session) -> None:
-        self._sessions[session.id] = session
+        self._state.sessions[session.id] = session
 
-    async def get(self, session_id: uuid.UUID) -> Session | None:
-        return self._sessions.get(session_id)
+    async def get(self, session_id: uuid.UUID, *, for_update: bool = False) -> Session | None:
+        return self._state.sessions.get(session_id)
+
+
+class InMemoryRefreshTokenRepository(RefreshTokenRepository):
+    def __init__(self, state: _AuthState) -> None:
+        self._state = state
+
+    async def add(self, token: RefreshToken) -> None:
+        self._state.refresh_tokens[token.token_hash] = token
+
+    async def get(self, token_hash: bytes) -> RefreshToken | None:
+        return self._state.refresh_tokens.get(token_hash)
 
 
 class InMemoryAuthUnitOfWork(AuthUnitOfWork):
+    """Changes become visible to the next unit of work only on ``commit``."""
+
     def __init__(self) -> None:
-        self.sessions_by_id: dict[uuid.UUID, Session] = {}
-        self._pending: dict[uuid.UUID, Session] = {}
+        self.committed = _AuthState()
 
     def __call__(self) -> Self:
         return self
 
     async def __aenter__(self) -> Self:
-        self._pending = dict(self.sessions_by_id)
-        self.sessions = InMemorySessionRepository(self._pending)
+        self._working = copy.deepcopy(self.committed)
+        self.sessions = InMemorySessionRepository(self._working)
+        self.refresh_tokens = InMemoryRefreshTokenRepository(self._working)
         return self
 
     async def __aexit__(
@@ -187,10 +207,14 @@ class InMemoryAuthUnitOfWork(AuthUnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._pending = {}
+        del self._working
 
     async def commit(self) -> None:
-        self.sessions_by_id = dict(self._pending)
+        self.committed = copy.deepcopy(self._working)
+
+    @property
+    def sessions_by_id(self) -> dict[uuid.UUID, Session]:
+        return self.committed.sessions
 
 
 class FakeAccessTokenIssuer(AccessTokenIssuer):

@@ -88,6 +88,7 @@ def create_app(settings: Settings, *, container: ApplicationContainer | None = N
     # Build the secret-bearing singletons now: a missing key or weak pepper refuses to start
     # here, with its own message, instead of failing inside the server's lifespan.
     container.key_ring()
+    container.refresh_token_key()
     container.accounts.hasher()
     container.accounts.policy()
     start_mappers()

@@ -8,7 +8,7 @@ import redis.asyncio as redis
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from gatehouse.main.secrets import load_peppers
+from gatehouse.main.secrets import load_peppers, load_refresh_token_key
 from gatehouse.main.settings import Settings
 from gatehouse.modules.accounts.container import AccountsContainer
 from gatehouse.modules.auth.adapters.keys import load_key_ring
@@ -66,6 +66,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
     read_pool = providers.Singleton(_read_pool, settings)
     redis = providers.Singleton(_redis, settings)
     peppers = providers.Singleton(load_peppers, settings)
+    refresh_token_key = providers.Singleton(load_refresh_token_key, settings)
     key_ring = providers.Singleton(
         load_key_ring,
         settings.provided.resolved_keys_dir,
@@ -106,6 +107,8 @@ class ApplicationContainer(containers.DeclarativeContainer):
         access_ttl_seconds=settings.provided.access_token_ttl_seconds,
         idle_ttl_seconds=settings.provided.refresh_idle_ttl_seconds,
         absolute_ttl_seconds=settings.provided.refresh_absolute_ttl_seconds,
+        reuse_grace_seconds=settings.provided.refresh_reuse_grace_seconds,
+        refresh_token_key=refresh_token_key,
     )
 
     # The cross-module contract the shared HTTP layer injects by id.

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=24 * 3600)
     refresh_idle_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     refresh_absolute_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    refresh_reuse_grace_seconds: int = Field(default=10, ge=0, le=300)
+    refresh_token_key: SecretStr | None = None  # HMAC key deriving each child refresh token
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import MetaData
+from sqlalchemy import Dialect, MetaData, Text, TypeDecorator
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,6 +31,19 @@ NAMING_CONVENTION: Mapping[str, str] = {
 
 metadata = MetaData(naming_convention=dict(NAMING_CONVENTION))
 mapper_registry = registry(metadata=metadata)
+
+
+class TextTuple(TypeDecorator[tuple[str, ...]]):
+    """``TEXT[]`` as an immutable tuple: a change is a reassignment, which the ORM always saves."""
+
+    impl = ARRAY(Text)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> list[str] | None:
+        return None if value is None else list(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> tuple[str, ...] | None:
+        return None if value is None else tuple(value)
 
 
 class DatabaseUnavailable(Unavailable):

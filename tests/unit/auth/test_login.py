@@ -10,11 +10,12 @@ from gatehouse.modules.accounts.application.public import (
     AccountSnapshot,
     InvalidCredentials,
 )
+from gatehouse.modules.auth.adapters.refresh_tokens import HmacRefreshTokens
 from gatehouse.modules.auth.application.login import (
     Login,
     LoginHandler,
     SessionPolicy,
-    hash_refresh_token,
+    TokenPairIssuer,
 )
 from tests.unit.fakes import FakeAccessTokenIssuer, FixedClock, InMemoryAuthUnitOfWork
 
@@ -22,40 +23,62 @@ USER_ID = uuid.uuid4()
 POLICY = SessionPolicy(
     access_ttl=timedelta(minutes=15), idle_ttl=timedelta(days=7), absolute_ttl=timedelta(days=30)
 )
+TOKENS = HmacRefreshTokens(b"k" * 32)
 
 
 class StubDirectory(AccountDirectory):
+    def __init__(self) -> None:
+        self.active = True
+
     async def authenticate(self, email: str, password: str) -> AccountSnapshot:
         if password != "right password":
             raise InvalidCredentials
-        return AccountSnapshot(USER_ID, email, ("user", "admin"), True, True)
+        return AccountSnapshot(USER_ID, email, ("user", "admin"), self.active, True)
 
     async def get(self, user_id: uuid.UUID) -> AccountSnapshot | None:
-        return None
+        if user_id != USER_ID:
+            return None
+        return AccountSnapshot(USER_ID, "ada@example.com", ("user", "admin"), self.active, True)
+
+
+class Parts:
+    def __init__(self) -> None:
+        self.uow = InMemoryAuthUnitOfWork()
+        self.issuer = FakeAccessTokenIssuer()
+        self.clock = FixedClock()
+        self.directory = StubDirectory()
+        self.pairs = TokenPairIssuer(self.issuer, POLICY)
+
+    def login(self) -> LoginHandler:
+        return LoginHandler(
+            accounts=self.directory,
+            uow=self.uow,
+            tokens=TOKENS,
+            pairs=self.pairs,
+            clock=self.clock,
+            policy=POLICY,
+        )
 
 
 @pytest.fixture
-def parts() -> tuple[InMemoryAuthUnitOfWork, FakeAccessTokenIssuer, FixedClock]:
-    return InMemoryAuthUnitOfWork(), FakeAccessTokenIssuer(), FixedClock()
+def parts() -> Parts:
+    return Parts()
 
 
-async def test_login_starts_a_session_and_returns_a_token_pair(
-    parts: tuple[InMemoryAuthUnitOfWork, FakeAccessTokenIssuer, FixedClock],
-) -> None:
-    uow, issuer, clock = parts
-    handler = LoginHandler(StubDirectory(), uow, issuer, clock, POLICY)
+async def test_login_starts_a_session_and_returns_a_token_pair(parts: Parts) -> None:
+    pair = await parts.login()(Login("ada@example.com", "right password", "Firefox", "203.0.113.9"))
 
-    pair = await handler(Login("ada@example.com", "right password", "Firefox", "203.0.113.9"))
-
-    [session] = uow.sessions_by_id.values()
+    [session] = parts.uow.sessions_by_id.values()
+    [token] = parts.uow.committed.refresh_tokens.values()
     assert session.user_id == USER_ID
-    assert session.refresh_token_hash == hash_refresh_token(pair.refresh_token)
+    assert token.token_hash == TOKENS.hash(pair.refresh_token)  # only the hash is stored
+    assert token.generation == session.generation == 0
     assert len(pair.refresh_token) >= 43  # 256 bits, base64url
     assert session.user_agent == "Firefox"
     assert session.ip == "203.0.113.9"
-    assert session.idle_expires_at == clock.now() + timedelta(days=7)
-    assert session.absolute_expires_at == clock.now() + timedelta(days=30)
-    [claims] = issuer.issued
+    assert session.idle_expires_at == parts.clock.now() + timedelta(days=7)
+    assert session.absolute_expires_at == parts.clock.now() + timedelta(days=30)
+    [claims] = parts.issuer.issued
     assert claims.session_id == session.id
     assert claims.roles == ("user", "admin")
     assert claims.amr == ("pwd",)
@@ -64,36 +87,22 @@ async def test_login_starts_a_session_and_returns_a_token_pair(
     assert pair.refresh_expires_in == 7 * 24 * 3600
 
 
-async def test_failed_login_starts_no_session(
-    parts: tuple[InMemoryAuthUnitOfWork, FakeAccessTokenIssuer, FixedClock],
-) -> None:
-    uow, issuer, clock = parts
+async def test_failed_login_starts_no_session(parts: Parts) -> None:
     with pytest.raises(InvalidCredentials):
-        await LoginHandler(StubDirectory(), uow, issuer, clock, POLICY)(
-            Login("ada@example.com", "wrong")
-        )
-    assert uow.sessions_by_id == {}
-    assert issuer.issued == []
+        await parts.login()(Login("ada@example.com", "wrong"))
+    assert parts.uow.sessions_by_id == {}
+    assert parts.issuer.issued == []
 
 
-async def test_each_login_gets_its_own_refresh_token(
-    parts: tuple[InMemoryAuthUnitOfWork, FakeAccessTokenIssuer, FixedClock],
-) -> None:
-    uow, issuer, clock = parts
-    handler = LoginHandler(StubDirectory(), uow, issuer, clock, POLICY)
-    first = await handler(Login("ada@example.com", "right password"))
-    second = await handler(Login("ada@example.com", "right password"))
+async def test_each_login_gets_its_own_refresh_token(parts: Parts) -> None:
+    first = await parts.login()(Login("ada@example.com", "right password"))
+    second = await parts.login()(Login("ada@example.com", "right password"))
     assert first.refresh_token != second.refresh_token
     assert first.session_id != second.session_id
 
 
-async def test_a_very_long_user_agent_is_truncated(
-    parts: tuple[InMemoryAuthUnitOfWork, FakeAccessTokenIssuer, FixedClock],
-) -> None:
-    uow, issuer, clock = parts
-    await LoginHandler(StubDirectory(), uow, issuer, clock, POLICY)(
-        Login("ada@example.com", "right password", "x" * 5000)
-    )
-    [session] = uow.sessions_by_id.values()
+async def test_a_very_long_user_agent_is_truncated(parts: Parts) -> None:
+    await parts.login()(Login("ada@example.com", "right password", "x" * 5000))
+    [session] = parts.uow.sessions_by_id.values()
     assert session.user_agent is not None
     assert len(session.user_agent) == 512

@@ -8,9 +8,11 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from gatehouse.modules.auth.adapters.jwt_tokens import JwtAccessTokens
+from gatehouse.modules.auth.adapters.refresh_tokens import HmacRefreshTokens
 from gatehouse.modules.auth.adapters.repositories import SqlAlchemyAuthUnitOfWork
-from gatehouse.modules.auth.application.login import LoginHandler, SessionPolicy
+from gatehouse.modules.auth.application.login import LoginHandler, SessionPolicy, TokenPairIssuer
 from gatehouse.modules.auth.application.principal import AccessTokenPrincipalResolver
+from gatehouse.modules.auth.application.refresh import RefreshSessionHandler
 
 
 class AuthContainer(containers.DeclarativeContainer):
@@ -25,6 +27,8 @@ class AuthContainer(containers.DeclarativeContainer):
     access_ttl_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
     idle_ttl_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
     absolute_ttl_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
+    reuse_grace_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
+    refresh_token_key: providers.Dependency[bytes] = providers.Dependency(instance_of=bytes)
 
     tokens = providers.Singleton(JwtAccessTokens, key_ring, issuer=issuer, audience=audience)
     uow = providers.Factory(SqlAlchemyAuthUnitOfWork, session_factory)
@@ -33,12 +37,25 @@ class AuthContainer(containers.DeclarativeContainer):
         access_ttl=providers.Factory(timedelta, seconds=access_ttl_seconds),
         idle_ttl=providers.Factory(timedelta, seconds=idle_ttl_seconds),
         absolute_ttl=providers.Factory(timedelta, seconds=absolute_ttl_seconds),
+        reuse_grace=providers.Factory(timedelta, seconds=reuse_grace_seconds),
     )
+    refresh_tokens = providers.Singleton(HmacRefreshTokens, refresh_token_key)
+    pairs = providers.Singleton(TokenPairIssuer, tokens, session_policy)
     login = providers.Singleton(
         LoginHandler,
         accounts=accounts,
         uow=uow.provider,
-        issuer=tokens,
+        tokens=refresh_tokens,
+        pairs=pairs,
+        clock=clock,
+        policy=session_policy,
+    )
+    refresh = providers.Singleton(
+        RefreshSessionHandler,
+        accounts=accounts,
+        uow=uow.provider,
+        tokens=refresh_tokens,
+        pairs=pairs,
         clock=clock,
         policy=session_policy,
     )

@@ -17,7 +17,7 @@ from sqlalchemy import (
     TypeDecorator,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import UUID
 
 from gatehouse.modules.accounts.domain.model import (
     DisplayName,
@@ -27,7 +27,7 @@ from gatehouse.modules.accounts.domain.model import (
     TokenPurpose,
     User,
 )
-from gatehouse.shared.persistence import mapper_registry, metadata
+from gatehouse.shared.persistence import TextTuple, mapper_registry, metadata
 
 
 class _ValueObjectText(TypeDecorator[Any]):
@@ -70,19 +70,6 @@ class TokenPurposeType(TypeDecorator[TokenPurpose]):
         return None if value is None else TokenPurpose(value)
 
 
-class RolesType(TypeDecorator[tuple[str, ...]]):
-    """TEXT[] as an immutable tuple: a change is a reassignment, which the ORM always saves."""
-
-    impl = ARRAY(Text)
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> list[str] | None:
-        return None if value is None else list(value)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> tuple[str, ...] | None:
-        return None if value is None else tuple(value)
-
-
 user_table = Table(
     "accounts_user",
     metadata,
@@ -92,7 +79,7 @@ user_table = Table(
     Column("display_name", DisplayNameType),
     Column("email_verified_at", DateTime(timezone=True)),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
-    Column("roles", RolesType, nullable=False, server_default=text("'{user}'")),
+    Column("roles", TextTuple, nullable=False, server_default=text("'{user}'")),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

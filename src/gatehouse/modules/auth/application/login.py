@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from gatehouse.modules.accounts.application.public import AccountDirectory
-from gatehouse.modules.auth.application.ports import AccessTokenIssuer, AuthUnitOfWork
-from gatehouse.modules.auth.domain.model import AccessClaims, Session
+from gatehouse.modules.accounts.application.public import AccountDirectory, AccountSnapshot
+from gatehouse.modules.auth.application.ports import (
+    AccessTokenIssuer,
+    AuthUnitOfWork,
+    RefreshTokenFactory,
+)
+from gatehouse.modules.auth.domain.model import AccessClaims, RefreshToken, Session
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.ids import new_id
 
-REFRESH_TOKEN_BYTES = 32  # 256 bits
 MAX_USER_AGENT = 512
 
 
@@ -23,6 +24,7 @@ class SessionPolicy:
     access_ttl: timedelta
     idle_ttl: timedelta
     absolute_ttl: timedelta
+    reuse_grace: timedelta = timedelta(seconds=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,52 +44,23 @@ class TokenPair:
     session_id: str
 
 
-def hash_refresh_token(token: str) -> bytes:
-    return hashlib.sha256(token.encode("ascii", "replace")).digest()
+class TokenPairIssuer:
+    """Signs the access token for a session and packs the pair (login and refresh share it)."""
 
-
-class LoginHandler:
-    def __init__(
-        self,
-        accounts: AccountDirectory,
-        uow: Callable[[], AuthUnitOfWork],
-        issuer: AccessTokenIssuer,
-        clock: Clock,
-        policy: SessionPolicy,
-    ) -> None:
-        self._accounts = accounts
-        self._uow = uow
+    def __init__(self, issuer: AccessTokenIssuer, policy: SessionPolicy) -> None:
         self._issuer = issuer
-        self._clock = clock
         self._policy = policy
 
-    async def __call__(self, cmd: Login) -> TokenPair:
-        account = await self._accounts.authenticate(cmd.email, cmd.password)
-        now = self._clock.now()
-        refresh_token = secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
-        amr = ["pwd"]
-        session = Session(
-            id=new_id(),
-            user_id=account.user_id,
-            refresh_token_hash=hash_refresh_token(refresh_token),
-            created_at=now,
-            last_used_at=now,
-            idle_expires_at=now + self._policy.idle_ttl,
-            absolute_expires_at=now + self._policy.absolute_ttl,
-            user_agent=(cmd.user_agent or None) and cmd.user_agent[:MAX_USER_AGENT],
-            ip=cmd.ip,
-            amr=amr,
-        )
-        async with self._uow() as uow:
-            await uow.sessions.add(session)
-            await uow.commit()
+    def __call__(
+        self, account: AccountSnapshot, session: Session, refresh_token: str, now: datetime
+    ) -> TokenPair:
         access = self._issuer.issue(
             AccessClaims(
                 subject=account.user_id,
                 session_id=session.id,
                 token_id=str(new_id()),
                 roles=account.roles,
-                amr=tuple(amr),
+                amr=session.amr,
                 issued_at=now,
                 expires_at=now + self._policy.access_ttl,
             )
@@ -96,6 +69,54 @@ class LoginHandler:
             access_token=access,
             expires_in=int(self._policy.access_ttl.total_seconds()),
             refresh_token=refresh_token,
-            refresh_expires_in=int(self._policy.idle_ttl.total_seconds()),
+            refresh_expires_in=max(0, int((session.idle_expires_at - now).total_seconds())),
             session_id=str(session.id),
         )
+
+
+class LoginHandler:
+    def __init__(
+        self,
+        *,
+        accounts: AccountDirectory,
+        uow: Callable[[], AuthUnitOfWork],
+        tokens: RefreshTokenFactory,
+        pairs: TokenPairIssuer,
+        clock: Clock,
+        policy: SessionPolicy,
+    ) -> None:
+        self._accounts = accounts
+        self._uow = uow
+        self._tokens = tokens
+        self._pairs = pairs
+        self._clock = clock
+        self._policy = policy
+
+    async def __call__(self, cmd: Login) -> TokenPair:
+        account = await self._accounts.authenticate(cmd.email, cmd.password)
+        now = self._clock.now()
+        refresh_token = self._tokens.new()
+        absolute = now + self._policy.absolute_ttl
+        session = Session(
+            id=new_id(),
+            user_id=account.user_id,
+            created_at=now,
+            last_used_at=now,
+            idle_expires_at=min(now + self._policy.idle_ttl, absolute),
+            absolute_expires_at=absolute,
+            user_agent=(cmd.user_agent or None) and cmd.user_agent[:MAX_USER_AGENT],
+            ip=cmd.ip,
+            amr=("pwd",),
+        )
+        async with self._uow() as uow:
+            await uow.sessions.add(session)
+            await uow.refresh_tokens.add(
+                RefreshToken(
+                    token_hash=self._tokens.hash(refresh_token),
+                    session_id=session.id,
+                    generation=0,
+                    created_at=now,
+                )
+            )
+            await uow.commit()
+        return self._pairs(account, session, refresh_token, now)

@@ -6,18 +6,41 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from gatehouse.modules.auth.domain.model import AccessClaims, Session
+from gatehouse.modules.auth.domain.model import AccessClaims, RefreshToken, Session
 from gatehouse.shared.uow import UnitOfWork
 
 
 class SessionRepository(Protocol):
     async def add(self, session: Session) -> None: ...
 
-    async def get(self, session_id: uuid.UUID) -> Session | None: ...
+    async def get(self, session_id: uuid.UUID, *, for_update: bool = False) -> Session | None:
+        """``for_update`` locks the session row: refreshes of one session run one at a time."""
+        ...
+
+
+class RefreshTokenRepository(Protocol):
+    async def add(self, token: RefreshToken) -> None: ...
+
+    async def get(self, token_hash: bytes) -> RefreshToken | None:
+        """The token as committed now (not a copy read earlier in the transaction)."""
+        ...
 
 
 class AuthUnitOfWork(UnitOfWork, Protocol):
     sessions: SessionRepository
+    refresh_tokens: RefreshTokenRepository
+
+
+class RefreshTokenFactory(Protocol):
+    """Opaque refresh tokens: random for a new session, a keyed derivation for each child."""
+
+    def new(self) -> str: ...
+
+    def child_of(self, parent: str) -> str:
+        """The same parent always yields the same child; nobody without the key can compute it."""
+        ...
+
+    def hash(self, token: str) -> bytes: ...
 
 
 class AccessTokenIssuer(Protocol):

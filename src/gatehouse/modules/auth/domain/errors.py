@@ -12,9 +12,18 @@ class InvalidAccessToken(Unauthenticated):
     title = "The access token is invalid or has expired"
 
 
-class MissingAccessToken(Unauthenticated):
-    code = "unauthenticated"
-    title = "Authentication required"
+class RefreshTokenInvalid(Unauthenticated):
+    """Unknown, expired or revoked: the client must sign in again."""
+
+    code = "refresh_token_invalid"
+    title = "The refresh token is invalid or has expired"
+
+
+class RefreshTokenReused(Unauthenticated):
+    """An already-rotated token came back after the grace interval: the session is ended."""
+
+    code = "refresh_token_reused"
+    title = "The refresh token was already used; the session has been ended"
 
 
 class CookieModeUnavailable(InvalidInput):

@@ -11,10 +11,12 @@ from fastapi import APIRouter, Depends, Request
 from gatehouse.modules.auth.adapters.keys import ALGORITHM
 from gatehouse.modules.auth.application.login import Login, LoginHandler
 from gatehouse.modules.auth.application.ports import PublicKeySet
+from gatehouse.modules.auth.application.refresh import RefreshSession, RefreshSessionHandler
 from gatehouse.modules.auth.domain.errors import CookieModeUnavailable
 from gatehouse.modules.auth.entrypoints.http.schemas import (
     LoginIn,
     OpenIdConfigurationOut,
+    RefreshIn,
     TokenPairOut,
 )
 from gatehouse.shared.http.di import Provide
@@ -50,6 +52,26 @@ async def login(
         )
     )
     return TokenPairOut.of(pair)
+
+
+@auth_router.post(
+    "/refresh",
+    operation_id="auth_refresh",
+    summary="Exchange a refresh token for a new token pair",
+    responses=problems(401, 413, 415, 422, 503),
+)
+@inject
+async def refresh(
+    body: RefreshIn,
+    handler: RefreshSessionHandler = Depends(Provide["auth.refresh"]),  # noqa: B008
+) -> TokenPairOut:
+    """Rotates the refresh token: use the one returned from now on.
+
+    Replaying the previous token within the grace interval (10 s) returns the same new pair's
+    refresh token again (safe for tabs racing each other); any later replay ends the session
+    (401 ``refresh_token_reused``) because a copy of the token is in someone else's hands.
+    """
+    return TokenPairOut.of(await handler(RefreshSession(body.refresh_token)))
 
 
 @well_known_router.get("/jwks.json", operation_id="jwks", summary="Public signing keys (JWK Set)")

@@ -16,6 +16,10 @@ class LoginIn(Schema):
     cookie: bool = False
 
 
+class RefreshIn(Schema):
+    refresh_token: Annotated[SafeStr, Field(min_length=1, max_length=256)]
+
+
 class TokenPairOut(OutSchema):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105
