@@ -174,6 +174,26 @@ class InMemorySessionRepository(SessionRepository):
     async def get(self, session_id: uuid.UUID, *, for_update: bool = False) -> Session | None:
         return self._state.sessions.get(session_id)
 
+    async def list_active(
+        self, user_id: uuid.UUID, now: datetime, *, limit: int, before: uuid.UUID | None
+    ) -> list[Session]:
+        active = [
+            s
+            for s in self._state.sessions.values()
+            if s.user_id == user_id and s.is_active(now) and (before is None or s.id < before)
+        ]
+        return sorted(active, key=lambda s: s.id, reverse=True)[:limit]
+
+    async def revoke_all(self, user_id: uuid.UUID, now: datetime, reason: str) -> list[uuid.UUID]:
+        ended = [
+            s
+            for s in self._state.sessions.values()
+            if s.user_id == user_id and s.revoked_at is None
+        ]
+        for session in ended:
+            session.revoke(now, reason)
+        return [s.id for s in ended]
+
 
 class InMemoryRefreshTokenRepository(RefreshTokenRepository):
     def __init__(self, state: _AuthState) -> None:

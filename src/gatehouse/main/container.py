@@ -109,6 +109,8 @@ class ApplicationContainer(containers.DeclarativeContainer):
         absolute_ttl_seconds=settings.provided.refresh_absolute_ttl_seconds,
         reuse_grace_seconds=settings.provided.refresh_reuse_grace_seconds,
         refresh_token_key=refresh_token_key,
+        read_pool=read_pool,
+        redis=redis,
     )
 
     # The cross-module contract the shared HTTP layer injects by id.

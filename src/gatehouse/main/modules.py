@@ -18,6 +18,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     accounts_http.auth_router,
     auth_http.auth_router,
     accounts_http.me_router,
+    auth_http.sessions_router,
     auth_http.well_known_router,
 )
 

@@ -54,12 +54,19 @@ class ReadPool:
             await pool.close()
 
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        rows = await self.fetch(query, *args, one=True)
+        return rows[0] if rows else None
+
+    async def fetch(self, query: str, *args: Any, one: bool = False) -> list[asyncpg.Record]:
         if self._pool is None:
             await self.open()
         assert self._pool is not None
         try:
             async with self._pool.acquire(timeout=self._timeout) as conn:
-                return await conn.fetchrow(query, *args, timeout=self._timeout)
+                if one:
+                    row = await conn.fetchrow(query, *args, timeout=self._timeout)
+                    return [] if row is None else [row]
+                return list(await conn.fetch(query, *args, timeout=self._timeout))
         except (
             OSError,
             TimeoutError,

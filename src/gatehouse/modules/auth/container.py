@@ -10,9 +10,16 @@ from dependency_injector import containers, providers
 from gatehouse.modules.auth.adapters.jwt_tokens import JwtAccessTokens
 from gatehouse.modules.auth.adapters.refresh_tokens import HmacRefreshTokens
 from gatehouse.modules.auth.adapters.repositories import SqlAlchemyAuthUnitOfWork
+from gatehouse.modules.auth.adapters.revocations import RedisSessionRevocations
 from gatehouse.modules.auth.application.login import LoginHandler, SessionPolicy, TokenPairIssuer
 from gatehouse.modules.auth.application.principal import AccessTokenPrincipalResolver
 from gatehouse.modules.auth.application.refresh import RefreshSessionHandler
+from gatehouse.modules.auth.application.sessions import (
+    EndAllSessionsHandler,
+    EndSessionHandler,
+    ListSessionsHandler,
+    LogoutHandler,
+)
 
 
 class AuthContainer(containers.DeclarativeContainer):
@@ -29,6 +36,8 @@ class AuthContainer(containers.DeclarativeContainer):
     absolute_ttl_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
     reuse_grace_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
     refresh_token_key: providers.Dependency[bytes] = providers.Dependency(instance_of=bytes)
+    read_pool: providers.Dependency[Any] = providers.Dependency()
+    redis: providers.Dependency[Any] = providers.Dependency()
 
     tokens = providers.Singleton(JwtAccessTokens, key_ring, issuer=issuer, audience=audience)
     uow = providers.Factory(SqlAlchemyAuthUnitOfWork, session_factory)
@@ -59,4 +68,15 @@ class AuthContainer(containers.DeclarativeContainer):
         clock=clock,
         policy=session_policy,
     )
-    principal_resolver = providers.Singleton(AccessTokenPrincipalResolver, tokens)
+    revocations = providers.Singleton(
+        RedisSessionRevocations,
+        redis,
+        read_pool,
+        # Access tokens live this long (plus the verifier's leeway): older ones are refused anyway.
+        window_seconds=providers.Callable(lambda ttl: ttl + 60, access_ttl_seconds),
+    )
+    principal_resolver = providers.Singleton(AccessTokenPrincipalResolver, tokens, revocations)
+    list_sessions = providers.Singleton(ListSessionsHandler, uow.provider, clock)
+    end_session = providers.Singleton(EndSessionHandler, uow.provider, revocations, clock)
+    end_all_sessions = providers.Singleton(EndAllSessionsHandler, uow.provider, revocations, clock)
+    logout = providers.Singleton(LogoutHandler, uow.provider, refresh_tokens, end_session)

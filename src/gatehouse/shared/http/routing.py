@@ -24,7 +24,10 @@ def is_json(content_type: str) -> bool:
 
 
 class JsonRoute(APIRoute):
-    """Routes with a JSON body refuse any other content type with 415 before parsing."""
+    """Routes with a JSON body refuse any other content type with 415 before parsing.
+
+    A route whose body is optional also takes a request with no body at all.
+    """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -32,7 +35,10 @@ class JsonRoute(APIRoute):
             return handler
 
         async def json_only(request: Request) -> Response:
-            if not is_json(request.headers.get("content-type", "")):
+            headers = request.headers
+            has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+            required = self.body_field is not None and self.body_field.field_info.is_required()
+            if (has_body or required) and not is_json(headers.get("content-type", "")):
                 raise UnsupportedMediaType
             return await handler(request)
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.modules.auth.adapters.orm import refresh_token_table, session_table
@@ -30,6 +31,36 @@ class SqlAlchemySessionRepository(SessionRepository):
         if for_update:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def list_active(
+        self, user_id: uuid.UUID, now: datetime, *, limit: int, before: uuid.UUID | None
+    ) -> list[Session]:
+        t = session_table
+        stmt = (
+            select(Session)
+            .where(
+                t.c.user_id == user_id,
+                t.c.revoked_at.is_(None),
+                t.c.idle_expires_at > now,
+                t.c.absolute_expires_at > now,
+            )
+            .order_by(t.c.id.desc())  # UUIDv7: newest first
+            .limit(limit)
+        )
+        if before is not None:
+            stmt = stmt.where(t.c.id < before)
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def revoke_all(self, user_id: uuid.UUID, now: datetime, reason: str) -> list[uuid.UUID]:
+        t = session_table
+        result = await self._session.execute(
+            update(t)
+            .where(t.c.user_id == user_id, t.c.revoked_at.is_(None))
+            .values(revoked_at=now, revoke_reason=reason)
+            .returning(t.c.id)
+            .execution_options(synchronize_session=False)
+        )
+        return list(result.scalars())
 
 
 class SqlAlchemyRefreshTokenRepository(RefreshTokenRepository):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from gatehouse.modules.auth.domain.model import AccessClaims, RefreshToken, Session
@@ -15,6 +16,16 @@ class SessionRepository(Protocol):
 
     async def get(self, session_id: uuid.UUID, *, for_update: bool = False) -> Session | None:
         """``for_update`` locks the session row: refreshes of one session run one at a time."""
+        ...
+
+    async def list_active(
+        self, user_id: uuid.UUID, now: datetime, *, limit: int, before: uuid.UUID | None
+    ) -> list[Session]:
+        """Active sessions, newest first, ``limit`` of them, older than ``before`` if given."""
+        ...
+
+    async def revoke_all(self, user_id: uuid.UUID, now: datetime, reason: str) -> list[uuid.UUID]:
+        """End every active session of the user; return their ids."""
         ...
 
 
@@ -41,6 +52,20 @@ class RefreshTokenFactory(Protocol):
         ...
 
     def hash(self, token: str) -> bytes: ...
+
+
+class SessionRevocations(Protocol):
+    """Answers, on every authenticated request, whether an access token's session has ended.
+
+    PostgreSQL is the truth; an implementation may keep a faster copy but must never answer
+    "not revoked" for a session PostgreSQL has revoked.
+    """
+
+    async def is_revoked(self, session_id: uuid.UUID) -> bool: ...
+
+    async def revoked(self, session_ids: list[uuid.UUID]) -> None:
+        """Tell the fast copy, after the revocation committed in PostgreSQL."""
+        ...
 
 
 class AccessTokenIssuer(Protocol):

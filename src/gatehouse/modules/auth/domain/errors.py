@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gatehouse.shared.errors import InvalidInput, Unauthenticated
+from gatehouse.shared.errors import InvalidInput, NotFound, Unauthenticated
 
 
 class InvalidAccessToken(Unauthenticated):
@@ -29,3 +29,13 @@ class RefreshTokenReused(Unauthenticated):
 class CookieModeUnavailable(InvalidInput):
     code = "cookie_mode_unavailable"
     title = "Cookie mode is not available yet"
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+    title = "No such session"
+
+
+class InvalidCursor(InvalidInput):
+    code = "invalid_cursor"
+    title = "The cursor is not one this list returned"

@@ -2,29 +2,41 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from gatehouse.modules.auth.adapters.keys import ALGORITHM
 from gatehouse.modules.auth.application.login import Login, LoginHandler
 from gatehouse.modules.auth.application.ports import PublicKeySet
 from gatehouse.modules.auth.application.refresh import RefreshSession, RefreshSessionHandler
-from gatehouse.modules.auth.domain.errors import CookieModeUnavailable
+from gatehouse.modules.auth.application.sessions import (
+    EndAllSessionsHandler,
+    EndSessionHandler,
+    ListSessions,
+    ListSessionsHandler,
+    LogoutHandler,
+)
+from gatehouse.modules.auth.domain.errors import CookieModeUnavailable, InvalidCursor
 from gatehouse.modules.auth.entrypoints.http.schemas import (
     LoginIn,
+    LogoutIn,
     OpenIdConfigurationOut,
     RefreshIn,
+    SessionOut,
+    SessionPageOut,
     TokenPairOut,
 )
 from gatehouse.shared.http.di import Provide
 from gatehouse.shared.http.routing import JsonRoute, problems
-from gatehouse.shared.http.security import ClientIp
+from gatehouse.shared.http.security import ClientIp, CurrentPrincipal
 
 auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"], route_class=JsonRoute)
 well_known_router = APIRouter(prefix="/.well-known", tags=["discovery"])
+sessions_router = APIRouter(prefix="/api/v1/me/sessions", tags=["me"], route_class=JsonRoute)
 
 
 @auth_router.post(
@@ -99,3 +111,79 @@ def openid_configuration(
         subject_types_supported=["public"],
         response_types_supported=["token"],
     )
+
+
+@auth_router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="auth_logout",
+    summary="End the current session",
+    responses=problems(401, 413, 415, 422, 503),
+)
+@inject
+async def logout(
+    principal: CurrentPrincipal,
+    body: LogoutIn | None = None,
+    handler: LogoutHandler = Depends(Provide["auth.logout"]),  # noqa: B008
+) -> None:
+    """The access token and the session's refresh token stop working at once, everywhere.
+    The body is optional; a refresh token sent in it ends that token's session too."""
+    await handler(principal, body.refresh_token if body else None)
+
+
+@auth_router.post(
+    "/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="auth_logout_all",
+    summary="End every session of the signed-in user",
+    responses=problems(401, 503),
+)
+@inject
+async def logout_all(
+    principal: CurrentPrincipal,
+    handler: EndAllSessionsHandler = Depends(Provide["auth.end_all_sessions"]),  # noqa: B008
+) -> None:
+    await handler(principal.user_id, "logout_all")
+
+
+@sessions_router.get(
+    "",
+    operation_id="me_sessions_list",
+    summary="The signed-in user's active sessions, newest first",
+    responses=problems(401, 422, 503),
+)
+@inject
+async def list_sessions(
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    handler: ListSessionsHandler = Depends(Provide["auth.list_sessions"]),  # noqa: B008
+) -> SessionPageOut:
+    before = None
+    if cursor is not None:
+        try:
+            before = uuid.UUID(hex=cursor)
+        except ValueError:
+            raise InvalidCursor from None
+    page = await handler(ListSessions(principal, limit=limit, before=before))
+    return SessionPageOut(
+        items=[SessionOut.of(item) for item in page.items],
+        next_cursor=page.next_before.hex if page.next_before else None,
+    )
+
+
+@sessions_router.delete(
+    "/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="me_sessions_revoke",
+    summary="End one of the signed-in user's sessions (sign a device out)",
+    responses=problems(401, 404, 422, 503),
+)
+@inject
+async def revoke_session(
+    session_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    handler: EndSessionHandler = Depends(Provide["auth.end_session"]),  # noqa: B008
+) -> None:
+    """Another user's session id answers 404, like an unknown one."""
+    await handler(principal, session_id, "signed_out_by_user")

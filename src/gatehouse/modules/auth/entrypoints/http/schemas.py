@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field
 
 from gatehouse.modules.auth.application.login import TokenPair
+from gatehouse.modules.auth.application.sessions import SessionView
 from gatehouse.shared.http.schemas import OutSchema, SafeStr, Schema
 
 
@@ -18,6 +21,35 @@ class LoginIn(Schema):
 
 class RefreshIn(Schema):
     refresh_token: Annotated[SafeStr, Field(min_length=1, max_length=256)]
+
+
+class LogoutIn(Schema):
+    refresh_token: Annotated[SafeStr, Field(min_length=1, max_length=256)] | None = None
+
+
+class SessionOut(OutSchema):
+    id: uuid.UUID
+    created_at: datetime
+    last_used_at: datetime
+    user_agent: str | None
+    ip: str | None
+    current: bool
+
+    @classmethod
+    def of(cls, view: SessionView) -> SessionOut:
+        return cls(
+            id=view.id,
+            created_at=view.created_at,
+            last_used_at=view.last_used_at,
+            user_agent=view.user_agent,
+            ip=None if view.ip is None else str(view.ip),
+            current=view.current,
+        )
+
+
+class SessionPageOut(OutSchema):
+    items: list[SessionOut]
+    next_cursor: str | None
 
 
 class TokenPairOut(OutSchema):

@@ -1,0 +1,79 @@
+"""Session revocation: PostgreSQL is the truth, Redis a denylist that makes the check cheap.
+
+The denylist only has to cover sessions revoked within the last access-token lifetime (older
+access tokens have expired anyway), so it can always be rebuilt from PostgreSQL. A marker key
+says "this Redis holds a complete denylist": after a flush the marker is gone and every check
+asks PostgreSQL until the denylist is rebuilt; with Redis down every check asks PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from gatehouse.modules.auth.application.ports import SessionRevocations
+from gatehouse.shared.pg import ReadPool
+
+log = logging.getLogger("gatehouse.auth")
+
+PREFIX = "gatehouse:session-revoked:"
+READY = PREFIX + "ready"
+REBUILDING = PREFIX + "rebuilding"
+
+_IS_REVOKED = "SELECT revoked_at IS NOT NULL AS revoked FROM auth_session WHERE id = $1"
+_RECENTLY_REVOKED = (
+    "SELECT id FROM auth_session WHERE revoked_at > now() - make_interval(secs => $1)"
+)
+
+
+class RedisSessionRevocations(SessionRevocations):
+    def __init__(self, redis: Redis, pool: ReadPool, *, window_seconds: int) -> None:
+        self._redis = redis
+        self._pool = pool
+        self._window = window_seconds
+
+    async def is_revoked(self, session_id: uuid.UUID) -> bool:
+        try:
+            ready, revoked = await self._redis.mget(READY, f"{PREFIX}{session_id}")
+        except (RedisError, OSError):
+            return await self._from_postgres(session_id)
+        if revoked is not None:
+            return True
+        if ready is None:  # never built, or flushed: PostgreSQL answers while we rebuild
+            await self._rebuild()
+            return await self._from_postgres(session_id)
+        return False
+
+    async def revoked(self, session_ids: list[uuid.UUID]) -> None:
+        if not session_ids:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for session_id in session_ids:
+                    pipe.set(f"{PREFIX}{session_id}", b"1", ex=self._window)
+                await pipe.execute()
+        except (RedisError, OSError):
+            # PostgreSQL already holds the revocation; readers that cannot reach Redis ask it.
+            log.warning("revocation not copied to Redis", extra={"sessions": len(session_ids)})
+
+    async def _from_postgres(self, session_id: uuid.UUID) -> bool:
+        row = await self._pool.fetchrow(_IS_REVOKED, session_id)
+        return row is None or bool(row["revoked"])
+
+    async def _rebuild(self) -> None:
+        """Copy the recent revocations from PostgreSQL, once, whoever gets the lock."""
+        try:
+            if not await self._redis.set(REBUILDING, b"1", nx=True, ex=30):
+                return
+            rows = await self._pool.fetch(_RECENTLY_REVOKED, self._window)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for row in rows:
+                    pipe.set(f"{PREFIX}{row['id']}", b"1", ex=self._window)
+                pipe.set(READY, b"1")
+                pipe.delete(REBUILDING)
+                await pipe.execute()
+        except (RedisError, OSError):
+            log.warning("revocation denylist not rebuilt; PostgreSQL answers meanwhile")

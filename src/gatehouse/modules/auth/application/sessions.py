@@ -1,0 +1,126 @@
+"""The signed-in user's sessions: list them, end one, end the current one, end them all."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from gatehouse.modules.auth.application.ports import (
+    AuthUnitOfWork,
+    RefreshTokenFactory,
+    SessionRevocations,
+)
+from gatehouse.modules.auth.domain.errors import SessionNotFound
+from gatehouse.shared.clock import Clock
+from gatehouse.shared.principal import Principal
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    id: uuid.UUID
+    created_at: datetime
+    last_used_at: datetime
+    user_agent: str | None
+    ip: str | None
+    current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPage:
+    items: list[SessionView]
+    next_before: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListSessions:
+    principal: Principal
+    limit: int = 20
+    before: uuid.UUID | None = None
+
+
+class ListSessionsHandler:
+    def __init__(self, uow: Callable[[], AuthUnitOfWork], clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def __call__(self, query: ListSessions) -> SessionPage:
+        async with self._uow() as uow:
+            sessions = await uow.sessions.list_active(
+                query.principal.user_id,
+                self._clock.now(),
+                limit=query.limit + 1,
+                before=query.before,
+            )
+        page = sessions[: query.limit]
+        items = [
+            SessionView(
+                id=s.id,
+                created_at=s.created_at,
+                last_used_at=s.last_used_at,
+                user_agent=s.user_agent,
+                ip=s.ip,
+                current=s.id == query.principal.session_id,
+            )
+            for s in page
+        ]
+        return SessionPage(items, page[-1].id if len(sessions) > query.limit else None)
+
+
+class EndSessionHandler:
+    """End one of the user's sessions (the current one for logout). Idempotent for the owner."""
+
+    def __init__(
+        self, uow: Callable[[], AuthUnitOfWork], revocations: SessionRevocations, clock: Clock
+    ) -> None:
+        self._uow = uow
+        self._revocations = revocations
+        self._clock = clock
+
+    async def __call__(self, principal: Principal, session_id: uuid.UUID, reason: str) -> None:
+        async with self._uow() as uow:
+            session = await uow.sessions.get(session_id, for_update=True)
+            if session is None or session.user_id != principal.user_id:
+                raise SessionNotFound
+            session.revoke(self._clock.now(), reason)
+            await uow.commit()
+        await self._revocations.revoked([session_id])
+
+
+class LogoutHandler:
+    """End the caller's session and, when the client sends its refresh token, that token's
+    session too (a client that lost track of which session its token belongs to still ends it)."""
+
+    def __init__(
+        self, uow: Callable[[], AuthUnitOfWork], tokens: RefreshTokenFactory, end: EndSessionHandler
+    ) -> None:
+        self._uow = uow
+        self._tokens = tokens
+        self._end = end
+
+    async def __call__(self, principal: Principal, refresh_token: str | None) -> None:
+        await self._end(principal, principal.session_id, "logout")
+        if not refresh_token:
+            return
+        async with self._uow() as uow:
+            token = await uow.refresh_tokens.get(self._tokens.hash(refresh_token))
+        if token is not None and token.session_id != principal.session_id:
+            with contextlib.suppress(SessionNotFound):  # not the caller's: nothing to end
+                await self._end(principal, token.session_id, "logout")
+
+
+class EndAllSessionsHandler:
+    def __init__(
+        self, uow: Callable[[], AuthUnitOfWork], revocations: SessionRevocations, clock: Clock
+    ) -> None:
+        self._uow = uow
+        self._revocations = revocations
+        self._clock = clock
+
+    async def __call__(self, user_id: uuid.UUID, reason: str) -> None:
+        async with self._uow() as uow:
+            ended = await uow.sessions.revoke_all(user_id, self._clock.now(), reason)
+            await uow.commit()
+        await self._revocations.revoked(ended)
