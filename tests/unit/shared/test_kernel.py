@@ -23,6 +23,13 @@ def test_new_ids_are_uuid7_carrying_the_current_unix_millisecond() -> None:
     assert len({new_id() for _ in range(1000)}) == 1000
 
 
+def test_ids_from_one_process_strictly_increase_even_within_a_millisecond() -> None:
+    ids = [new_id() for _ in range(10_000)]  # thousands per millisecond
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert all(i.version == 7 for i in ids)
+
+
 def test_settings_read_comma_separated_lists_and_refuse_a_cors_wildcard(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
