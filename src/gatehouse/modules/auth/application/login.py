@@ -74,7 +74,9 @@ class TokenPairIssuer:
         )
 
 
-class LoginHandler:
+class SessionTokenHandler:
+    """What login and refresh both need: accounts, sessions, tokens, time and the policy."""
+
     def __init__(
         self,
         *,
@@ -92,6 +94,8 @@ class LoginHandler:
         self._clock = clock
         self._policy = policy
 
+
+class LoginHandler(SessionTokenHandler):
     async def __call__(self, cmd: Login) -> TokenPair:
         account = await self._accounts.authenticate(cmd.email, cmd.password)
         now = self._clock.now()

@@ -8,15 +8,11 @@ the same child. Whatever the interleaving, one refresh token of the session is l
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from gatehouse.modules.accounts.application.public import AccountDirectory
-from gatehouse.modules.auth.application.login import SessionPolicy, TokenPair, TokenPairIssuer
-from gatehouse.modules.auth.application.ports import AuthUnitOfWork, RefreshTokenFactory
+from gatehouse.modules.auth.application.login import SessionTokenHandler, TokenPair
 from gatehouse.modules.auth.domain.errors import RefreshTokenInvalid, RefreshTokenReused
 from gatehouse.modules.auth.domain.model import RefreshOutcome
-from gatehouse.shared.clock import Clock
 
 log = logging.getLogger("gatehouse.auth")
 
@@ -28,24 +24,7 @@ class RefreshSession:
     refresh_token: str
 
 
-class RefreshSessionHandler:
-    def __init__(
-        self,
-        *,
-        accounts: AccountDirectory,
-        uow: Callable[[], AuthUnitOfWork],
-        tokens: RefreshTokenFactory,
-        pairs: TokenPairIssuer,
-        clock: Clock,
-        policy: SessionPolicy,
-    ) -> None:
-        self._accounts = accounts
-        self._uow = uow
-        self._tokens = tokens
-        self._pairs = pairs
-        self._clock = clock
-        self._policy = policy
-
+class RefreshSessionHandler(SessionTokenHandler):
     async def __call__(self, cmd: RefreshSession) -> TokenPair:
         presented = cmd.refresh_token
         if not presented or len(presented) > MAX_TOKEN_LENGTH or not presented.isascii():

@@ -69,8 +69,8 @@ class ListSessionsHandler:
         return SessionPage(items, page[-1].id if len(sessions) > query.limit else None)
 
 
-class EndSessionHandler:
-    """End one of the user's sessions (the current one for logout). Idempotent for the owner."""
+class _EndsSessions:
+    """Ending sessions: commit the revocation in PostgreSQL, then tell the fast denylist."""
 
     def __init__(
         self, uow: Callable[[], AuthUnitOfWork], revocations: SessionRevocations, clock: Clock
@@ -78,6 +78,10 @@ class EndSessionHandler:
         self._uow = uow
         self._revocations = revocations
         self._clock = clock
+
+
+class EndSessionHandler(_EndsSessions):
+    """End one of the user's sessions (the current one for logout). Idempotent for the owner."""
 
     async def __call__(self, principal: Principal, session_id: uuid.UUID, reason: str) -> None:
         async with self._uow() as uow:
@@ -111,14 +115,7 @@ class LogoutHandler:
                 await self._end(principal, token.session_id, "logout")
 
 
-class EndAllSessionsHandler:
-    def __init__(
-        self, uow: Callable[[], AuthUnitOfWork], revocations: SessionRevocations, clock: Clock
-    ) -> None:
-        self._uow = uow
-        self._revocations = revocations
-        self._clock = clock
-
+class EndAllSessionsHandler(_EndsSessions):
     async def __call__(self, user_id: uuid.UUID, reason: str) -> None:
         async with self._uow() as uow:
             ended = await uow.sessions.revoke_all(user_id, self._clock.now(), reason)
