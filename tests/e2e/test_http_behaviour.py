@@ -261,6 +261,7 @@ async def test_openapi_describes_every_route_with_stable_operation_ids(
         ("/api/v1/auth/login", "post"): "auth_login",
         ("/api/v1/auth/refresh", "post"): "auth_refresh",
         ("/api/v1/auth/logout", "post"): "auth_logout",
+        ("/api/v1/auth/token", "post"): "auth_token",
         ("/api/v1/auth/logout-all", "post"): "auth_logout_all",
         ("/api/v1/me/sessions", "get"): "me_sessions_list",
         ("/api/v1/me/sessions/{session_id}", "delete"): "me_sessions_revoke",
@@ -275,4 +276,6 @@ async def test_openapi_describes_every_route_with_stable_operation_ids(
     me = spec["paths"]["/api/v1/me"]["get"]
     assert "401" in me["responses"]
     assert "application/problem+json" in me["responses"]["401"]["content"]
-    assert me["security"] == [{"HTTPBearer": []}]
+    assert me["security"] == [{"OAuth2PasswordBearer": []}]
+    flows = spec["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]
+    assert flows["password"]["tokenUrl"] == "/api/v1/auth/token"

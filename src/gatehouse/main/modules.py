@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from gatehouse.modules.accounts.adapters import orm as accounts_orm
 from gatehouse.modules.accounts.entrypoints.http import router as accounts_http
 from gatehouse.modules.auth.adapters import orm as auth_orm
+from gatehouse.modules.auth.entrypoints.http import oauth as auth_oauth
 from gatehouse.modules.auth.entrypoints.http import router as auth_http
 from gatehouse.modules.notifications.adapters import orm as notifications_orm
 
@@ -17,13 +18,14 @@ MAPPERS: tuple[Callable[[], None], ...] = (accounts_orm.start_mappers, auth_orm.
 ROUTERS: tuple[APIRouter, ...] = (
     accounts_http.auth_router,
     auth_http.auth_router,
+    auth_oauth.router,
     accounts_http.me_router,
     auth_http.sessions_router,
     auth_http.well_known_router,
 )
 
 # Modules whose functions use ``Provide[...]`` markers.
-WIRED = (accounts_http, auth_http, "gatehouse.shared.http.security")
+WIRED = (accounts_http, auth_http, auth_oauth, "gatehouse.shared.http.security")
 
 # Imported for their tables, so metadata (Alembic, tests) knows every module's schema.
 TABLE_MODULES = (accounts_orm, auth_orm, notifications_orm)

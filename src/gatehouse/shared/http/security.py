@@ -6,13 +6,17 @@ from typing import Annotated
 
 from dependency_injector.wiring import inject
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import OAuth2PasswordBearer
 
 from gatehouse.shared.errors import Unauthenticated
 from gatehouse.shared.http.di import Provide
 from gatehouse.shared.principal import Principal, PrincipalResolver
 
-bearer_scheme = HTTPBearer(auto_error=False, description="An access token from /auth/login.")
+bearer_scheme = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token",
+    auto_error=False,
+    description="An access token from /auth/login or /auth/token (Swagger UI: Authorize).",
+)
 
 
 class AuthenticationRequired(Unauthenticated):
@@ -22,12 +26,12 @@ class AuthenticationRequired(Unauthenticated):
 
 @inject
 async def current_principal(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    access_token: Annotated[str | None, Depends(bearer_scheme)],
     resolver: PrincipalResolver = Depends(Provide["principal_resolver"]),  # noqa: B008
 ) -> Principal:
-    if credentials is None:
+    if not access_token:
         raise AuthenticationRequired
-    return await resolver.resolve(credentials.credentials)
+    return await resolver.resolve(access_token)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

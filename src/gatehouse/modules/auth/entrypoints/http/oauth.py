@@ -1,0 +1,167 @@
+"""``POST /api/v1/auth/token``: the OAuth 2.0 token endpoint (RFC 6749 sections 4.3 and 6).
+
+The one endpoint whose errors are RFC 6749 JSON bodies, not problem documents, so standard
+OAuth clients and Swagger UI's "Authorize" button can use it. It drives the same use cases as
+``/login`` and ``/refresh``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from dependency_injector.wiring import inject
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from gatehouse.modules.auth.application.login import Login, LoginHandler, TokenPair
+from gatehouse.modules.auth.application.refresh import RefreshSession, RefreshSessionHandler
+from gatehouse.shared.errors import (
+    Forbidden,
+    GatehouseError,
+    InvalidInput,
+    Unauthenticated,
+    Unavailable,
+)
+from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.routing import is_json
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+NO_STORE = {"Pragma": "no-cache"}  # Cache-Control: no-store comes with every /api/ response
+FORM = "application/x-www-form-urlencoded"
+MAX_FIELD = 4096
+
+_SCHEMA: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            FORM: {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
+                        "username": {"type": "string", "description": "the email address"},
+                        "password": {"type": "string", "format": "password"},
+                        "refresh_token": {"type": "string"},
+                        "scope": {"type": "string", "description": "accepted and ignored"},
+                    },
+                }
+            }
+        },
+    },
+    "responses": {
+        "200": {"description": "RFC 6749 access token response"},
+        "400": {"description": "RFC 6749 error: invalid_request, invalid_grant, ..."},
+        "503": {"description": "RFC 6749 error: temporarily_unavailable"},
+    },
+}
+
+
+class OAuthError(Exception):
+    """An RFC 6749 section 5.2 error, rendered as its JSON body."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+
+    def response(self) -> JSONResponse:
+        headers = dict(NO_STORE)
+        if self.status == 503:
+            headers["Retry-After"] = "5"
+        return JSONResponse(
+            {"error": self.error, "error_description": self.description},
+            status_code=self.status,
+            headers=headers,
+        )
+
+
+def _token_response(pair: TokenPair) -> JSONResponse:
+    return JSONResponse(
+        {
+            "access_token": pair.access_token,
+            "token_type": "bearer",
+            "expires_in": pair.expires_in,
+            "refresh_token": pair.refresh_token,
+            "refresh_expires_in": pair.refresh_expires_in,
+        },
+        headers=NO_STORE,
+    )
+
+
+async def _form(request: Request) -> dict[str, str]:
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type != FORM:
+        hint = " (not JSON)" if is_json(content_type) else ""
+        raise OAuthError("invalid_request", f"send the parameters as {FORM}{hint}")
+    try:
+        fields = parse_qs((await request.body()).decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        raise OAuthError("invalid_request", "the body is not UTF-8") from None
+    if any(len(values) > 1 for values in fields.values()):
+        raise OAuthError("invalid_request", "a parameter is repeated")  # RFC 6749 section 3.2
+    form = {name: values[0] for name, values in fields.items()}
+    if any(len(value) > MAX_FIELD or not value.isprintable() for value in form.values()):
+        raise OAuthError("invalid_request", "a parameter is too long or has control characters")
+    return form
+
+
+def _required(form: dict[str, str], *names: str) -> list[str]:
+    missing = [name for name in names if not form.get(name)]
+    if missing:
+        raise OAuthError("invalid_request", f"{' and '.join(missing)} required")
+    return [form[name] for name in names]
+
+
+async def _grant(
+    form: dict[str, str],
+    request: Request,
+    login: LoginHandler,
+    refresh: RefreshSessionHandler,
+) -> TokenPair:
+    grant = form.get("grant_type", "")
+    try:
+        if grant == "password":
+            username, password = _required(form, "username", "password")
+            return await login(
+                Login(
+                    email=username,
+                    password=password,
+                    user_agent=request.headers.get("user-agent"),
+                    ip=request.scope.get("state", {}).get("client_ip"),
+                )
+            )
+        if grant == "refresh_token":
+            [refresh_token] = _required(form, "refresh_token")
+            return await refresh(RefreshSession(refresh_token))
+    except (Unauthenticated, InvalidInput, Forbidden) as error:  # credentials, token, unverified
+        raise OAuthError("invalid_grant", error.detail) from error
+    except Unavailable as error:
+        raise OAuthError("temporarily_unavailable", error.detail, status=503) from error
+    except GatehouseError as error:
+        raise OAuthError("invalid_request", error.detail) from error
+    if not grant:
+        raise OAuthError("invalid_request", "grant_type is required")
+    raise OAuthError("unsupported_grant_type", "use password or refresh_token")
+
+
+@router.post(
+    "/token",
+    operation_id="auth_token",
+    summary="OAuth 2.0 token endpoint (password and refresh_token grants)",
+    openapi_extra=_SCHEMA,
+)
+@inject
+async def token(
+    request: Request,
+    login: LoginHandler = Depends(Provide["auth.login"]),  # noqa: B008
+    refresh: RefreshSessionHandler = Depends(Provide["auth.refresh"]),  # noqa: B008
+) -> JSONResponse:
+    try:
+        pair = await _grant(await _form(request), request, login, refresh)
+    except OAuthError as error:
+        return error.response()
+    return _token_response(pair)
