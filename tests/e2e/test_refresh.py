@@ -105,7 +105,7 @@ async def test_twenty_concurrent_refreshes_leave_exactly_one_live_token(
         ({"refresh_token": "not-a-token"}, 401, "refresh_token_invalid"),
         ({"refresh_token": ""}, 422, "validation_failed"),
         ({"refresh_token": "x" * 257}, 422, "validation_failed"),
-        ({}, 422, "validation_failed"),
+        ({}, 401, "refresh_token_invalid"),  # no token in the body: the cookie is looked for
     ],
 )
 async def test_bad_refresh_requests_are_problems(

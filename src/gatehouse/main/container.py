@@ -111,6 +111,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
         refresh_token_key=refresh_token_key,
         read_pool=read_pool,
         redis=redis,
+        allowed_origins=settings.provided.browser_origins,
     )
 
     # The cross-module contract the shared HTTP layer injects by id.

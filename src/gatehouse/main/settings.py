@@ -111,5 +111,11 @@ class Settings(BaseSettings):
         return self.public_url
 
     @property
+    def browser_origins(self) -> frozenset[str]:
+        """Origins whose pages may use cookie mode: the CORS list and our own public origin."""
+        parts = self.public_url.split("/")
+        return frozenset({*self.cors_origins, "/".join(parts[:3])})
+
+    @property
     def send_hsts(self) -> bool:
         return self.hsts or self.public_url.startswith("https://")

@@ -47,7 +47,7 @@ class Parts:
         self.issuer = FakeAccessTokenIssuer()
         self.clock = FixedClock()
         self.directory = StubDirectory()
-        self.pairs = TokenPairIssuer(self.issuer, POLICY)
+        self.pairs = TokenPairIssuer(self.issuer, TOKENS, POLICY)
 
     def login(self) -> LoginHandler:
         return LoginHandler(

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
 
 from gatehouse.modules.auth.application.login import Login, TokenPair
 from gatehouse.modules.auth.application.refresh import RefreshSession, RefreshSessionHandler
-from gatehouse.modules.auth.domain.errors import RefreshTokenInvalid, RefreshTokenReused
+from gatehouse.modules.auth.domain.errors import (
+    CsrfFailed,
+    RefreshTokenInvalid,
+    RefreshTokenReused,
+)
 from tests.unit.auth.test_login import POLICY, TOKENS, Parts
 
 
@@ -134,3 +139,24 @@ def test_children_are_derived_with_the_key_and_are_stable() -> None:
     assert TOKENS.child_of("parent") == TOKENS.child_of("parent")
     assert TOKENS.child_of("parent") != other.child_of("parent")
     assert len(TOKENS.child_of("parent")) == 43
+
+
+async def test_cookie_mode_refresh_needs_this_sessions_csrf_token(parts: Parts) -> None:
+    first = await _login(parts)
+    other = await _login(parts)
+    with pytest.raises(CsrfFailed):
+        await _refresh(parts)(RefreshSession(first.refresh_token, csrf_token=other.csrf_token))
+    assert _live_tokens_of(parts, first) == [TOKENS.hash(first.refresh_token)]  # not spent
+    rotated = await _refresh(parts)(
+        RefreshSession(first.refresh_token, csrf_token=first.csrf_token)
+    )
+    assert rotated.csrf_token == first.csrf_token  # bound to the session, not to the token
+
+
+def _live_tokens_of(parts: Parts, pair: TokenPair) -> list[bytes]:
+    session = parts.uow.sessions_by_id[uuid.UUID(pair.session_id)]
+    return [
+        t.token_hash
+        for t in parts.uow.committed.refresh_tokens.values()
+        if t.session_id == session.id and t.generation == session.generation
+    ]

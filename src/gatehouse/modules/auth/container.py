@@ -36,6 +36,9 @@ class AuthContainer(containers.DeclarativeContainer):
     absolute_ttl_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
     reuse_grace_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
     refresh_token_key: providers.Dependency[bytes] = providers.Dependency(instance_of=bytes)
+    allowed_origins: providers.Dependency[frozenset[str]] = providers.Dependency(
+        instance_of=frozenset
+    )
     read_pool: providers.Dependency[Any] = providers.Dependency()
     redis: providers.Dependency[Any] = providers.Dependency()
 
@@ -49,7 +52,7 @@ class AuthContainer(containers.DeclarativeContainer):
         reuse_grace=providers.Factory(timedelta, seconds=reuse_grace_seconds),
     )
     refresh_tokens = providers.Singleton(HmacRefreshTokens, refresh_token_key)
-    pairs = providers.Singleton(TokenPairIssuer, tokens, session_policy)
+    pairs = providers.Singleton(TokenPairIssuer, tokens, refresh_tokens, session_policy)
     login = providers.Singleton(
         LoginHandler,
         accounts=accounts,

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import uuid
 
 from gatehouse.modules.auth.application.ports import RefreshTokenFactory
 
@@ -28,6 +29,10 @@ class HmacRefreshTokens(RefreshTokenFactory):
 
     def child_of(self, parent: str) -> str:
         digest = hmac.new(self._key, parent.encode("ascii"), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+    def csrf_for(self, session_id: uuid.UUID) -> str:
+        digest = hmac.new(self._key, b"csrf:" + session_id.bytes, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
     def hash(self, token: str) -> bytes:

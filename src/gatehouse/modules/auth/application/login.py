@@ -42,13 +42,17 @@ class TokenPair:
     refresh_token: str
     refresh_expires_in: int
     session_id: str
+    csrf_token: str  # for cookie mode: the value the client echoes in X-CSRF-Token
 
 
 class TokenPairIssuer:
     """Signs the access token for a session and packs the pair (login and refresh share it)."""
 
-    def __init__(self, issuer: AccessTokenIssuer, policy: SessionPolicy) -> None:
+    def __init__(
+        self, issuer: AccessTokenIssuer, tokens: RefreshTokenFactory, policy: SessionPolicy
+    ) -> None:
         self._issuer = issuer
+        self._tokens = tokens
         self._policy = policy
 
     def __call__(
@@ -71,6 +75,7 @@ class TokenPairIssuer:
             refresh_token=refresh_token,
             refresh_expires_in=max(0, int((session.idle_expires_at - now).total_seconds())),
             session_id=str(session.id),
+            csrf_token=self._tokens.csrf_for(session.id),
         )
 
 

@@ -53,6 +53,10 @@ class RefreshTokenFactory(Protocol):
 
     def hash(self, token: str) -> bytes: ...
 
+    def csrf_for(self, session_id: uuid.UUID) -> str:
+        """The cookie-mode CSRF token of a session: derived, so a token fits one session only."""
+        ...
+
 
 class SessionRevocations(Protocol):
     """Answers, on every authenticated request, whether an access token's session has ended.

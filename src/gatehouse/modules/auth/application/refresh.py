@@ -7,11 +7,16 @@ the same child. Whatever the interleaving, one refresh token of the session is l
 
 from __future__ import annotations
 
+import hmac
 import logging
 from dataclasses import dataclass
 
 from gatehouse.modules.auth.application.login import SessionTokenHandler, TokenPair
-from gatehouse.modules.auth.domain.errors import RefreshTokenInvalid, RefreshTokenReused
+from gatehouse.modules.auth.domain.errors import (
+    CsrfFailed,
+    RefreshTokenInvalid,
+    RefreshTokenReused,
+)
 from gatehouse.modules.auth.domain.model import RefreshOutcome
 
 log = logging.getLogger("gatehouse.auth")
@@ -22,6 +27,7 @@ MAX_TOKEN_LENGTH = 256
 @dataclass(frozen=True, slots=True)
 class RefreshSession:
     refresh_token: str
+    csrf_token: str | None = None  # cookie mode: must be this session's CSRF token
 
 
 class RefreshSessionHandler(SessionTokenHandler):
@@ -41,6 +47,10 @@ class RefreshSessionHandler(SessionTokenHandler):
             now = self._clock.now()
             if session is None or token is None or not session.is_active(now):
                 raise RefreshTokenInvalid
+            if cmd.csrf_token is not None and not hmac.compare_digest(
+                cmd.csrf_token.encode(), self._tokens.csrf_for(session.id).encode()
+            ):
+                raise CsrfFailed
             outcome = session.classify(token, now, self._policy.reuse_grace)
             if outcome is RefreshOutcome.REUSE:
                 session.revoke(now, "refresh_token_reuse")

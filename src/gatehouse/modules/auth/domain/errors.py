@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gatehouse.shared.errors import InvalidInput, NotFound, Unauthenticated
+from gatehouse.shared.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 
 
 class InvalidAccessToken(Unauthenticated):
@@ -26,11 +26,6 @@ class RefreshTokenReused(Unauthenticated):
     title = "The refresh token was already used; the session has been ended"
 
 
-class CookieModeUnavailable(InvalidInput):
-    code = "cookie_mode_unavailable"
-    title = "Cookie mode is not available yet"
-
-
 class SessionNotFound(NotFound):
     code = "session_not_found"
     title = "No such session"
@@ -39,3 +34,10 @@ class SessionNotFound(NotFound):
 class InvalidCursor(InvalidInput):
     code = "invalid_cursor"
     title = "The cursor is not one this list returned"
+
+
+class CsrfFailed(Forbidden):
+    """A cookie-authenticated request without the session's CSRF token or from a foreign origin."""
+
+    code = "csrf_failed"
+    title = "The request failed the CSRF check"

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from gatehouse.modules.auth.adapters.keys import ALGORITHM
 from gatehouse.modules.auth.application.login import Login, LoginHandler
@@ -20,7 +20,14 @@ from gatehouse.modules.auth.application.sessions import (
     ListSessionsHandler,
     LogoutHandler,
 )
-from gatehouse.modules.auth.domain.errors import CookieModeUnavailable, InvalidCursor
+from gatehouse.modules.auth.domain.errors import InvalidCursor, RefreshTokenInvalid
+from gatehouse.modules.auth.entrypoints.http.cookies import (
+    REFRESH_COOKIE,
+    check_origin,
+    clear_session_cookies,
+    csrf_from,
+    set_session_cookies,
+)
 from gatehouse.modules.auth.entrypoints.http.schemas import (
     LoginIn,
     LogoutIn,
@@ -44,17 +51,25 @@ sessions_router = APIRouter(prefix="/api/v1/me/sessions", tags=["me"], route_cla
     operation_id="auth_login",
     summary="Sign in with email and password",
     responses=problems(401, 403, 413, 415, 422, 503),
+    response_model_exclude_none=True,
 )
 @inject
 async def login(
     body: LoginIn,
     request: Request,
+    response: Response,
     client_ip: ClientIp,
+    *,
     handler: LoginHandler = Depends(Provide["auth.login"]),  # noqa: B008
+    allowed_origins: frozenset[str] = Depends(Provide["auth.allowed_origins"]),
 ) -> TokenPairOut:
-    """Unknown address, wrong password and disabled account all answer the same 401."""
+    """Unknown address, wrong password and disabled account all answer the same 401.
+
+    With ``"cookie": true`` the refresh token comes as an HttpOnly cookie (not in the body),
+    with a readable ``gatehouse_csrf`` cookie to echo in ``X-CSRF-Token`` when refreshing.
+    """
     if body.cookie:
-        raise CookieModeUnavailable("cookie mode arrives with refresh-token rotation")
+        check_origin(request, allowed_origins)
     pair = await handler(
         Login(
             email=body.email,
@@ -63,6 +78,9 @@ async def login(
             ip=client_ip,
         )
     )
+    if body.cookie:
+        set_session_cookies(response, pair)
+        return TokenPairOut.of(pair, refresh_in_body=False)
     return TokenPairOut.of(pair)
 
 
@@ -70,20 +88,38 @@ async def login(
     "/refresh",
     operation_id="auth_refresh",
     summary="Exchange a refresh token for a new token pair",
-    responses=problems(401, 413, 415, 422, 503),
+    responses=problems(401, 403, 413, 415, 422, 503),
+    response_model_exclude_none=True,
 )
 @inject
 async def refresh(
-    body: RefreshIn,
+    request: Request,
+    response: Response,
+    body: RefreshIn | None = None,
     handler: RefreshSessionHandler = Depends(Provide["auth.refresh"]),  # noqa: B008
+    allowed_origins: frozenset[str] = Depends(Provide["auth.allowed_origins"]),
 ) -> TokenPairOut:
     """Rotates the refresh token: use the one returned from now on.
 
     Replaying the previous token within the grace interval (10 s) returns the same new pair's
     refresh token again (safe for tabs racing each other); any later replay ends the session
     (401 ``refresh_token_reused``) because a copy of the token is in someone else's hands.
+
+    Cookie mode: send no body; the ``gatehouse_refresh`` cookie is used, ``X-CSRF-Token`` must
+    carry the ``gatehouse_csrf`` cookie's value (else 403 ``csrf_failed``), and new cookies
+    come back.
     """
-    return TokenPairOut.of(await handler(RefreshSession(body.refresh_token)))
+    if body is not None and body.refresh_token is not None:
+        return TokenPairOut.of(await handler(RefreshSession(body.refresh_token)))
+    check_origin(request, allowed_origins)
+    cookie = request.cookies.get(REFRESH_COOKIE)
+    if not cookie:
+        raise RefreshTokenInvalid(
+            "send the refresh token in the body or the gatehouse_refresh cookie"
+        )
+    pair = await handler(RefreshSession(cookie, csrf_token=csrf_from(request)))
+    set_session_cookies(response, pair)
+    return TokenPairOut.of(pair, refresh_in_body=False)
 
 
 @well_known_router.get("/jwks.json", operation_id="jwks", summary="Public signing keys (JWK Set)")
@@ -123,12 +159,14 @@ def openid_configuration(
 @inject
 async def logout(
     principal: CurrentPrincipal,
+    response: Response,
     body: LogoutIn | None = None,
     handler: LogoutHandler = Depends(Provide["auth.logout"]),  # noqa: B008
 ) -> None:
     """The access token and the session's refresh token stop working at once, everywhere.
     The body is optional; a refresh token sent in it ends that token's session too."""
     await handler(principal, body.refresh_token if body else None)
+    clear_session_cookies(response)
 
 
 @auth_router.post(
@@ -141,9 +179,11 @@ async def logout(
 @inject
 async def logout_all(
     principal: CurrentPrincipal,
+    response: Response,
     handler: EndAllSessionsHandler = Depends(Provide["auth.end_all_sessions"]),  # noqa: B008
 ) -> None:
     await handler(principal.user_id, "logout_all")
+    clear_session_cookies(response)
 
 
 @sessions_router.get(

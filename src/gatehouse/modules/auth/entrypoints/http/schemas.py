@@ -20,7 +20,7 @@ class LoginIn(Schema):
 
 
 class RefreshIn(Schema):
-    refresh_token: Annotated[SafeStr, Field(min_length=1, max_length=256)]
+    refresh_token: Annotated[SafeStr, Field(min_length=1, max_length=256)] | None = None
 
 
 class LogoutIn(Schema):
@@ -56,15 +56,17 @@ class TokenPairOut(OutSchema):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105
     expires_in: int
-    refresh_token: str
+    refresh_token: str | None = Field(
+        default=None, description="absent in cookie mode: it is in the gatehouse_refresh cookie"
+    )
     refresh_expires_in: int
 
     @classmethod
-    def of(cls, pair: TokenPair) -> TokenPairOut:
+    def of(cls, pair: TokenPair, *, refresh_in_body: bool = True) -> TokenPairOut:
         return cls(
             access_token=pair.access_token,
             expires_in=pair.expires_in,
-            refresh_token=pair.refresh_token,
+            refresh_token=pair.refresh_token if refresh_in_body else None,
             refresh_expires_in=pair.refresh_expires_in,
         )
 
