@@ -180,16 +180,58 @@ def create_user(base_url: str, infra: Infrastructure) -> BenchUser:
     return user
 
 
-def login(base_url: str, user: BenchUser) -> str:
-    """A fresh access token from POST /api/v1/auth/login."""
+def login_pair(base_url: str, user: BenchUser) -> tuple[str, str]:
+    """A new session from POST /api/v1/auth/login: its access token and refresh token."""
     status, body = request_json(
         f"{base_url}/api/v1/auth/login", {"email": user.email, "password": user.password}
     )
     if status != 200 or not isinstance(body, dict) or "access_token" not in body:
         msg = f"login answered {status}: {body}"
         raise RuntimeError(msg)
-    token: str = body["access_token"]
-    return token
+    access: str = body["access_token"]
+    refresh: str = body.get("refresh_token") or ""
+    if not refresh:
+        msg = f"login answered no refresh token in the body: {sorted(body)}"
+        raise RuntimeError(msg)
+    return access, refresh
+
+
+def login(base_url: str, user: BenchUser) -> str:
+    """A fresh access token from POST /api/v1/auth/login."""
+    return login_pair(base_url, user)[0]
+
+
+def refresh_tokens(base_url: str, user: BenchUser, count: int) -> list[str]:
+    """``count`` new sessions' refresh tokens (one login each, bcrypt cost 12: ~0.3 s each)."""
+    return [login_pair(base_url, user)[1] for _ in range(count)]
+
+
+def check_refresh(base_url: str, user: BenchUser) -> None:
+    """One rotation before a measurement: 200, and a new refresh token in the body."""
+    _, token = login_pair(base_url, user)
+    status, body = request_json(f"{base_url}/api/v1/auth/refresh", {"refresh_token": token})
+    rotated = body.get("refresh_token") if isinstance(body, dict) else None
+    if status != 200 or not rotated or rotated == token:
+        msg = f"POST /api/v1/auth/refresh answered {status}: {body}"
+        raise RuntimeError(msg)
+
+
+def check_revocation_skipped(checked_url: str, unchecked_url: str, user: BenchUser) -> None:
+    """Log in and out, then GET /me with the ended session's access token: the instance with
+    the revocation check must refuse it (401), the one without must still accept it (200)."""
+    access, _ = login_pair(checked_url, user)
+    status, body = request_json(f"{checked_url}/api/v1/auth/logout", {}, token=access)
+    if status not in {200, 204}:
+        msg = f"logout answered {status}: {body}"
+        raise RuntimeError(msg)
+    checked, _ = request_json(f"{checked_url}/api/v1/me", token=access)
+    unchecked, _ = request_json(f"{unchecked_url}/api/v1/me", token=access)
+    if (checked, unchecked) != (401, 200):
+        msg = (
+            "GET /me with a logged-out session's access token: expected 401 with the revocation"
+            f" check and 200 without, got {checked} and {unchecked}"
+        )
+        raise RuntimeError(msg)
 
 
 def check_get(url: str, *, token: str | None = None) -> Any:

@@ -40,7 +40,8 @@ A = "(a) bare FastAPI"
 B = "(b) bare JWT + asyncpg"
 C = "(c) Gatehouse"
 C_INFO = "(c) Gatehouse, log info"
-PHASES = ("gatehouse", "bare-json", "bare-read", "login", "info")
+C_NOREV = "(c) Gatehouse, no revocation check"
+PHASES = ("gatehouse", "bare-json", "bare-read", "no-revocation", "refresh", "login", "info")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class Config:
     read_connections: int
     login_connections: int
     probe_connections: int
+    refresh_connections: int
     wrk_threads: int
     bcrypt_iterations: int
     server_cpu: int
@@ -69,6 +71,7 @@ _OPTIONS: list[tuple[str, str, type, float | int, float | int, str]] = [
     ("--read-connections", "READ_CONNECTIONS", int, 64, 64, "wrk connections for reads"),
     ("--login-connections", "LOGIN_CONNECTIONS", int, 16, 16, "wrk connections for login"),
     ("--probe-connections", "PROBE_CONNECTIONS", int, 2, 2, "the /health/live probe's"),
+    ("--refresh-connections", "REFRESH_CONNECTIONS", int, 8, 8, "refresh (one wrk thread each)"),
     ("--wrk-threads", "WRK_THREADS", int, 1, 1, "wrk threads (all on the load CPU)"),
     ("--bcrypt-iterations", "BCRYPT_ITERATIONS", int, 20, 5, "checkpw calls per rate run"),
     ("--server-cpu", "SERVER_CPU", int, 0, 0, "the CPU every server is pinned to"),
@@ -117,6 +120,7 @@ def parse_args(argv: Sequence[str] | None) -> Config:
         read_connections=values["read_connections"],
         login_connections=values["login_connections"],
         probe_connections=values["probe_connections"],
+        refresh_connections=values["refresh_connections"],
         wrk_threads=values["wrk_threads"],
         bcrypt_iterations=values["bcrypt_iterations"],
         server_cpu=values["server_cpu"],
@@ -126,6 +130,8 @@ def parse_args(argv: Sequence[str] | None) -> Config:
     )
     if not 1 <= config.rounds <= 20:
         parser.error("--rounds must be between 1 and 20")
+    if not 1 <= config.refresh_connections <= 64:
+        parser.error("--refresh-connections must be between 1 and 64")
     if config.duration_s < 1 or config.login_duration_s < 1 or config.warmup_s < 0:
         parser.error("durations must be at least 1 s (warm-up at least 0 s)")
     if config.duration_s > 600 or config.login_duration_s > 600 or config.warmup_s > 120:
@@ -210,6 +216,16 @@ class ReadTarget:
         return self.token() if self.token is not None else None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class RefreshTarget:
+    """POST /api/v1/auth/refresh: each wrk connection chains one fresh session's rotations."""
+
+    key: str
+    target: str
+    server: Server
+    user: fixtures.BenchUser
+
+
 class Bench:
     def __init__(self, config: Config, wrk: str, report: Report) -> None:
         self.config = config
@@ -226,8 +242,25 @@ class Bench:
         )
 
     def gatehouse(self, name: str, infra: fixtures.Infrastructure, **settings: str) -> Server:
+        return self._gatehouse(name, infra, settings, no_revocation_check=False)
+
+    def gatehouse_no_revocation_check(
+        self, name: str, infra: fixtures.Infrastructure, **settings: str
+    ) -> Server:
+        """The same app with ``auth.revocations`` overridden by ``NoRevocations``."""
+        return self._gatehouse(name, infra, settings, no_revocation_check=True)
+
+    def _gatehouse(
+        self,
+        name: str,
+        infra: fixtures.Infrastructure,
+        settings: dict[str, str],
+        *,
+        no_revocation_check: bool,
+    ) -> Server:
         # Only the bench's own GATEHOUSE_* settings: a developer's shell must not leak in.
         env = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
+        env["BENCH_NO_REVOCATION_CHECK"] = "1" if no_revocation_check else "0"
         env |= {
             "GATEHOUSE_DATABASE_URL": infra.database_url,
             "GATEHOUSE_REDIS_URL": infra.redis_url,
@@ -245,6 +278,16 @@ class Bench:
             threads=self.config.wrk_threads,
             script="bearer.lua" if token else None,
             env=(("BENCH_TOKEN", token),) if token else (),
+        )
+
+    def refresh_job(self, server: Server, tokens: Sequence[str], duration: float) -> WrkJob:
+        return WrkJob(
+            url=server.url("/api/v1/auth/refresh"),
+            connections=len(tokens),
+            duration_s=duration,
+            threads=len(tokens),  # one connection per thread: each chains its own session
+            script="refresh.lua",
+            env=(("BENCH_REFRESH_TOKENS", " ".join(tokens)),),
         )
 
     def login_job(self, server: Server, user: fixtures.BenchUser, duration: float) -> WrkJob:
@@ -285,10 +328,12 @@ class Bench:
         return measurement
 
     def measure(
-        self, key: str, target: str, request: str, server: Server, job: WrkJob, number: int = 1
-    ) -> None:
+        self, key: str, target: str, request: str, server: Server, job: WrkJob, number: int = 1,
+        warm: WrkJob | None = None,
+    ) -> None:  # fmt: skip
+        """``warm``: the warm-up's job, when it cannot be the measured one's (refresh tokens)."""
         if self.config.warmup_s > 0:
-            warm = dataclasses.replace(job, duration_s=self.config.warmup_s)
+            warm = dataclasses.replace(warm or job, duration_s=self.config.warmup_s)
             warm.finish(warm.start(self.wrk))
             server.wait_idle()
         before = server.sample(self.config.load_cpu)
@@ -359,7 +404,7 @@ class Bench:
                 running(self.gatehouse("gatehouse", infra, log_level="warning"))
             )
             user = fixtures.create_user(gatehouse.url(""), infra)
-            targets: list[ReadTarget] = []
+            targets: list[ReadTarget | RefreshTarget] = []
             if "bare-json" in phases:
                 bare = stack.enter_context(
                     running(self.server("bare-json", "bench.targets.bare_json", dict(os.environ)))
@@ -379,13 +424,25 @@ class Bench:
                 targets.append(ReadTarget("b.me", B, floor, "/api/v1/me", lambda: token))
             if "gatehouse" in phases:
                 targets.append(ReadTarget("c.me", C, gatehouse, "/api/v1/me", user=user))
+            if "no-revocation" in phases:
+                norev_server = self.gatehouse_no_revocation_check(
+                    "gatehouse-norev", infra, log_level="warning"
+                )
+                norev = stack.enter_context(running(norev_server))
+                fixtures.check_revocation_skipped(gatehouse.url(""), norev.url(""), user)
+                targets.append(ReadTarget("c.norev.me", C_NOREV, norev, "/api/v1/me", user=user))
             if "info" in phases:
                 targets.append(ReadTarget("c.info.me", C_INFO, info, "/api/v1/me", user=user))
+            if "refresh" in phases:
+                targets.append(RefreshTarget("c.refresh", C, gatehouse, user))
             for number in range(1, self.config.rounds + 1):
                 if targets:
                     print(f"read targets, round {number} of {self.config.rounds}", flush=True)
                 for target in targets:
-                    self.read(target, number)
+                    if isinstance(target, RefreshTarget):
+                        self.refresh(target, number)
+                    else:
+                        self.read(target, number)
         if "login" in phases:
             self.login_phase(infra, user)
 
@@ -395,6 +452,21 @@ class Bench:
         fixtures.check_get(server.url(target.path), token=token)
         job = self.read_job(server, target.path, token)
         self.measure(target.key, target.target, f"GET {target.path}", server, job, number)
+
+    def refresh(self, target: RefreshTarget, number: int) -> None:
+        """Fresh sessions for the warm-up and for the measured run (a rotated token is dead)."""
+        server, base, count = target.server, target.server.url(""), self.config.refresh_connections
+        fixtures.check_refresh(base, target.user)
+        measured = self.refresh_job(
+            server, fixtures.refresh_tokens(base, target.user, count), self.config.duration_s
+        )
+        warm = None
+        if self.config.warmup_s > 0:
+            tokens = fixtures.refresh_tokens(base, target.user, count)
+            warm = self.refresh_job(server, tokens, self.config.warmup_s)
+        server.wait_idle()
+        request = "POST /api/v1/auth/refresh"
+        self.measure(target.key, target.target, request, server, measured, number, warm)
 
     def login_phase(self, infra: fixtures.Infrastructure, user: fixtures.BenchUser) -> None:
         print(f"{C}: POST /api/v1/auth/login, bcrypt cost 12; the login storm", flush=True)
