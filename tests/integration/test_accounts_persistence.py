@@ -2,7 +2,8 @@
 
 Each test runs inside an outer transaction that is rolled back (``tx_session_factory``): a unit
 of work's commit releases a savepoint, a new unit of work opens a new session and so reads the
-rows back from the database, not from an identity map.
+rows back from the database, not from an identity map. Behaviour the fake must share (commit,
+rollback, the unique email, token voiding) is in tests/contract, which runs against both.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from gatehouse.modules.accounts.adapters.orm import user_table
@@ -21,7 +21,6 @@ from gatehouse.modules.accounts.adapters.repositories import (
     SqlAlchemyAccountsUnitOfWork,
     SqlAlchemyUserRepository,
 )
-from gatehouse.modules.accounts.domain.errors import EmailAlreadyRegistered
 from gatehouse.modules.accounts.domain.model import (
     DisplayName,
     Email,
@@ -97,79 +96,6 @@ async def test_unknown_user_is_none_by_id_and_by_email(uow: UowFactory) -> None:
         assert await tx.users.get_by_email(unique_email("nobody")) is None
 
 
-async def test_changes_to_a_loaded_user_are_saved_on_commit(uow: UowFactory) -> None:
-    user = a_user()
-    async with uow() as tx:
-        await tx.users.add(user)
-        await tx.commit()
-
-    later = T0 + timedelta(hours=1)
-    async with uow() as tx:
-        loaded = await tx.users.get(user.id, for_update=True)
-        assert loaded is not None
-        loaded.mark_email_verified(later)
-        loaded.rename(DisplayName("Countess"), later)
-        loaded.roles = (*loaded.roles, "admin")
-        await tx.commit()
-
-    async with uow() as tx:
-        reloaded = await tx.users.get(user.id)
-        assert reloaded is not None
-        assert reloaded.email_verified_at == later
-        assert reloaded.display_name == DisplayName("Countess")
-        assert reloaded.roles == ("user", "admin")
-        assert reloaded.updated_at == later
-
-
-async def test_a_user_read_in_a_unit_of_work_stays_usable_after_it_ends(
-    session_factory: async_sessionmaker[AsyncSession],
-) -> None:
-    """Use cases read in a unit of work and use the result after it (AccountsDirectory).
-
-    Regression: the unit of work used to roll back (expiring every loaded instance) and then
-    close the session (detaching them), so reading an attribute raised DetachedInstanceError.
-    """
-    user = a_user()
-    async with SqlAlchemyAccountsUnitOfWork(session_factory, _outbox_factory) as tx:
-        await tx.users.add(user)
-        await tx.commit()
-
-    async with SqlAlchemyAccountsUnitOfWork(session_factory, _outbox_factory) as tx:
-        loaded = await tx.users.get_by_email(user.email)
-
-    assert loaded is not None
-    assert loaded.email == user.email
-
-
-async def test_registering_a_taken_email_raises_email_already_registered(
-    uow: UowFactory,
-) -> None:
-    email = unique_email("taken")
-    first = a_user(email)
-    async with uow() as tx:
-        await tx.users.add(first)
-        await tx.commit()
-
-    with pytest.raises(EmailAlreadyRegistered) as raised:
-        await register(uow, a_user(email))
-
-    assert isinstance(raised.value.__cause__, IntegrityError)
-    async with uow() as tx:  # the failed unit of work left the connection usable
-        survivor = await tx.users.get_by_email(email)
-        assert survivor is not None
-        assert survivor.id == first.id
-
-
-async def test_a_unit_of_work_without_commit_persists_nothing(uow: UowFactory) -> None:
-    user = a_user()
-    async with uow() as tx:
-        await tx.users.add(user)  # flushed: the row exists inside this transaction
-        assert await tx.users.get_by_email(user.email) is not None
-
-    async with uow() as tx:
-        assert await tx.users.get(user.id) is None
-
-
 async def test_an_error_inside_a_unit_of_work_rolls_it_back(uow: UowFactory) -> None:
     user = a_user()
 
@@ -209,30 +135,6 @@ async def test_one_time_token_is_found_by_its_hash_and_purpose(uow: UowFactory) 
         assert missing is None
 
 
-async def test_issuing_a_token_voids_the_unused_older_ones(uow: UowFactory) -> None:
-    user = a_user()
-    older, older_hash = a_token(user.id, now=T0)
-    newer_at = T0 + timedelta(minutes=5)
-    newer, newer_hash = a_token(user.id, now=newer_at)
-    async with uow() as tx:
-        await tx.users.add(user)
-        await tx.tokens.add(older)
-        await tx.commit()
-    async with uow() as tx:
-        await tx.tokens.add(newer)
-        await tx.commit()
-
-    async with uow() as tx:
-        old = await tx.tokens.get_by_hash(TokenPurpose.VERIFY_EMAIL, older_hash)
-        new = await tx.tokens.get_by_hash(TokenPurpose.VERIFY_EMAIL, newer_hash)
-
-        assert old is not None
-        assert old.used_at == newer_at
-        assert not old.is_usable(newer_at)
-        assert new is not None
-        assert new.used_at is None
-
-
 async def test_void_unused_spends_every_open_token_of_the_user_only(uow: UowFactory) -> None:
     user, other = a_user(), a_user()
     mine, mine_hash = a_token(user.id)
@@ -256,27 +158,6 @@ async def test_void_unused_spends_every_open_token_of_the_user_only(uow: UowFact
         assert spent.used_at == voided_at
         assert untouched is not None
         assert untouched.used_at is None
-
-
-async def test_a_consumed_token_stays_consumed(uow: UowFactory) -> None:
-    user = a_user()
-    token, token_hash = a_token(user.id)
-    async with uow() as tx:
-        await tx.users.add(user)
-        await tx.tokens.add(token)
-        await tx.commit()
-
-    used_at = T0 + timedelta(minutes=2)
-    async with uow() as tx:
-        found = await tx.tokens.get_by_hash(TokenPurpose.VERIFY_EMAIL, token_hash)
-        assert found is not None
-        found.consume(used_at)
-        await tx.commit()
-
-    async with uow() as tx:
-        again = await tx.tokens.get_by_hash(TokenPurpose.VERIFY_EMAIL, token_hash)
-        assert again is not None
-        assert again.used_at == used_at
 
 
 async def test_the_user_repository_on_an_isolated_session_leaves_no_rows_behind(

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Self
+from typing import Generic, Self, TypeVar
 
 from gatehouse.modules.accounts.application.ports import (
     AccountsUnitOfWork,
@@ -32,6 +32,8 @@ from gatehouse.modules.auth.application.ports import (
 from gatehouse.modules.auth.domain.model import AccessClaims, RefreshToken, Session
 from gatehouse.modules.notifications.application.public import MailOutbox, OutgoingMail
 from gatehouse.shared.clock import Clock
+
+StateT = TypeVar("StateT")
 
 
 class FixedClock(Clock):
@@ -102,21 +104,24 @@ class InMemoryMailOutbox(MailOutbox):
         self._state.mails.append(mail)
 
 
-class InMemoryAccountsUnitOfWork(AccountsUnitOfWork):
-    """Changes become visible to the next unit of work only on ``commit``."""
+class _InMemoryUnitOfWork(Generic[StateT]):
+    """A unit of work over a copied state: changes become visible to the next one on commit."""
 
-    def __init__(self, committed: _AccountsState | None = None) -> None:
-        self.committed = committed if committed is not None else _AccountsState()
+    committed: StateT
+
+    def __init__(self, committed: StateT) -> None:
+        self.committed = committed
         self.commits = 0
 
     def __call__(self) -> Self:
         return self
 
+    def _attach(self, state: StateT) -> None:
+        raise NotImplementedError
+
     async def __aenter__(self) -> Self:
         self._working = copy.deepcopy(self.committed)
-        self.users = InMemoryUserRepository(self._working)
-        self.tokens = InMemoryOneTimeTokenRepository(self._working)
-        self.outbox = InMemoryMailOutbox(self._working)
+        self._attach(self._working)
         return self
 
     async def __aexit__(
@@ -130,6 +135,16 @@ class InMemoryAccountsUnitOfWork(AccountsUnitOfWork):
     async def commit(self) -> None:
         self.committed = copy.deepcopy(self._working)
         self.commits += 1
+
+
+class InMemoryAccountsUnitOfWork(_InMemoryUnitOfWork[_AccountsState], AccountsUnitOfWork):
+    def __init__(self, committed: _AccountsState | None = None) -> None:
+        super().__init__(committed if committed is not None else _AccountsState())
+
+    def _attach(self, state: _AccountsState) -> None:
+        self.users = InMemoryUserRepository(state)
+        self.tokens = InMemoryOneTimeTokenRepository(state)
+        self.outbox = InMemoryMailOutbox(state)
 
     @property
     def mails(self) -> list[OutgoingMail]:
@@ -206,31 +221,13 @@ class InMemoryRefreshTokenRepository(RefreshTokenRepository):
         return self._state.refresh_tokens.get(token_hash)
 
 
-class InMemoryAuthUnitOfWork(AuthUnitOfWork):
-    """Changes become visible to the next unit of work only on ``commit``."""
-
+class InMemoryAuthUnitOfWork(_InMemoryUnitOfWork[_AuthState], AuthUnitOfWork):
     def __init__(self) -> None:
-        self.committed = _AuthState()
+        super().__init__(_AuthState())
 
-    def __call__(self) -> Self:
-        return self
-
-    async def __aenter__(self) -> Self:
-        self._working = copy.deepcopy(self.committed)
-        self.sessions = InMemorySessionRepository(self._working)
-        self.refresh_tokens = InMemoryRefreshTokenRepository(self._working)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        del self._working
-
-    async def commit(self) -> None:
-        self.committed = copy.deepcopy(self._working)
+    def _attach(self, state: _AuthState) -> None:
+        self.sessions = InMemorySessionRepository(state)
+        self.refresh_tokens = InMemoryRefreshTokenRepository(state)
 
     @property
     def sessions_by_id(self) -> dict[uuid.UUID, Session]:
