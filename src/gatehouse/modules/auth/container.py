@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from dependency_injector import containers, providers
 
@@ -53,24 +53,17 @@ class AuthContainer(containers.DeclarativeContainer):
     )
     refresh_tokens = providers.Singleton(HmacRefreshTokens, refresh_token_key)
     pairs = providers.Singleton(TokenPairIssuer, tokens, refresh_tokens, session_policy)
-    login = providers.Singleton(
-        LoginHandler,
-        accounts=accounts,
-        uow=uow.provider,
-        tokens=refresh_tokens,
-        pairs=pairs,
-        clock=clock,
-        policy=session_policy,
-    )
-    refresh = providers.Singleton(
-        RefreshSessionHandler,
-        accounts=accounts,
-        uow=uow.provider,
-        tokens=refresh_tokens,
-        pairs=pairs,
-        clock=clock,
-        policy=session_policy,
-    )
+    # Login and refresh are built from the same parts (SessionTokenHandler).
+    _session_token_parts: ClassVar[dict[str, Any]] = {
+        "accounts": accounts,
+        "uow": uow.provider,
+        "tokens": refresh_tokens,
+        "pairs": pairs,
+        "clock": clock,
+        "policy": session_policy,
+    }
+    login = providers.Singleton(LoginHandler, **_session_token_parts)
+    refresh = providers.Singleton(RefreshSessionHandler, **_session_token_parts)
     revocations = providers.Singleton(
         RedisSessionRevocations,
         redis,
