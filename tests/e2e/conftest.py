@@ -103,6 +103,11 @@ async def verified_user(
     )
 
 
+def bearer(pair: dict[str, Any]) -> dict[str, str]:
+    """The Authorization header for a token pair from ``login``."""
+    return {"Authorization": f"Bearer {pair['access_token']}"}
+
+
 async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, Any]:
     response = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.text

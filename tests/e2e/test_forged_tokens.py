@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gatehouse.main.settings import Settings
 from gatehouse.modules.auth.adapters.keys import load_key_ring
-from tests.e2e.conftest import login, unique_email, verified_user
+from tests.e2e.conftest import bearer, login, unique_email, verified_user
 
 
 def _b64(data: bytes) -> str:
@@ -107,7 +107,5 @@ async def test_forged_or_misused_tokens_are_401_with_www_authenticate(
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
     assert response.json()["code"] == "invalid_token"
-    genuine_me = await client.get(
-        "/api/v1/me", headers={"Authorization": f"Bearer {genuine['pair']['access_token']}"}
-    )
+    genuine_me = await client.get("/api/v1/me", headers=bearer(genuine["pair"]))
     assert genuine_me.status_code == 200

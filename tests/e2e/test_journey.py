@@ -14,6 +14,7 @@ from gatehouse.main.settings import Settings
 from tests.e2e.conftest import (
     PASSWORD,
     ClientFactory,
+    bearer,
     login,
     sql,
     token_in,
@@ -53,7 +54,7 @@ async def test_the_first_journey_through_every_layer(
         assert pair["expires_in"] == 900
         assert len(pair["refresh_token"]) >= 43
 
-        auth = {"Authorization": f"Bearer {pair['access_token']}"}
+        auth = bearer(pair)
         me = await client.get("/api/v1/me", headers=auth)
         assert me.status_code == 200
         body = me.json()
@@ -153,9 +154,7 @@ async def test_login_with_unverified_email_is_allowed_when_verification_is_not_r
     async with make_client(require_verified_email=False) as client:
         await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
         pair = await login(client, email)
-        me = await client.get(
-            "/api/v1/me", headers={"Authorization": f"Bearer {pair['access_token']}"}
-        )
+        me = await client.get("/api/v1/me", headers=bearer(pair))
         assert me.json()["email_verified"] is False
 
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from gatehouse.main.settings import Settings
-from tests.e2e.conftest import PASSWORD, unique_email, verified_user
+from tests.e2e.conftest import PASSWORD, bearer, unique_email, verified_user
 
 TOKEN = "/api/v1/auth/token"
 
@@ -26,7 +26,7 @@ async def test_password_grant_then_refresh_token_grant(
     assert body["expires_in"] == 900
     assert issued.headers["cache-control"] == "no-store"
     assert issued.headers["pragma"] == "no-cache"
-    me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    me = await client.get("/api/v1/me", headers=bearer(body))
     assert me.json()["email"] == email
 
     refreshed = await client.post(

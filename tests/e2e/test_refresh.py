@@ -6,12 +6,13 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import jwt
 import pytest
 from dependency_injector import providers
 from fastapi import FastAPI
 
 from gatehouse.main.settings import Settings
-from tests.e2e.conftest import ClientFactory, login, sql, unique_email, verified_user
+from tests.e2e.conftest import ClientFactory, bearer, login, sql, unique_email, verified_user
 from tests.support.clock import FixedClock
 
 pytestmark = pytest.mark.xdist_group("refresh")
@@ -35,9 +36,7 @@ async def test_refresh_rotates_and_the_new_tokens_work(
     assert second["refresh_token"] != first["refresh_token"]
     assert second["token_type"] == "bearer"
     assert response.headers["cache-control"] == "no-store"
-    me = await client.get(
-        "/api/v1/me", headers={"Authorization": f"Bearer {second['access_token']}"}
-    )
+    me = await client.get("/api/v1/me", headers=bearer(second))
     assert me.status_code == 200
     assert (await refresh(client, second["refresh_token"])).status_code == 200
 
@@ -61,13 +60,39 @@ async def test_reuse_after_the_grace_interval_revokes_the_whole_session(
         assert replay.status_code == 200
         assert replay.json()["refresh_token"] == child["refresh_token"]
 
+        auth = bearer(child)
+        assert (await client.get("/api/v1/me", headers=auth)).status_code == 200
+        # (which also left Redis holding the complete denylist, so Redis answers the next check)
+
         clock.advance(timedelta(seconds=1))  # past it: theft is assumed
-        stolen = await refresh(client, first["refresh_token"])
+        stolen = await client.post(
+            "/api/v1/auth/refresh",
+            json={"refresh_token": first["refresh_token"]},
+            headers={"User-Agent": "thief/1.0"},
+        )
         assert stolen.status_code == 401
         assert stolen.json()["code"] == "refresh_token_reused"
         newest = await refresh(client, child["refresh_token"])
         assert newest.status_code == 401
         assert newest.json()["code"] == "refresh_token_invalid"
+        # The session's access tokens end with it, without waiting for them to expire.
+        assert (await client.get("/api/v1/me", headers=auth)).status_code == 401
+
+        fresh = await login(client, email)
+        events = await client.get(
+            "/api/v1/me/audit-events",
+            headers=bearer(fresh),
+        )
+    assert events.status_code == 200
+    reused = [e for e in events.json()["items"] if e["type"] == "auth.refresh_token_reused"]
+    assert len(reused) == 1
+    assert (
+        reused[0]["session_id"]
+        == jwt.decode(first["access_token"], options={"verify_signature": False})["sid"]
+    )
+    assert reused[0]["user_agent"] == "thief/1.0"
+    assert reused[0]["ip"] == "203.0.113.7"
+    assert reused[0]["details"] == {"generation": "0"}
     reason = await sql(
         settings,
         "SELECT revoke_reason FROM auth_session s JOIN accounts_user u ON u.id = s.user_id "

@@ -9,13 +9,9 @@ import pytest
 import redis.asyncio as redis
 
 from gatehouse.main.settings import Settings
-from tests.e2e.conftest import ClientFactory, login, unique_email, verified_user
+from tests.e2e.conftest import ClientFactory, bearer, login, unique_email, verified_user
 
 pytestmark = pytest.mark.xdist_group("sessions")
-
-
-def bearer(pair: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {pair['access_token']}"}
 
 
 async def signed_in_twice(

@@ -23,11 +23,13 @@ from gatehouse.modules.accounts.domain.model import (
     TokenPurpose,
     User,
 )
+from gatehouse.modules.audit.application.public import AuditTrail, SecurityEvent
 from gatehouse.modules.auth.application.ports import (
     AccessTokenIssuer,
     AuthUnitOfWork,
     RefreshTokenRepository,
     SessionRepository,
+    SessionRevocations,
 )
 from gatehouse.modules.auth.domain.model import AccessClaims, RefreshToken, Session
 from gatehouse.modules.notifications.application.public import MailOutbox, OutgoingMail
@@ -177,6 +179,28 @@ class FakePasswordHasher(PasswordHasher):
 class _AuthState:
     sessions: dict[uuid.UUID, Session] = field(default_factory=dict)
     refresh_tokens: dict[bytes, RefreshToken] = field(default_factory=dict)
+    events: list[SecurityEvent] = field(default_factory=list)
+
+
+class InMemoryAuditTrail(AuditTrail):
+    def __init__(self, events: list[SecurityEvent]) -> None:
+        self._events = events
+
+    async def record(self, event: SecurityEvent) -> None:
+        self._events.append(event)
+
+
+class RecordingRevocations(SessionRevocations):
+    """The denylist as a list of what it was told."""
+
+    def __init__(self) -> None:
+        self.told: list[uuid.UUID] = []
+
+    async def is_revoked(self, session_id: uuid.UUID) -> bool:
+        return session_id in self.told
+
+    async def revoked(self, session_ids: list[uuid.UUID]) -> None:
+        self.told.extend(session_ids)
 
 
 class InMemorySessionRepository(SessionRepository):
@@ -228,10 +252,15 @@ class InMemoryAuthUnitOfWork(_InMemoryUnitOfWork[_AuthState], AuthUnitOfWork):
     def _attach(self, state: _AuthState) -> None:
         self.sessions = InMemorySessionRepository(state)
         self.refresh_tokens = InMemoryRefreshTokenRepository(state)
+        self.audit = InMemoryAuditTrail(state.events)
 
     @property
     def sessions_by_id(self) -> dict[uuid.UUID, Session]:
         return self.committed.sessions
+
+    @property
+    def events(self) -> list[SecurityEvent]:
+        return self.committed.events
 
 
 class FakeAccessTokenIssuer(AccessTokenIssuer):

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from gatehouse.main.secrets import load_peppers, load_refresh_token_key
 from gatehouse.main.settings import Settings
 from gatehouse.modules.accounts.container import AccountsContainer
+from gatehouse.modules.audit.container import AuditContainer
 from gatehouse.modules.auth.adapters.keys import load_key_ring
 from gatehouse.modules.auth.container import AuthContainer
 from gatehouse.modules.notifications.container import NotificationsContainer
@@ -73,6 +74,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
         create_if_missing=settings.provided.is_dev,
     )
 
+    audit = providers.Container(AuditContainer, clock=clock, read_pool=read_pool)
     notifications = providers.Container(
         NotificationsContainer,
         clock=clock,
@@ -111,6 +113,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
         refresh_token_key=refresh_token_key,
         read_pool=read_pool,
         redis=redis,
+        audit_factory=audit.trail_factory,
         allowed_origins=settings.provided.browser_origins,
     )
 

@@ -8,6 +8,8 @@ from fastapi import APIRouter
 
 from gatehouse.modules.accounts.adapters import orm as accounts_orm
 from gatehouse.modules.accounts.entrypoints.http import router as accounts_http
+from gatehouse.modules.audit.adapters import orm as audit_orm
+from gatehouse.modules.audit.entrypoints.http import router as audit_http
 from gatehouse.modules.auth.adapters import orm as auth_orm
 from gatehouse.modules.auth.entrypoints.http import oauth as auth_oauth
 from gatehouse.modules.auth.entrypoints.http import router as auth_http
@@ -21,14 +23,15 @@ ROUTERS: tuple[APIRouter, ...] = (
     auth_oauth.router,
     accounts_http.me_router,
     auth_http.sessions_router,
+    audit_http.me_router,
     auth_http.well_known_router,
 )
 
 # Modules whose functions use ``Provide[...]`` markers.
-WIRED = (accounts_http, auth_http, auth_oauth, "gatehouse.shared.http.security")
+WIRED = (accounts_http, audit_http, auth_http, auth_oauth, "gatehouse.shared.http.security")
 
 # Imported for their tables, so metadata (Alembic, tests) knows every module's schema.
-TABLE_MODULES = (accounts_orm, auth_orm, notifications_orm)
+TABLE_MODULES = (accounts_orm, audit_orm, auth_orm, notifications_orm)
 
 
 def start_mappers() -> None:

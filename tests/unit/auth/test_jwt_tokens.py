@@ -119,6 +119,17 @@ def _hs256_with_public_key(ring: KeyRing, payload: dict[str, Any]) -> str:
     return (signing_input + b"." + base64.urlsafe_b64encode(signature).rstrip(b"=")).decode()
 
 
+def _with_header(token: str, header: Any) -> str:
+    encoded = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+    return encoded + token[token.index(".") :]
+
+
+def _junk_in_header(token: str) -> str:
+    """Characters a lenient base64 decoder would skip: the signed bytes no longer match."""
+    header, rest = token.split(".", 1)
+    return f"{header[:4]}!!{header[4:]}.{rest}"
+
+
 FORGERIES: dict[str, Any] = {
     "alg none": lambda ring: _none_alg(_payload(), ring.active.kid),
     "HS256 keyed with the public key": lambda ring: _hs256_with_public_key(ring, _payload()),
@@ -141,6 +152,12 @@ FORGERIES: dict[str, Any] = {
         algorithm="EdDSA",
         headers={"kid": ring.active.kid, "typ": "at+jwt"},
     ),
+    "no kid": lambda ring: _with_header(_sign(ring, _payload()), {"alg": "EdDSA", "typ": "at+jwt"}),
+    "header not an object": lambda ring: _with_header(_sign(ring, _payload()), [1]),
+    "kid not a string": lambda ring: _with_header(
+        _sign(ring, _payload()), {"alg": "EdDSA", "typ": "at+jwt", "kid": 7}
+    ),
+    "junk in the header segment": lambda ring: _junk_in_header(_sign(ring, _payload())),
     "garbage": lambda ring: "not.a.jwt",
     "empty": lambda ring: "",
 }

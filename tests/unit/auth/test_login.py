@@ -17,7 +17,12 @@ from gatehouse.modules.auth.application.login import (
     SessionPolicy,
     TokenPairIssuer,
 )
-from tests.unit.fakes import FakeAccessTokenIssuer, FixedClock, InMemoryAuthUnitOfWork
+from tests.unit.fakes import (
+    FakeAccessTokenIssuer,
+    FixedClock,
+    InMemoryAuthUnitOfWork,
+    RecordingRevocations,
+)
 
 USER_ID = uuid.uuid4()
 POLICY = SessionPolicy(
@@ -48,6 +53,7 @@ class Parts:
         self.clock = FixedClock()
         self.directory = StubDirectory()
         self.pairs = TokenPairIssuer(self.issuer, TOKENS, POLICY)
+        self.revocations = RecordingRevocations()
 
     def login(self) -> LoginHandler:
         return LoginHandler(

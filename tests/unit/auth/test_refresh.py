@@ -25,6 +25,7 @@ def _refresh(parts: Parts) -> RefreshSessionHandler:
         pairs=parts.pairs,
         clock=parts.clock,
         policy=POLICY,
+        revocations=parts.revocations,
     )
 
 
@@ -84,11 +85,18 @@ async def test_replaying_the_parent_after_the_grace_interval_revokes_the_session
     parts.clock.advance(POLICY.reuse_grace + timedelta(seconds=1))
 
     with pytest.raises(RefreshTokenReused):
-        await _refresh(parts)(RefreshSession(first.refresh_token))
+        await _refresh(parts)(RefreshSession(first.refresh_token, ip="198.51.100.4"))
 
     [session] = parts.uow.sessions_by_id.values()
     assert session.revoked_at == parts.clock.now()
     assert session.revoke_reason == "refresh_token_reuse"
+    assert parts.revocations.told == [session.id]  # its access tokens are refused at once
+    reused = parts.uow.events[-1]
+    assert (reused.type, reused.session_id, reused.ip) == (
+        "auth.refresh_token_reused",
+        session.id,
+        "198.51.100.4",
+    )
     with pytest.raises(RefreshTokenInvalid):  # the newest token dies with the session
         await _refresh(parts)(RefreshSession(child.refresh_token))
 

@@ -5,7 +5,6 @@ import uuid
 import pytest
 
 from gatehouse.modules.auth.application.login import Login, TokenPair
-from gatehouse.modules.auth.application.ports import SessionRevocations
 from gatehouse.modules.auth.application.sessions import (
     EndAllSessionsHandler,
     EndSessionHandler,
@@ -16,17 +15,7 @@ from gatehouse.modules.auth.application.sessions import (
 from gatehouse.modules.auth.domain.errors import SessionNotFound
 from gatehouse.shared.principal import Principal
 from tests.unit.auth.test_login import TOKENS, USER_ID, Parts
-
-
-class RecordingRevocations(SessionRevocations):
-    def __init__(self) -> None:
-        self.told: list[uuid.UUID] = []
-
-    async def is_revoked(self, session_id: uuid.UUID) -> bool:
-        return session_id in self.told
-
-    async def revoked(self, session_ids: list[uuid.UUID]) -> None:
-        self.told.extend(session_ids)
+from tests.unit.fakes import RecordingRevocations
 
 
 @pytest.fixture

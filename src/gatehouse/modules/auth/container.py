@@ -41,9 +41,10 @@ class AuthContainer(containers.DeclarativeContainer):
     )
     read_pool: providers.Dependency[Any] = providers.Dependency()
     redis: providers.Dependency[Any] = providers.Dependency()
+    audit_factory: providers.Dependency[Any] = providers.Dependency()
 
     tokens = providers.Singleton(JwtAccessTokens, key_ring, issuer=issuer, audience=audience)
-    uow = providers.Factory(SqlAlchemyAuthUnitOfWork, session_factory)
+    uow = providers.Factory(SqlAlchemyAuthUnitOfWork, session_factory, audit_factory)
     session_policy = providers.Singleton(
         SessionPolicy,
         access_ttl=providers.Factory(timedelta, seconds=access_ttl_seconds),
@@ -63,13 +64,15 @@ class AuthContainer(containers.DeclarativeContainer):
         "policy": session_policy,
     }
     login = providers.Singleton(LoginHandler, **_session_token_parts)
-    refresh = providers.Singleton(RefreshSessionHandler, **_session_token_parts)
     revocations = providers.Singleton(
         RedisSessionRevocations,
         redis,
         read_pool,
         # Access tokens live this long (plus the verifier's leeway): older ones are refused anyway.
         window_seconds=providers.Callable(lambda ttl: ttl + 60, access_ttl_seconds),
+    )
+    refresh = providers.Singleton(
+        RefreshSessionHandler, revocations=revocations, **_session_token_parts
     )
     principal_resolver = providers.Singleton(AccessTokenPrincipalResolver, tokens, revocations)
     list_sessions = providers.Singleton(ListSessionsHandler, uow.provider, clock)

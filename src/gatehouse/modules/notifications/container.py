@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from dependency_injector import containers, providers
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.modules.notifications.adapters.outbox import (
     SqlAlchemyMailOutbox,
@@ -19,21 +17,12 @@ from gatehouse.modules.notifications.adapters.transports import (
 )
 from gatehouse.modules.notifications.application.dispatch import DispatchOutboxHandler
 from gatehouse.modules.notifications.application.ports import MailTransport
-from gatehouse.modules.notifications.application.public import MailOutbox
-from gatehouse.shared.clock import Clock
 
 
 def _transport(smtp_url: str | None, sender: str, timeout: float) -> MailTransport:
     if not smtp_url:
         return LogMailTransport()
     return SmtpMailTransport(SmtpConfig.from_url(smtp_url, timeout), sender)
-
-
-def _outbox_factory(clock: Clock) -> Callable[[AsyncSession], MailOutbox]:
-    def bind(session: AsyncSession) -> MailOutbox:
-        return SqlAlchemyMailOutbox(session, clock)
-
-    return bind
 
 
 def _mail_domain(sender: str) -> str:
@@ -49,7 +38,8 @@ class NotificationsContainer(containers.DeclarativeContainer):
     mail_from: providers.Dependency[str] = providers.Dependency(instance_of=str)
     smtp_timeout: providers.Dependency[float] = providers.Dependency(instance_of=float)
 
-    outbox_factory = providers.Singleton(_outbox_factory, clock)
+    # Called with the caller's AsyncSession: ``outbox_factory(session)``.
+    outbox_factory = providers.Factory(SqlAlchemyMailOutbox, clock=clock).provider
     store = providers.Singleton(SqlAlchemyOutboxStore, engine, listen_dsn)
     transport = providers.Singleton(_transport, smtp_url, mail_from, smtp_timeout)
     dispatch = providers.Singleton(

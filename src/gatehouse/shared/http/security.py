@@ -37,10 +37,10 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def _client_ip(request: Request) -> str | None:
+def client_ip(request: Request) -> str | None:
     """The client address the request-context middleware settled on (proxies considered)."""
     ip: str | None = request.scope.get("state", {}).get("client_ip")
     return ip
 
 
-ClientIp = Annotated[str | None, Depends(_client_ip)]
+ClientIp = Annotated[str | None, Depends(client_ip)]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gatehouse.modules.audit.application.public import AuditTrail
 from gatehouse.modules.auth.adapters.orm import refresh_token_table, session_table
 from gatehouse.modules.auth.application.ports import (
     AuthUnitOfWork,
@@ -82,7 +84,17 @@ class SqlAlchemyRefreshTokenRepository(RefreshTokenRepository):
 class SqlAlchemyAuthUnitOfWork(SqlAlchemyUnitOfWork, AuthUnitOfWork):
     sessions: SessionRepository
     refresh_tokens: RefreshTokenRepository
+    audit: AuditTrail
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        audit_factory: Callable[[AsyncSession], AuditTrail],
+    ) -> None:
+        super().__init__(session_factory)
+        self._audit_factory = audit_factory
 
     def _attach(self, session: AsyncSession) -> None:
         self.sessions = SqlAlchemySessionRepository(session)
         self.refresh_tokens = SqlAlchemyRefreshTokenRepository(session)
+        self.audit = self._audit_factory(session)

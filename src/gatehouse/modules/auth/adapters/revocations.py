@@ -4,6 +4,9 @@ The denylist only has to cover sessions revoked within the last access-token lif
 access tokens have expired anyway), so it can always be rebuilt from PostgreSQL. A marker key
 says "this Redis holds a complete denylist": after a flush the marker is gone and every check
 asks PostgreSQL until the denylist is rebuilt; with Redis down every check asks PostgreSQL.
+
+Concurrent checks are coalesced: one ``MGET`` (or one PostgreSQL query) answers every check that
+arrived while the previous one was in flight (``gatehouse.shared.coalescing``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gatehouse.modules.auth.application.ports import SessionRevocations
+from gatehouse.shared.coalescing import Coalescer
 from gatehouse.shared.pg import ReadPool
 
 log = logging.getLogger("gatehouse.auth")
@@ -23,7 +27,7 @@ PREFIX = "gatehouse:session-revoked:"
 READY = PREFIX + "ready"
 REBUILDING = PREFIX + "rebuilding"
 
-_IS_REVOKED = "SELECT revoked_at IS NOT NULL AS revoked FROM auth_session WHERE id = $1"
+_LIVE = "SELECT id FROM auth_session WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL"
 _RECENTLY_REVOKED = (
     "SELECT id FROM auth_session WHERE revoked_at > now() - make_interval(secs => $1)"
 )
@@ -34,18 +38,22 @@ class RedisSessionRevocations(SessionRevocations):
         self._redis = redis
         self._pool = pool
         self._window = window_seconds
+        self._checks = Coalescer(self._are_revoked)
 
     async def is_revoked(self, session_id: uuid.UUID) -> bool:
+        return await self._checks.get(session_id)
+
+    async def _are_revoked(self, session_ids: list[uuid.UUID]) -> list[bool]:
         try:
-            ready, revoked = await self._redis.mget(READY, f"{PREFIX}{session_id}")
+            ready, *revoked = await self._redis.mget(
+                READY, *(f"{PREFIX}{session_id}" for session_id in session_ids)
+            )
         except (RedisError, OSError):
-            return await self._from_postgres(session_id)
-        if revoked is not None:
-            return True
+            return await self._from_postgres(session_ids)
         if ready is None:  # never built, or flushed: PostgreSQL answers while we rebuild
             await self._rebuild()
-            return await self._from_postgres(session_id)
-        return False
+            return await self._from_postgres(session_ids)
+        return [value is not None for value in revoked]
 
     async def revoked(self, session_ids: list[uuid.UUID]) -> None:
         if not session_ids:
@@ -59,9 +67,10 @@ class RedisSessionRevocations(SessionRevocations):
             # PostgreSQL already holds the revocation; readers that cannot reach Redis ask it.
             log.warning("revocation not copied to Redis", extra={"sessions": len(session_ids)})
 
-    async def _from_postgres(self, session_id: uuid.UUID) -> bool:
-        row = await self._pool.fetchrow(_IS_REVOKED, session_id)
-        return row is None or bool(row["revoked"])
+    async def _from_postgres(self, session_ids: list[uuid.UUID]) -> list[bool]:
+        """A session that is revoked or does not exist (deleted) counts as revoked."""
+        live = {row["id"] for row in await self._pool.fetch(_LIVE, session_ids)}
+        return [session_id not in live for session_id in session_ids]
 
     async def _rebuild(self) -> None:
         """Copy the recent revocations from PostgreSQL, once, whoever gets the lock."""

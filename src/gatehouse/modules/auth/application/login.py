@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gatehouse.modules.accounts.application.public import AccountDirectory, AccountSnapshot
+from gatehouse.modules.audit.application.public import SecurityEvent
 from gatehouse.modules.auth.application.ports import (
     AccessTokenIssuer,
     AuthUnitOfWork,
@@ -125,6 +126,16 @@ class LoginHandler(SessionTokenHandler):
                     session_id=session.id,
                     generation=0,
                     created_at=now,
+                )
+            )
+            await uow.audit.record(
+                SecurityEvent(
+                    type="auth.signed_in",
+                    user_id=account.user_id,
+                    session_id=session.id,
+                    ip=cmd.ip,
+                    user_agent=session.user_agent,
+                    details={"method": "password"},
                 )
             )
             await uow.commit()

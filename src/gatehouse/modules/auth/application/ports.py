@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+from gatehouse.modules.audit.application.public import AuditTrail
 from gatehouse.modules.auth.domain.model import AccessClaims, RefreshToken, Session
 from gatehouse.shared.uow import UnitOfWork
 
@@ -40,6 +41,7 @@ class RefreshTokenRepository(Protocol):
 class AuthUnitOfWork(UnitOfWork, Protocol):
     sessions: SessionRepository
     refresh_tokens: RefreshTokenRepository
+    audit: AuditTrail
 
 
 class RefreshTokenFactory(Protocol):

@@ -10,8 +10,11 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass
+from typing import Any
 
+from gatehouse.modules.audit.application.public import SecurityEvent
 from gatehouse.modules.auth.application.login import SessionTokenHandler, TokenPair
+from gatehouse.modules.auth.application.ports import SessionRevocations
 from gatehouse.modules.auth.domain.errors import (
     CsrfFailed,
     RefreshTokenInvalid,
@@ -28,9 +31,15 @@ MAX_TOKEN_LENGTH = 256
 class RefreshSession:
     refresh_token: str
     csrf_token: str | None = None  # cookie mode: must be this session's CSRF token
+    user_agent: str | None = None  # who presented it: recorded if it was a reused token
+    ip: str | None = None
 
 
 class RefreshSessionHandler(SessionTokenHandler):
+    def __init__(self, *, revocations: SessionRevocations, **parts: Any) -> None:
+        super().__init__(**parts)
+        self._revocations = revocations
+
     async def __call__(self, cmd: RefreshSession) -> TokenPair:
         presented = cmd.refresh_token
         if not presented or len(presented) > MAX_TOKEN_LENGTH or not presented.isascii():
@@ -54,7 +63,18 @@ class RefreshSessionHandler(SessionTokenHandler):
             outcome = session.classify(token, now, self._policy.reuse_grace)
             if outcome is RefreshOutcome.REUSE:
                 session.revoke(now, "refresh_token_reuse")
+                await uow.audit.record(
+                    SecurityEvent(
+                        type="auth.refresh_token_reused",
+                        user_id=session.user_id,
+                        session_id=session.id,
+                        ip=cmd.ip,
+                        user_agent=cmd.user_agent,
+                        details={"generation": str(token.generation)},
+                    )
+                )
                 await uow.commit()
+                await self._revocations.revoked([session.id])  # its access tokens too, now
                 log.warning(
                     "refresh token reuse: session revoked",
                     extra={"session_id": str(session.id), "user_id": str(session.user_id)},

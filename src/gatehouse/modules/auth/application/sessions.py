@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from gatehouse.modules.audit.application.public import SecurityEvent
 from gatehouse.modules.auth.application.ports import (
     AuthUnitOfWork,
     RefreshTokenFactory,
@@ -15,6 +16,7 @@ from gatehouse.modules.auth.application.ports import (
 )
 from gatehouse.modules.auth.domain.errors import SessionNotFound
 from gatehouse.shared.clock import Clock
+from gatehouse.shared.pagination import Page, page_of
 from gatehouse.shared.principal import Principal
 
 
@@ -29,12 +31,6 @@ class SessionView:
 
 
 @dataclass(frozen=True, slots=True)
-class SessionPage:
-    items: list[SessionView]
-    next_before: uuid.UUID | None
-
-
-@dataclass(frozen=True, slots=True)
 class ListSessions:
     principal: Principal
     limit: int = 20
@@ -46,7 +42,7 @@ class ListSessionsHandler:
         self._uow = uow
         self._clock = clock
 
-    async def __call__(self, query: ListSessions) -> SessionPage:
+    async def __call__(self, query: ListSessions) -> Page[SessionView]:
         async with self._uow() as uow:
             sessions = await uow.sessions.list_active(
                 query.principal.user_id,
@@ -54,8 +50,7 @@ class ListSessionsHandler:
                 limit=query.limit + 1,
                 before=query.before,
             )
-        page = sessions[: query.limit]
-        items = [
+        views = [
             SessionView(
                 id=s.id,
                 created_at=s.created_at,
@@ -64,9 +59,9 @@ class ListSessionsHandler:
                 ip=s.ip,
                 current=s.id == query.principal.session_id,
             )
-            for s in page
+            for s in sessions
         ]
-        return SessionPage(items, page[-1].id if len(sessions) > query.limit else None)
+        return page_of(views, query.limit, lambda view: view.id)
 
 
 class _EndsSessions:
@@ -89,6 +84,14 @@ class EndSessionHandler(_EndsSessions):
             if session is None or session.user_id != principal.user_id:
                 raise SessionNotFound
             session.revoke(self._clock.now(), reason)
+            await uow.audit.record(
+                SecurityEvent(
+                    type="auth.session_ended",
+                    user_id=session.user_id,
+                    session_id=session_id,
+                    details={"reason": reason, "by_session": str(principal.session_id)},
+                )
+            )
             await uow.commit()
         await self._revocations.revoked([session_id])
 
@@ -119,5 +122,12 @@ class EndAllSessionsHandler(_EndsSessions):
     async def __call__(self, user_id: uuid.UUID, reason: str) -> None:
         async with self._uow() as uow:
             ended = await uow.sessions.revoke_all(user_id, self._clock.now(), reason)
+            await uow.audit.record(
+                SecurityEvent(
+                    type="auth.all_sessions_ended",
+                    user_id=user_id,
+                    details={"reason": reason, "sessions": str(len(ended))},
+                )
+            )
             await uow.commit()
         await self._revocations.revoked(ended)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gatehouse.shared.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from gatehouse.shared.errors import Forbidden, NotFound, Unauthenticated
 
 
 class InvalidAccessToken(Unauthenticated):
@@ -29,11 +29,6 @@ class RefreshTokenReused(Unauthenticated):
 class SessionNotFound(NotFound):
     code = "session_not_found"
     title = "No such session"
-
-
-class InvalidCursor(InvalidInput):
-    code = "invalid_cursor"
-    title = "The cursor is not one this list returned"
 
 
 class CsrfFailed(Forbidden):

@@ -25,6 +25,7 @@ from gatehouse.shared.errors import (
 )
 from gatehouse.shared.http.di import Provide
 from gatehouse.shared.http.routing import is_json
+from gatehouse.shared.http.security import client_ip
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -131,12 +132,18 @@ async def _grant(
                     email=username,
                     password=password,
                     user_agent=request.headers.get("user-agent"),
-                    ip=request.scope.get("state", {}).get("client_ip"),
+                    ip=client_ip(request),
                 )
             )
         if grant == "refresh_token":
             [refresh_token] = _required(form, "refresh_token")
-            return await refresh(RefreshSession(refresh_token))
+            return await refresh(
+                RefreshSession(
+                    refresh_token,
+                    user_agent=request.headers.get("user-agent"),
+                    ip=client_ip(request),
+                )
+            )
     except (Unauthenticated, InvalidInput, Forbidden) as error:  # credentials, token, unverified
         raise OAuthError("invalid_grant", error.detail) from error
     except Unavailable as error:

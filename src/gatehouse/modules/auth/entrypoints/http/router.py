@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Any
 
 from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from gatehouse.modules.auth.adapters.keys import ALGORITHM
 from gatehouse.modules.auth.application.login import Login, LoginHandler
@@ -20,7 +20,7 @@ from gatehouse.modules.auth.application.sessions import (
     ListSessionsHandler,
     LogoutHandler,
 )
-from gatehouse.modules.auth.domain.errors import InvalidCursor, RefreshTokenInvalid
+from gatehouse.modules.auth.domain.errors import RefreshTokenInvalid
 from gatehouse.modules.auth.entrypoints.http.cookies import (
     REFRESH_COOKIE,
     check_origin,
@@ -38,6 +38,7 @@ from gatehouse.modules.auth.entrypoints.http.schemas import (
     TokenPairOut,
 )
 from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.pagination import Before, Limit, next_cursor
 from gatehouse.shared.http.routing import JsonRoute, problems
 from gatehouse.shared.http.security import ClientIp, CurrentPrincipal
 
@@ -95,6 +96,8 @@ async def login(
 async def refresh(
     request: Request,
     response: Response,
+    *,
+    ip: ClientIp,
     body: RefreshIn | None = None,
     handler: RefreshSessionHandler = Depends(Provide["auth.refresh"]),  # noqa: B008
     allowed_origins: frozenset[str] = Depends(Provide["auth.allowed_origins"]),
@@ -109,15 +112,20 @@ async def refresh(
     carry the ``gatehouse_csrf`` cookie's value (else 403 ``csrf_failed``), and new cookies
     come back.
     """
+    user_agent = request.headers.get("user-agent")
     if body is not None and body.refresh_token is not None:
-        return TokenPairOut.of(await handler(RefreshSession(body.refresh_token)))
+        return TokenPairOut.of(
+            await handler(RefreshSession(body.refresh_token, user_agent=user_agent, ip=ip))
+        )
     check_origin(request, allowed_origins)
     cookie = request.cookies.get(REFRESH_COOKIE)
     if not cookie:
         raise RefreshTokenInvalid(
             "send the refresh token in the body or the gatehouse_refresh cookie"
         )
-    pair = await handler(RefreshSession(cookie, csrf_token=csrf_from(request)))
+    pair = await handler(
+        RefreshSession(cookie, csrf_token=csrf_from(request), user_agent=user_agent, ip=ip)
+    )
     set_session_cookies(response, pair)
     return TokenPairOut.of(pair, refresh_in_body=False)
 
@@ -195,20 +203,14 @@ async def logout_all(
 @inject
 async def list_sessions(
     principal: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    before: Before,
+    limit: Limit = 20,
     handler: ListSessionsHandler = Depends(Provide["auth.list_sessions"]),  # noqa: B008
 ) -> SessionPageOut:
-    before = None
-    if cursor is not None:
-        try:
-            before = uuid.UUID(hex=cursor)
-        except ValueError:
-            raise InvalidCursor from None
     page = await handler(ListSessions(principal, limit=limit, before=before))
     return SessionPageOut(
         items=[SessionOut.of(item) for item in page.items],
-        next_cursor=page.next_before.hex if page.next_before else None,
+        next_cursor=next_cursor(page.next_before),
     )
 
 

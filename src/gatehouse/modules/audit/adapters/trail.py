@@ -1,0 +1,73 @@
+"""The audit trail in PostgreSQL: written in the caller's transaction, read by raw asyncpg."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.modules.audit.adapters.orm import audit_event_table
+from gatehouse.modules.audit.application.ports import AuditEventViews
+from gatehouse.modules.audit.application.public import AuditTrail, SecurityEvent
+from gatehouse.modules.audit.domain.model import AuditEvent
+from gatehouse.shared.clock import Clock
+from gatehouse.shared.ids import new_id
+from gatehouse.shared.pg import ReadPool
+
+MAX_USER_AGENT = 512
+
+
+class SqlAlchemyAuditTrail(AuditTrail):
+    """Bound to the caller's session: the event commits or rolls back with the change."""
+
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self._session = session
+        self._clock = clock
+
+    async def record(self, event: SecurityEvent) -> None:
+        await self._session.execute(
+            insert(audit_event_table).values(
+                id=new_id(),
+                occurred_at=self._clock.now(),
+                type=event.type,
+                user_id=event.user_id,
+                session_id=event.session_id,
+                ip=event.ip,
+                user_agent=event.user_agent[:MAX_USER_AGENT] if event.user_agent else None,
+                details=dict(event.details),
+            )
+        )
+
+
+_FOR_USER = """
+SELECT id, occurred_at, type, user_id, session_id, ip, user_agent, details::text AS details
+FROM audit_event
+WHERE user_id = $1 AND ($2::uuid IS NULL OR id < $2)
+ORDER BY id DESC
+LIMIT $3
+"""
+
+
+class AsyncpgAuditEventViews(AuditEventViews):
+    def __init__(self, pool: ReadPool) -> None:
+        self._pool = pool
+
+    async def for_user(
+        self, user_id: uuid.UUID, *, limit: int, before: uuid.UUID | None
+    ) -> list[AuditEvent]:
+        rows = await self._pool.fetch(_FOR_USER, user_id, before, limit)
+        return [
+            AuditEvent(
+                id=row["id"],
+                occurred_at=row["occurred_at"],
+                type=row["type"],
+                user_id=row["user_id"],
+                session_id=row["session_id"],
+                ip=row["ip"],
+                user_agent=row["user_agent"],
+                details=json.loads(row["details"]),
+            )
+            for row in rows
+        ]

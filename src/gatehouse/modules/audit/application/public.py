@@ -1,0 +1,30 @@
+"""What other modules may use of audit: record a security event inside their own transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecurityEvent:
+    """A fact about an account's security, named ``<subject>.<past-tense verb>``.
+
+    ``user_id`` is the account it concerns; ``details`` holds short, non-secret strings (never a
+    token, password or code).
+    """
+
+    type: str
+    user_id: uuid.UUID | None
+    session_id: uuid.UUID | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+class AuditTrail(Protocol):
+    async def record(self, event: SecurityEvent) -> None:
+        """Append the event in the caller's transaction; it exists only if that commits."""
+        ...
