@@ -128,10 +128,21 @@ def test_production_refuses_to_start_without_a_signing_key(
     assert "no signing key" in result.stderr
 
 
-def test_keys_rotate_adds_a_new_active_key(settings: Settings, tmp_path: Path) -> None:
+def test_keys_rotate_publishes_a_new_key_that_signs_after_the_activation_delay(
+    settings: Settings, tmp_path: Path
+) -> None:
     keys = tmp_path / "keys"
-    for expected in (1, 2):
-        result = gatehouse(settings, "keys", "rotate", GATEHOUSE_KEYS_DIR=str(keys))
-        assert result.returncode == 0, result.stderr
-        assert "new active signing key" in result.stdout
-        assert len(list(keys.glob("*.pem"))) == expected
+    env = {"GATEHOUSE_KEYS_DIR": str(keys), "GATEHOUSE_KEYS_RELOAD_SECONDS": "60"}
+    first = gatehouse(settings, "keys", "rotate", **env)
+    assert first.returncode == 0, first.stderr
+    assert "it signs now: it is the only key" in first.stdout
+    second = gatehouse(settings, "keys", "rotate", **env)
+    assert second.returncode == 0, second.stderr
+    assert "it signs from" in second.stdout  # two reload intervals from now
+    assert len(list(keys.glob("*.pem"))) == 2
+
+    listed = gatehouse(settings, "keys", "list", **env)
+    assert listed.returncode == 0, listed.stderr
+    states = [line.split("  ")[2] for line in listed.stdout.splitlines()]
+    assert states[0] == "signing"
+    assert states[1].startswith("published, signs from")

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gatehouse.main.settings import Settings
-from gatehouse.modules.auth.adapters.keys import load_key_ring
+from gatehouse.modules.auth.adapters.keys import read_keys
 from tests.e2e.conftest import bearer, login, unique_email, verified_user
 
 
@@ -39,8 +39,8 @@ async def genuine(client: httpx.AsyncClient, settings: Settings) -> dict[str, An
     claims = jwt.decode(pair["access_token"], options={"verify_signature": False})
     jwks = (await client.get("/.well-known/jwks.json")).json()
     public = jwt.PyJWKSet.from_dict(jwks)[header["kid"]].key
-    ring = load_key_ring(settings.resolved_keys_dir, create_if_missing=False)
-    return {"pair": pair, "header": header, "claims": claims, "public": public, "key": ring.active}
+    [key] = [k for k in read_keys(settings.resolved_keys_dir) if k.kid == header["kid"]]
+    return {"pair": pair, "header": header, "claims": claims, "public": public, "key": key}
 
 
 def _resign(genuine: dict[str, Any], *, foreign_key: bool = False, **changes: Any) -> str:

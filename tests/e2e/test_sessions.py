@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 import redis.asyncio as redis
 
 from gatehouse.main.settings import Settings
+from gatehouse.modules.auth.adapters.keys import generate_key
 from tests.e2e.conftest import ClientFactory, bearer, login, unique_email, verified_user
 
 pytestmark = pytest.mark.xdist_group("sessions")
@@ -164,3 +167,26 @@ async def test_logout_needs_a_valid_token(client: httpx.AsyncClient) -> None:
         response = await client.post(path)
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_a_rotated_key_is_picked_up_without_a_restart_and_old_tokens_stay_valid(
+    make_client: ClientFactory, settings: Settings, tmp_path: Path
+) -> None:
+    keys = tmp_path / "keys"
+    email = unique_email("rotation")
+    async with make_client(keys_dir=keys, keys_reload_seconds=0) as client:
+        await verified_user(client, settings, email)
+        before = await login(client, email)
+        generate_key(keys)  # what `gatehouse keys rotate` does; no activation delay here
+
+        published = (await client.get("/.well-known/jwks.json")).json()["keys"]
+        after = await login(client, email)
+
+        assert len(published) == 2
+        old_kid, new_kid = (
+            jwt.get_unverified_header(p["access_token"])["kid"] for p in (before, after)
+        )
+        assert {old_kid, new_kid} == {key["kid"] for key in published}
+        assert old_kid != new_kid
+        for pair in (before, after):
+            assert (await client.get("/api/v1/me", headers=bearer(pair))).status_code == 200

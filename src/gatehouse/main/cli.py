@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -17,7 +18,12 @@ from gatehouse.main.embedded import embedded_infrastructure
 from gatehouse.main.logging import configure_logging
 from gatehouse.main.secrets import SecretsError
 from gatehouse.main.settings import Settings
-from gatehouse.modules.auth.adapters.keys import KeyConfigurationError, generate_key
+from gatehouse.modules.auth.adapters.keys import (
+    KeyConfigurationError,
+    generate_key,
+    read_keys,
+    retire_keys,
+)
 
 log = logging.getLogger("gatehouse.cli")
 
@@ -139,8 +145,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     keys = sub.add_parser("keys", help="manage signing keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    keys_sub.add_parser("rotate", help="add a new active signing key (old ones stay published)")
+    keys_sub.add_parser(
+        "rotate",
+        help="add a new signing key (it signs once every process has loaded it) and retire the "
+        "keys whose tokens have all expired",
+    )
+    keys_sub.add_parser("list", help="the signing keys and what each one is doing")
     return parser
+
+
+def _keys(settings: Settings, command: str) -> None:
+    directory, policy = settings.resolved_keys_dir, settings.key_rotation
+    now = datetime.now(UTC)
+    if command == "rotate":
+        path = generate_key(directory, now)
+        print(f"new signing key: {path}")
+        if policy.active(read_keys(directory), now).path == path:
+            print("it signs now: it is the only key")
+        else:
+            print(f"it signs from {now + policy.activation_delay:%Y-%m-%d %H:%M:%S} UTC")
+        for retired in retire_keys(directory, policy, now):
+            print(f"retired (all its tokens have expired): {retired}")
+        return
+    keys = read_keys(directory)
+    if not keys:
+        print(f"no signing key in {directory}")
+        return
+    active = policy.active(keys, now)
+    retirable = {key.kid for key in policy.retirable(keys, now)}
+    for key in keys:
+        if key is active:
+            state = "signing"
+        elif key.created_at > active.created_at:
+            state = f"published, signs from {key.created_at + policy.activation_delay:%H:%M:%S}"
+        else:
+            state = "retirable" if key.kid in retirable else "published, verifying its tokens"
+        print(f"{key.kid}  {key.created_at:%Y-%m-%d %H:%M:%S}  {state}  {key.path.name}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -164,8 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with embedded_infrastructure(settings, redis=False) as resolved:
                 return asyncio.run(_create_admin(resolved, args.email, password))
         elif args.command == "keys":
-            path = generate_key(settings.resolved_keys_dir)
-            print(f"new active signing key: {path}")
+            _keys(settings, args.keys_command)
     except (SecretsError, KeyConfigurationError) as error:
         print(f"refusing to start: {error}", file=sys.stderr)
         return 2

@@ -12,7 +12,7 @@ from gatehouse.main.secrets import load_peppers, load_refresh_token_key
 from gatehouse.main.settings import Settings
 from gatehouse.modules.accounts.container import AccountsContainer
 from gatehouse.modules.audit.container import AuditContainer
-from gatehouse.modules.auth.adapters.keys import load_key_ring
+from gatehouse.modules.auth.adapters.keys import KeyRingSource
 from gatehouse.modules.auth.container import AuthContainer
 from gatehouse.modules.notifications.container import NotificationsContainer
 from gatehouse.shared.clock import SystemClock
@@ -69,9 +69,12 @@ class ApplicationContainer(containers.DeclarativeContainer):
     peppers = providers.Singleton(load_peppers, settings)
     refresh_token_key = providers.Singleton(load_refresh_token_key, settings)
     key_ring = providers.Singleton(
-        load_key_ring,
+        KeyRingSource,
         settings.provided.resolved_keys_dir,
         create_if_missing=settings.provided.is_dev,
+        policy=settings.provided.key_rotation,
+        clock=clock,
+        reload_seconds=settings.provided.keys_reload_seconds,
     )
 
     audit = providers.Container(AuditContainer, clock=clock, read_pool=read_pool)

@@ -6,11 +6,15 @@ The variable names are the HTTP contract's (flat, e.g. ``GATEHOUSE_DATABASE_URL`
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from gatehouse.modules.auth.adapters.jwt_tokens import LEEWAY_SECONDS
+from gatehouse.modules.auth.adapters.keys import RotationPolicy
 
 CommaList = Annotated[tuple[str, ...], NoDecode]
 
@@ -62,6 +66,8 @@ class Settings(BaseSettings):
     # Tokens.
     jwt_audience: str = "gatehouse"
     keys_dir: Path | None = None  # PEM signing keys; defaults to <data_dir>/keys in dev
+    # How often each process re-reads keys_dir; a new key signs after twice this.
+    keys_reload_seconds: int = Field(default=60, ge=0, le=3600)
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=24 * 3600)
     refresh_idle_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     refresh_absolute_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
@@ -101,6 +107,13 @@ class Settings(BaseSettings):
     @property
     def is_dev(self) -> bool:
         return self.env != "production"
+
+    @property
+    def key_rotation(self) -> RotationPolicy:
+        return RotationPolicy(
+            activation_delay=timedelta(seconds=2 * self.keys_reload_seconds),
+            token_lifetime=timedelta(seconds=self.access_token_ttl_seconds + LEEWAY_SECONDS),
+        )
 
     @property
     def resolved_keys_dir(self) -> Path:

@@ -17,28 +17,43 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gatehouse.modules.auth.adapters.jwt_tokens import JwtAccessTokens
-from gatehouse.modules.auth.adapters.keys import (
-    KeyConfigurationError,
-    KeyRing,
-    generate_key,
-    load_key_ring,
-    thumbprint,
-)
+from gatehouse.modules.auth.adapters.keys import KeyRing, KeyRingSource, RotationPolicy
 from gatehouse.modules.auth.domain.errors import InvalidAccessToken
 from gatehouse.modules.auth.domain.model import AccessClaims
+from tests.unit.fakes import FixedClock
 
 ISSUER = "https://id.example.com"
 AUDIENCE = "gatehouse"
 
 
-@pytest.fixture(scope="module")
-def ring(tmp_path_factory: pytest.TempPathFactory) -> KeyRing:
-    return load_key_ring(tmp_path_factory.mktemp("keys"), create_if_missing=True)
+POLICY = RotationPolicy(activation_delay=timedelta(minutes=2), token_lifetime=timedelta(minutes=16))
+
+
+def key_source(
+    directory: Path, clock: FixedClock, *, reload_seconds: float = 3600
+) -> KeyRingSource:
+    return KeyRingSource(
+        directory,
+        create_if_missing=True,
+        policy=POLICY,
+        clock=clock,
+        reload_seconds=reload_seconds,
+    )
 
 
 @pytest.fixture(scope="module")
-def codec(ring: KeyRing) -> JwtAccessTokens:
-    return JwtAccessTokens(ring, issuer=ISSUER, audience=AUDIENCE)
+def source(tmp_path_factory: pytest.TempPathFactory) -> KeyRingSource:
+    return key_source(tmp_path_factory.mktemp("keys"), FixedClock())
+
+
+@pytest.fixture(scope="module")
+def ring(source: KeyRingSource) -> KeyRing:
+    return source.current()
+
+
+@pytest.fixture(scope="module")
+def codec(source: KeyRingSource) -> JwtAccessTokens:
+    return JwtAccessTokens(source, issuer=ISSUER, audience=AUDIENCE)
 
 
 def _claims(now: datetime | None = None, ttl: timedelta = timedelta(minutes=15)) -> AccessClaims:
@@ -176,31 +191,3 @@ def test_expiry_allows_at_most_thirty_seconds_of_clock_skew(
     codec: JwtAccessTokens, ring: KeyRing
 ) -> None:
     codec.verify(_sign(ring, _payload(exp=int(datetime.now(UTC).timestamp()) - 20)))
-
-
-def test_rotating_adds_a_new_signer_and_keeps_verifying_old_tokens(tmp_path: Path) -> None:
-    old_ring = load_key_ring(tmp_path, create_if_missing=True)
-    old_token = JwtAccessTokens(old_ring, issuer=ISSUER, audience=AUDIENCE).issue(_claims())
-
-    generate_key(tmp_path)
-    new_ring = load_key_ring(tmp_path, create_if_missing=False)
-    codec = JwtAccessTokens(new_ring, issuer=ISSUER, audience=AUDIENCE)
-
-    assert new_ring.active.kid != old_ring.active.kid
-    assert {k["kid"] for k in codec.jwks()["keys"]} == {old_ring.active.kid, new_ring.active.kid}
-    assert codec.verify(old_token).subject
-    new_token = codec.issue(_claims())
-    assert jwt.get_unverified_header(new_token)["kid"] == new_ring.active.kid
-
-
-def test_missing_keys_outside_dev_refuse_to_start(tmp_path: Path) -> None:
-    with pytest.raises(KeyConfigurationError, match="no signing key"):
-        load_key_ring(tmp_path / "empty", create_if_missing=False)
-
-
-def test_key_files_are_private_and_kid_is_the_rfc7638_thumbprint(tmp_path: Path) -> None:
-    path = generate_key(tmp_path)
-    assert path.stat().st_mode & 0o777 == 0o600
-    ring = load_key_ring(tmp_path, create_if_missing=False)
-    assert ring.active.kid == thumbprint(ring.active.public_key)
-    assert len(ring.active.kid) == 43

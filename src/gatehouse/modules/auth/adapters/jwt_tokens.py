@@ -11,7 +11,7 @@ from typing import Any
 
 import jwt
 
-from gatehouse.modules.auth.adapters.keys import ALGORITHM, KeyRing, public_jwk
+from gatehouse.modules.auth.adapters.keys import ALGORITHM, KeyRing, KeyRingSource, public_jwk
 from gatehouse.modules.auth.application.ports import (
     AccessTokenIssuer,
     AccessTokenVerifier,
@@ -26,17 +26,26 @@ REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti", "sid"]
 
 
 class JwtAccessTokens(AccessTokenIssuer, AccessTokenVerifier, PublicKeySet):
-    def __init__(self, keys: KeyRing, *, issuer: str, audience: str) -> None:
-        self._keys = keys
-        self._public = keys.public_keys()
+    def __init__(self, keys: KeyRingSource, *, issuer: str, audience: str) -> None:
+        self._source = keys
         self._issuer = issuer
         self._audience = audience
-        self._jwks = {
-            "keys": [
-                {**public_jwk(key.public_key), "kid": key.kid, "use": "sig", "alg": ALGORITHM}
-                for key in keys.keys
-            ]
-        }
+        self._ring: KeyRing | None = None
+        self._keys()
+
+    def _keys(self) -> KeyRing:
+        """The ring as of now, with its public keys and JWKS derived once per change."""
+        ring = self._source.current()
+        if ring is not self._ring:
+            self._public = ring.public_keys()
+            self._jwks = {
+                "keys": [
+                    {**public_jwk(key.public_key), "kid": key.kid, "use": "sig", "alg": ALGORITHM}
+                    for key in ring.keys
+                ]
+            }
+            self._ring = ring
+        return ring
 
     def issue(self, claims: AccessClaims) -> str:
         payload: dict[str, Any] = {
@@ -50,16 +59,18 @@ class JwtAccessTokens(AccessTokenIssuer, AccessTokenVerifier, PublicKeySet):
             "roles": list(claims.roles),
             "amr": list(claims.amr),
         }
+        active = self._keys().active
         return jwt.encode(
             payload,
-            self._keys.active.private_key,
+            active.private_key,
             algorithm=ALGORITHM,
-            headers={"kid": self._keys.active.kid, "typ": TOKEN_TYPE},
+            headers={"kid": active.kid, "typ": TOKEN_TYPE},
         )
 
     def verify(self, token: str) -> AccessClaims:
         try:
             kid = _unverified_kid(token)
+            self._keys()
             key = self._public.get(kid)
             if key is None:
                 raise InvalidAccessToken
@@ -93,6 +104,7 @@ class JwtAccessTokens(AccessTokenIssuer, AccessTokenVerifier, PublicKeySet):
             raise InvalidAccessToken from error
 
     def jwks(self) -> Mapping[str, Any]:
+        self._keys()
         return self._jwks
 
 
