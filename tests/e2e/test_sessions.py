@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,7 @@ import httpx
 import jwt
 import pytest
 import redis.asyncio as redis
+from fastapi import FastAPI
 
 from gatehouse.main.settings import Settings
 from gatehouse.modules.auth.adapters.keys import generate_key
@@ -160,6 +163,35 @@ async def test_with_redis_down_revoked_tokens_stay_refused_and_valid_ones_work(
         assert (await client.post("/api/v1/auth/logout", headers=bearer(laptop))).status_code == 204
         await assert_refused(client, laptop)
         assert (await client.get("/api/v1/me", headers=bearer(phone))).status_code == 200
+
+
+async def test_a_revocation_whose_redis_write_failed_still_reaches_every_reader(
+    make_client: ClientFactory, settings: Settings
+) -> None:
+    """A partial partition: the revoking process cannot write to a Redis that the others (here,
+    the same app's checks) still read with its marker set. The periodic sync closes the gap."""
+
+    def lose_redis_writes(app: FastAPI) -> None:
+        revocations = app.state.container.auth.revocations()
+
+        async def write_failed(session_ids: list[uuid.UUID]) -> None:
+            """As the adapter behaves when its write fails: PostgreSQL holds it, Redis not."""
+
+        revocations.revoked = write_failed
+
+    async with make_client(prepare=lose_redis_writes, revocation_sync_seconds=0.2) as client:
+        laptop, phone = await signed_in_twice(client, settings)
+        # Redis now holds the complete denylist (marker set), so Redis answers the checks.
+        assert (await client.get("/api/v1/me", headers=bearer(phone))).status_code == 200
+        sid = jwt.decode(phone["access_token"], options={"verify_signature": False})["sid"]
+        ended = await client.delete(f"/api/v1/me/sessions/{sid}", headers=bearer(laptop))
+        assert ended.status_code == 204
+
+        deadline = asyncio.get_running_loop().time() + 5  # 25 sync intervals
+        while (await client.get("/api/v1/me", headers=bearer(phone))).status_code != 401:
+            assert asyncio.get_running_loop().time() < deadline, "the sync never copied it"
+            await asyncio.sleep(0.05)
+        await assert_refused(client, phone)
 
 
 async def test_logout_needs_a_valid_token(client: httpx.AsyncClient) -> None:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -46,6 +46,19 @@ def _operation_id(route: APIRoute) -> str:
     return route.operation_id or route.name
 
 
+async def _repeat(
+    interval: float, job: Callable[[], Awaitable[object]], stop: asyncio.Event
+) -> None:
+    """Run ``job`` every ``interval`` seconds until ``stop``; a failed run is logged, not fatal."""
+    while not stop.is_set():
+        try:
+            await job()
+        except Exception:
+            log.exception("background job failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+
+
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     container: ApplicationContainer = app.state.container
@@ -64,6 +77,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             ),
             name="outbox-dispatcher",
         )
+    revocations = container.auth.revocations()
+    revocation_sync = asyncio.create_task(
+        _repeat(
+            settings.revocation_sync_seconds,
+            lambda: revocations.sync(settings.revocation_sync_seconds),
+            stop,
+        ),
+        name="revocation-sync",
+    )
     # Everything built so far lives as long as the process: move it out of the collector's
     # sight, so full collections under load stay short (they stalled the loop ~50 ms).
     gc.collect()
@@ -72,6 +94,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         stop.set()
+        await revocation_sync
         if dispatcher is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(dispatcher, timeout=15)

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     refresh_absolute_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
     refresh_reuse_grace_seconds: int = Field(default=10, ge=0, le=300)
     refresh_token_key: SecretStr | None = None  # HMAC key deriving each child refresh token
+    # How often some process copies recent revocations from PostgreSQL to Redis again.
+    revocation_sync_seconds: float = Field(default=5.0, gt=0, le=60)
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

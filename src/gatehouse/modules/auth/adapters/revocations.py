@@ -5,6 +5,10 @@ access tokens have expired anyway), so it can always be rebuilt from PostgreSQL.
 says "this Redis holds a complete denylist": after a flush the marker is gone and every check
 asks PostgreSQL until the denylist is rebuilt; with Redis down every check asks PostgreSQL.
 
+A revocation whose Redis write fails (a fault between one process and a Redis the others still
+read) is copied over by ``sync``, which some process runs every few seconds: every recent
+revocation in PostgreSQL is written to Redis again.
+
 Concurrent checks are coalesced: one ``MGET`` (or one PostgreSQL query) answers every check that
 arrived while the previous one was in flight (``gatehouse.shared.coalescing``).
 """
@@ -19,6 +23,7 @@ from redis.exceptions import RedisError
 
 from gatehouse.modules.auth.application.ports import SessionRevocations
 from gatehouse.shared.coalescing import Coalescer
+from gatehouse.shared.persistence import DatabaseUnavailable
 from gatehouse.shared.pg import ReadPool
 
 log = logging.getLogger("gatehouse.auth")
@@ -26,6 +31,8 @@ log = logging.getLogger("gatehouse.auth")
 PREFIX = "gatehouse:session-revoked:"
 READY = PREFIX + "ready"
 REBUILDING = PREFIX + "rebuilding"
+SYNCING = PREFIX + "syncing"
+SYNC_LOOKBACK_SECONDS = 60  # far longer than a revoking transaction takes to commit
 
 _LIVE = "SELECT id FROM auth_session WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL"
 _RECENTLY_REVOKED = (
@@ -59,12 +66,10 @@ class RedisSessionRevocations(SessionRevocations):
         if not session_ids:
             return
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for session_id in session_ids:
-                    pipe.set(f"{PREFIX}{session_id}", b"1", ex=self._window)
-                await pipe.execute()
+            await self._write(session_ids)
         except (RedisError, OSError):
-            # PostgreSQL already holds the revocation; readers that cannot reach Redis ask it.
+            # PostgreSQL already holds the revocation; readers that cannot reach Redis ask it,
+            # and the next sync (any process's) copies it to Redis for those that can.
             log.warning("revocation not copied to Redis", extra={"sessions": len(session_ids)})
 
     async def _from_postgres(self, session_ids: list[uuid.UUID]) -> list[bool]:
@@ -72,17 +77,36 @@ class RedisSessionRevocations(SessionRevocations):
         live = {row["id"] for row in await self._pool.fetch(_LIVE, session_ids)}
         return [session_id not in live for session_id in session_ids]
 
+    async def sync(self, interval_seconds: float) -> int:
+        """Copy the last minute's revocations to Redis again, if no process did in this interval.
+
+        Returns how many were copied (0 when another process holds this interval's turn).
+        """
+        try:
+            if not await self._redis.set(SYNCING, b"1", nx=True, px=int(interval_seconds * 1000)):
+                return 0
+            rows = await self._pool.fetch(_RECENTLY_REVOKED, SYNC_LOOKBACK_SECONDS)
+            await self._write([row["id"] for row in rows])
+        except (RedisError, OSError, DatabaseUnavailable):
+            return 0
+        return len(rows)
+
+    async def _write(self, session_ids: list[uuid.UUID], *, complete: bool = False) -> None:
+        """Denylist the sessions; ``complete``: they are all the window's, set the marker."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for session_id in session_ids:
+                pipe.set(f"{PREFIX}{session_id}", b"1", ex=self._window)
+            if complete:
+                pipe.set(READY, b"1")
+                pipe.delete(REBUILDING)
+            await pipe.execute()
+
     async def _rebuild(self) -> None:
         """Copy the recent revocations from PostgreSQL, once, whoever gets the lock."""
         try:
             if not await self._redis.set(REBUILDING, b"1", nx=True, ex=30):
                 return
             rows = await self._pool.fetch(_RECENTLY_REVOKED, self._window)
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for row in rows:
-                    pipe.set(f"{PREFIX}{row['id']}", b"1", ex=self._window)
-                pipe.set(READY, b"1")
-                pipe.delete(REBUILDING)
-                await pipe.execute()
+            await self._write([row["id"] for row in rows], complete=True)
         except (RedisError, OSError):
             log.warning("revocation denylist not rebuilt; PostgreSQL answers meanwhile")
