@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,7 +80,9 @@ def _ratio_check(
     *,
     reference_label: str,
     primary: bool,
+    per_round: Sequence[float] = (),
 ) -> Check:
+    """``per_round``: the ratio within each round; when given, their median is the measure."""
     rule = f">= {threshold:.2f} x {reference_label}"
     if measured is None or reference is None:
         return Check(name, rule, None, threshold, "SKIP", "not measured in this run", primary)
@@ -87,6 +90,9 @@ def _ratio_check(
     broken = [m for m in (measured, reference) if isinstance(m, Measurement) and not m.valid]
     ratio = measured.result.requests_per_second / base if base else 0.0
     detail = f"{measured.result.requests_per_second:,.1f} / {base:,.1f} req/s"
+    if per_round:
+        ratio = statistics.median(per_round)
+        detail = f"median of rounds {', '.join(f'{r:.2f}' for r in per_round)}; medians {detail}"
     if isinstance(reference, Measurement):
         per_cpu = measured.per_cpu_second / reference.per_cpu_second
         detail += f"; per server CPU-second {per_cpu:.2f} x"
@@ -124,8 +130,29 @@ def _p99_check(name: str, measured: Measurement | None, limit_ms: float) -> Chec
     return Check(name, rule, p99, limit_ms, status, detail, primary=True)
 
 
-def checks(measurements: Mapping[str, Measurement], bcrypt_rate: float | None) -> list[Check]:
+def paired_ratios(
+    rounds: Mapping[str, Sequence[Measurement]], key: str, reference: str
+) -> list[float]:
+    """``key`` over ``reference`` within each round both were measured in (minutes apart at
+    most), so a machine that slows down over the run slows both sides of each ratio."""
+    by_round = {m.round: m for m in rounds.get(reference, ()) if m.result.requests_per_second}
+    return [
+        m.result.requests_per_second / by_round[m.round].result.requests_per_second
+        for m in rounds.get(key, ())
+        if m.round in by_round
+    ]
+
+
+def checks(
+    measurements: Mapping[str, Measurement],
+    bcrypt_rate: float | None,
+    rounds: Mapping[str, Sequence[Measurement]] | None = None,
+) -> list[Check]:
     m = measurements.get
+
+    def paired(key: str, reference: str) -> list[float]:
+        return paired_ratios(rounds or {}, key, reference)
+
     result = [
         _ratio_check(
             "Gatehouse GET /health/live vs (a)",
@@ -134,6 +161,7 @@ def checks(measurements: Mapping[str, Measurement], bcrypt_rate: float | None) -
             0.80,
             reference_label="(a)",
             primary=True,
+            per_round=paired("c.live", "a.live"),
         ),
         _ratio_check(
             "Gatehouse GET /api/v1/me vs (b)",
@@ -142,6 +170,7 @@ def checks(measurements: Mapping[str, Measurement], bcrypt_rate: float | None) -
             0.60,
             reference_label="(b)",
             primary=True,
+            per_round=paired("c.me", "b.me"),
         ),
         _ratio_check(
             "Gatehouse POST /auth/login vs raw bcrypt",
@@ -158,6 +187,7 @@ def checks(measurements: Mapping[str, Measurement], bcrypt_rate: float | None) -
             0.85,
             reference_label="no check",
             primary=True,
+            per_round=paired("c.me", "c.norev.me"),
         ),
         _p99_check("GET /health/live during the login storm", m("c.storm.live"), 25.0),
         _info_ratio("Gatehouse POST /auth/refresh vs (a)", m("c.refresh"), m("a.live"), "(a)"),
@@ -171,6 +201,7 @@ def checks(measurements: Mapping[str, Measurement], bcrypt_rate: float | None) -
                 0.80,
                 reference_label="(a)",
                 primary=False,
+                per_round=paired("c.info.live", "a.live"),
             ),
             _ratio_check(
                 "  same, request log at info: /me vs (b)",
@@ -179,6 +210,7 @@ def checks(measurements: Mapping[str, Measurement], bcrypt_rate: float | None) -
                 0.60,
                 reference_label="(b)",
                 primary=False,
+                per_round=paired("c.info.me", "b.me"),
             ),
         ]
     return result
@@ -309,7 +341,7 @@ class Report:
         return medians
 
     def evaluate(self) -> None:
-        self.checks = checks(self.by_key(), self.bcrypt_rate)
+        self.checks = checks(self.by_key(), self.bcrypt_rate, self.rounds())
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

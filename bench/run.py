@@ -438,7 +438,10 @@ class Bench:
             for number in range(1, self.config.rounds + 1):
                 if targets:
                     print(f"read targets, round {number} of {self.config.rounds}", flush=True)
-                for target in targets:
+                # Every other round in reverse order: each pair compared within a round (c.me
+                # and c.norev.me side by side) goes first as often as second, so a machine
+                # getting slower or faster over the run does not favour one side.
+                for target in targets if number % 2 else reversed(targets):
                     if isinstance(target, RefreshTarget):
                         self.refresh(target, number)
                     else:

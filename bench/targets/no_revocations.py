@@ -16,3 +16,6 @@ class NoRevocations:
 
     async def revoked(self, session_ids: list[uuid.UUID]) -> None:
         return None
+
+    async def sync(self, interval_seconds: float) -> int:
+        return 0

@@ -202,6 +202,9 @@ class RecordingRevocations(SessionRevocations):
     async def revoked(self, session_ids: list[uuid.UUID]) -> None:
         self.told.extend(session_ids)
 
+    async def sync(self, interval_seconds: float) -> int:
+        return 0
+
 
 class InMemorySessionRepository(SessionRepository):
     def __init__(self, state: _AuthState) -> None:

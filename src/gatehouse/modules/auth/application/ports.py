@@ -73,6 +73,11 @@ class SessionRevocations(Protocol):
         """Tell the fast copy, after the revocation committed in PostgreSQL."""
         ...
 
+    async def sync(self, interval_seconds: float) -> int:
+        """Copy recent revocations to the fast copy again (run every ``interval_seconds``), so
+        one whose ``revoked`` call failed is not missed for long; return how many were copied."""
+        ...
+
 
 class AccessTokenIssuer(Protocol):
     def issue(self, claims: AccessClaims) -> str:
