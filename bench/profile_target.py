@@ -133,7 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = Config(
         rounds=1, warmup_s=2, duration_s=args.duration, login_duration_s=args.duration,
         read_connections=64, login_connections=16, probe_connections=2, refresh_connections=8,
-        wrk_threads=1, bcrypt_iterations=0, server_cpu=0, load_cpu=1, phases=(), quick=False,
+        wrk_threads=1, bcrypt_iterations=0, server_cpu=0, load_cpu=1, pairs=1, pair_duration_s=1,
+        phases=(), quick=False,
     )  # fmt: skip
     os.sched_setaffinity(0, {config.load_cpu})
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -15,7 +15,8 @@ from bench.servers import CpuUsage
 
 # Printed order: each reference first, Gatehouse beside it.
 _KEYS = (
-    "a.live c.live c.info.live b.me c.me c.norev.me c.info.me c.refresh c.login c.storm.login"
+    "a.live c.live c.info.live b.me c.me c.me.pair c.norev.me c.info.me c.refresh c.login"
+    " c.storm.login"
     " c.storm.live"
 )
 _ORDER = {key: i for i, key in enumerate(_KEYS.split())}
@@ -182,12 +183,12 @@ def checks(
         ),
         _ratio_check(
             "/me with the revocation check vs without: slowdown <= 15 %",
-            m("c.me"),
+            m("c.me.pair"),
             m("c.norev.me"),
             0.85,
             reference_label="no check",
             primary=True,
-            per_round=paired("c.me", "c.norev.me"),
+            per_round=paired("c.me.pair", "c.norev.me"),
         ),
         _p99_check("GET /health/live during the login storm", m("c.storm.live"), 25.0),
         _info_ratio("Gatehouse POST /auth/refresh vs (a)", m("c.refresh"), m("a.live"), "(a)"),

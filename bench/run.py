@@ -58,6 +58,8 @@ class Config:
     bcrypt_iterations: int
     server_cpu: int
     load_cpu: int
+    pairs: int
+    pair_duration_s: float
     phases: tuple[str, ...]
     quick: bool
 
@@ -76,6 +78,8 @@ _OPTIONS: list[tuple[str, str, type, float | int, float | int, str]] = [
     ("--bcrypt-iterations", "BCRYPT_ITERATIONS", int, 20, 5, "checkpw calls per rate run"),
     ("--server-cpu", "SERVER_CPU", int, 0, 0, "the CPU every server is pinned to"),
     ("--load-cpu", "LOAD_CPU", int, 1, 1, "the CPU of wrk, the runner, embedded servers"),
+    ("--pairs", "PAIRS", int, 12, 3, "alternations of /me with and without the revocation check"),
+    ("--pair-duration", "PAIR_DURATION", float, 3, 2, "seconds measured per side of a pair"),
 ]
 
 
@@ -125,11 +129,15 @@ def parse_args(argv: Sequence[str] | None) -> Config:
         bcrypt_iterations=values["bcrypt_iterations"],
         server_cpu=values["server_cpu"],
         load_cpu=values["load_cpu"],
+        pairs=values["pairs"],
+        pair_duration_s=values["pair_duration"],
         phases=phases,
         quick=quick,
     )
     if not 1 <= config.rounds <= 20:
         parser.error("--rounds must be between 1 and 20")
+    if not 1 <= config.pairs <= 100 or not 1 <= config.pair_duration_s <= 60:
+        parser.error("--pairs must be between 1 and 100, --pair-duration between 1 and 60 s")
     if not 1 <= config.refresh_connections <= 64:
         parser.error("--refresh-connections must be between 1 and 64")
     if config.duration_s < 1 or config.login_duration_s < 1 or config.warmup_s < 0:
@@ -329,11 +337,13 @@ class Bench:
 
     def measure(
         self, key: str, target: str, request: str, server: Server, job: WrkJob, number: int = 1,
-        warm: WrkJob | None = None,
+        warm: WrkJob | None = None, warmup_s: float | None = None,
     ) -> None:  # fmt: skip
-        """``warm``: the warm-up's job, when it cannot be the measured one's (refresh tokens)."""
-        if self.config.warmup_s > 0:
-            warm = dataclasses.replace(warm or job, duration_s=self.config.warmup_s)
+        """``warm``: the warm-up's job, when it cannot be the measured one's (refresh tokens);
+        ``warmup_s``: instead of the configured warm-up."""
+        warmup_s = self.config.warmup_s if warmup_s is None else warmup_s
+        if warmup_s > 0:
+            warm = dataclasses.replace(warm or job, duration_s=warmup_s)
             warm.finish(warm.start(self.wrk))
             server.wait_idle()
         before = server.sample(self.config.load_cpu)
@@ -424,13 +434,13 @@ class Bench:
                 targets.append(ReadTarget("b.me", B, floor, "/api/v1/me", lambda: token))
             if "gatehouse" in phases:
                 targets.append(ReadTarget("c.me", C, gatehouse, "/api/v1/me", user=user))
+            norev = None
             if "no-revocation" in phases:
                 norev_server = self.gatehouse_no_revocation_check(
                     "gatehouse-norev", infra, log_level="warning"
                 )
                 norev = stack.enter_context(running(norev_server))
                 fixtures.check_revocation_skipped(gatehouse.url(""), norev.url(""), user)
-                targets.append(ReadTarget("c.norev.me", C_NOREV, norev, "/api/v1/me", user=user))
             if "info" in phases:
                 targets.append(ReadTarget("c.info.me", C_INFO, info, "/api/v1/me", user=user))
             if "refresh" in phases:
@@ -446,6 +456,11 @@ class Bench:
                         self.refresh(target, number)
                     else:
                         self.read(target, number)
+            if norev is not None:
+                self.revocation_pairs(
+                    ReadTarget("c.me.pair", C, gatehouse, "/api/v1/me", user=user),
+                    ReadTarget("c.norev.me", C_NOREV, norev, "/api/v1/me", user=user),
+                )
         if "login" in phases:
             self.login_phase(infra, user)
 
@@ -455,6 +470,31 @@ class Bench:
         fixtures.check_get(server.url(target.path), token=token)
         job = self.read_job(server, target.path, token)
         self.measure(target.key, target.target, f"GET {target.path}", server, job, number)
+
+    def revocation_pairs(self, checked: ReadTarget, unchecked: ReadTarget) -> None:
+        """/me with and without the revocation check, alternating in short runs many times.
+
+        On a shared machine, throughput drifts by tens of per cent within a minute; a 15 %
+        budget needs each pair measured seconds apart, and many pairs (the median of their
+        ratios is the figure). Each side goes first in every other pair.
+        """
+        config = self.config
+        print(f"revocation check: {config.pairs} pairs of {config.pair_duration_s:g} s", flush=True)
+        tokens = {target.key: target.bearer() for target in (checked, unchecked)}
+        for number in range(1, config.pairs + 1):
+            order = (checked, unchecked) if number % 2 else (unchecked, checked)
+            for target in order:
+                token = tokens[target.key]
+                fixtures.check_get(target.server.url(target.path), token=token)
+                job = dataclasses.replace(
+                    self.read_job(target.server, target.path, token),
+                    duration_s=config.pair_duration_s,
+                )
+                request = f"GET {target.path}"
+                self.measure(
+                    target.key, target.target, request, target.server, job, number,
+                    warmup_s=min(config.warmup_s, 1.0),
+                )  # fmt: skip
 
     def refresh(self, target: RefreshTarget, number: int) -> None:
         """Fresh sessions for the warm-up and for the measured run (a rotated token is dead)."""
