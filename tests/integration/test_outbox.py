@@ -18,6 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gatehouse.modules.accounts.adapters.repositories import SqlAlchemyAccountsUnitOfWork
+from gatehouse.modules.notifications.adapters.mail_templates import JinjaMailRenderer
 from gatehouse.modules.notifications.adapters.orm import outbox_table
 from gatehouse.modules.notifications.adapters.outbox import (
     SqlAlchemyMailOutbox,
@@ -65,7 +66,11 @@ def dispatcher(
 ) -> DispatchOutboxHandler:
     transport = SmtpMailTransport(SmtpConfig.from_url(smtp_server.url, timeout=5.0), SENDER)
     return DispatchOutboxHandler(
-        SqlAlchemyOutboxStore(engine, listen_dsn=None), transport, clock, "gatehouse.test"
+        SqlAlchemyOutboxStore(engine, listen_dsn=None),
+        transport,
+        JinjaMailRenderer(),
+        clock,
+        "gatehouse.test",
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from gatehouse.modules.notifications.adapters.mail_templates import JinjaMailRenderer
 from gatehouse.modules.notifications.adapters.outbox import (
     SqlAlchemyMailOutbox,
     SqlAlchemyOutboxStore,
@@ -42,10 +43,12 @@ class NotificationsContainer(containers.DeclarativeContainer):
     outbox_factory = providers.Factory(SqlAlchemyMailOutbox, clock=clock).provider
     store = providers.Singleton(SqlAlchemyOutboxStore, engine, listen_dsn)
     transport = providers.Singleton(_transport, smtp_url, mail_from, smtp_timeout)
+    renderer = providers.Singleton(JinjaMailRenderer)
     dispatch = providers.Singleton(
         DispatchOutboxHandler,
         store=store,
         transport=transport,
+        renderer=renderer,
         clock=clock,
         mail_domain=providers.Callable(_mail_domain, mail_from),
     )

@@ -5,9 +5,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from gatehouse.modules.notifications.application.ports import MailTransport, OutboxStore
-from gatehouse.modules.notifications.application.templates import UnknownTemplate, render
-from gatehouse.modules.notifications.domain.errors import DeliveryFailed
+from gatehouse.modules.notifications.application.ports import (
+    MailRenderer,
+    MailTransport,
+    OutboxStore,
+)
+from gatehouse.modules.notifications.domain.errors import (
+    DeliveryFailed,
+    TemplateFailed,
+    UnknownTemplate,
+)
 from gatehouse.modules.notifications.domain.model import (
     MAX_ATTEMPTS,
     RenderedMail,
@@ -33,9 +40,15 @@ class DispatchOutboxHandler:
     """Sends due mail. The row stays locked while it is sent, so no two dispatchers send it."""
 
     def __init__(
-        self, store: OutboxStore, transport: MailTransport, clock: Clock, mail_domain: str
+        self,
+        store: OutboxStore,
+        transport: MailTransport,
+        renderer: MailRenderer,
+        clock: Clock,
+        mail_domain: str,
     ) -> None:
         self._store = store
+        self._renderer = renderer
         self._transport = transport
         self._clock = clock
         self._mail_domain = mail_domain
@@ -49,16 +62,16 @@ class DispatchOutboxHandler:
                 message = claim.message
                 now = self._clock.now()
                 try:
-                    subject, text, html = render(message.template, message.params)
-                except (UnknownTemplate, KeyError, ValueError) as error:
+                    parts = self._renderer.render(message.template, message.params, message.locale)
+                except (UnknownTemplate, TemplateFailed) as error:
                     await claim.mark_dead(f"template: {error!r}", now)
                     dead += 1
                     continue
                 mail = RenderedMail(
                     to=message.to,
-                    subject=subject,
-                    text=text,
-                    html=html,
+                    subject=parts.subject,
+                    text=parts.text,
+                    html=parts.html,
                     message_id=f"<{message.id}@{self._mail_domain}>",
                 )
                 try:

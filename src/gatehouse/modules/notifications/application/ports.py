@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from gatehouse.modules.notifications.domain.model import OutboxMessage, RenderedMail
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedParts:
+    subject: str
+    text: str
+    html: str
+
+
+class MailRenderer(Protocol):
+    locales: tuple[str, ...]  # the locales with templates; English is always one
+
+    def render(self, template: str, params: Mapping[str, str], locale: str) -> RenderedParts:
+        """The mail in ``locale`` (English when it has no such template).
+
+        Raises ``UnknownTemplate`` or ``TemplateFailed``.
+        """
+        ...
 
 
 class MailTransport(Protocol):

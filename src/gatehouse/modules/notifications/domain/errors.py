@@ -1,4 +1,4 @@
-"""Delivery failures as the dispatcher sees them."""
+"""Rendering and delivery failures as the dispatcher sees them."""
 
 from __future__ import annotations
 
@@ -10,3 +10,11 @@ class DeliveryFailed(Exception):
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
+
+
+class UnknownTemplate(LookupError):
+    """No template of that name, in any locale."""
+
+
+class TemplateFailed(ValueError):
+    """The template exists but did not render (a missing parameter, a syntax error)."""

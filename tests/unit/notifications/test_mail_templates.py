@@ -1,0 +1,93 @@
+"""Every mail in every shipped locale: both parts, escaping, one-line subjects, fallbacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gatehouse.modules.notifications.adapters.mail_templates import (
+    TEMPLATES_DIR,
+    JinjaMailRenderer,
+)
+from gatehouse.modules.notifications.domain.errors import TemplateFailed, UnknownTemplate
+
+RENDERER = JinjaMailRenderer()
+LINK = "https://id.example.com/reset-password?token=abc"
+PARAMS = {
+    "link": LINK,
+    "reset_link": LINK,
+    "hours": "24",
+    "minutes": "30",
+    "name": "Ada",
+    "when": "2026-11-22 09:00",
+    "reset": "",
+}
+TEMPLATES = sorted({p.name.split(".")[0] for p in (TEMPLATES_DIR / "en").glob("*.subject")})
+
+
+def test_english_and_german_ship_the_same_mails() -> None:
+    assert RENDERER.locales == ("de", "en")
+    german = sorted({p.name.split(".")[0] for p in (TEMPLATES_DIR / "de").glob("*.subject")})
+    assert german == TEMPLATES
+    assert {"verify_email", "already_registered", "password_reset", "password_changed"} <= set(
+        TEMPLATES
+    )
+
+
+@pytest.mark.parametrize("locale", ["en", "de"])
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_every_mail_renders_a_subject_a_text_and_an_html_part(template: str, locale: str) -> None:
+    parts = RENDERER.render(template, PARAMS, locale)
+    assert parts.subject
+    assert "\n" not in parts.subject
+    assert parts.text.strip()
+    assert f'<html lang="{locale}">' in parts.html
+    assert f"<title>{parts.subject}</title>" in parts.html
+    for part in (parts.text, parts.html):
+        assert "{{" not in part
+        assert "{%" not in part
+    if "link" in parts.text or LINK in parts.text:
+        assert LINK in parts.text
+
+
+def test_german_is_german_and_an_unknown_locale_falls_back_to_english() -> None:
+    german = RENDERER.render("password_reset", PARAMS, "de")
+    english = RENDERER.render("password_reset", PARAMS, "en")
+    assert german.subject == "Setzen Sie Ihr Passwort zurück"
+    assert "Passwort" in german.text
+    assert RENDERER.render("password_reset", PARAMS, "fr") == english
+    assert RENDERER.render("password_reset", PARAMS, "../en") == english
+
+
+def test_parameters_are_escaped_in_html_and_kept_in_text() -> None:
+    hostile = {**PARAMS, "link": 'https://x/?token=a&b="<script>"', "name": "<b>Eve</b>"}
+    parts = RENDERER.render("password_changed", hostile, "en")
+    assert "<script>" not in parts.html
+    assert "<b>Eve</b>" not in parts.html
+    assert "&lt;b&gt;Eve&lt;/b&gt;" in parts.html
+    assert "Hello <b>Eve</b>," in parts.text
+
+
+def test_a_name_cannot_put_a_line_break_into_the_subject(tmp_path: Path) -> None:
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "_footer.txt").write_text("footer\n")
+    for name in ("_layout.txt", "_layout.html", "_button.html"):
+        (tmp_path / name).write_text((TEMPLATES_DIR / name).read_text())
+    (tmp_path / "en" / "hello.subject").write_text("Hello {{ name }}\n")
+    (tmp_path / "en" / "hello.txt").write_text("hi\n")
+    (tmp_path / "en" / "hello.html").write_text("<p>hi</p>\n")
+    parts = JinjaMailRenderer(tmp_path).render(
+        "hello", {"name": "Eve\r\nBcc: victim@example.com"}, "en"
+    )
+    assert parts.subject == "Hello Eve Bcc: victim@example.com"
+
+
+def test_a_missing_parameter_fails_the_mail_instead_of_blanking_it() -> None:
+    with pytest.raises(TemplateFailed, match="minutes"):
+        RENDERER.render("password_reset", {"link": LINK}, "en")
+
+
+def test_an_unknown_template_is_refused() -> None:
+    with pytest.raises(UnknownTemplate):
+        RENDERER.render("no_such_mail", PARAMS, "en")
