@@ -12,14 +12,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gatehouse.modules.accounts.adapters.repositories import SqlAlchemyAccountsUnitOfWork
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork
 from gatehouse.modules.accounts.domain.errors import EmailAlreadyRegistered
 from gatehouse.modules.accounts.domain.model import DisplayName, TokenPurpose, User
-from gatehouse.modules.notifications.adapters.outbox import SqlAlchemyMailOutbox
-from gatehouse.modules.notifications.application.public import MailOutbox
 from tests.support.builders import T0, a_token, a_user, unique_email
-from tests.support.clock import FixedClock
+from tests.support.uow import accounts_uow
 from tests.unit.fakes import InMemoryAccountsUnitOfWork
 
 UowFactory = Callable[[], AccountsUnitOfWork]
@@ -36,11 +33,7 @@ def uow(request: pytest.FixtureRequest) -> UowFactory:
     if request.param == "in_memory":
         return InMemoryAccountsUnitOfWork()  # calling it returns itself, like a factory
     factory: async_sessionmaker[AsyncSession] = request.getfixturevalue("tx_session_factory")
-
-    def outbox(session: AsyncSession) -> MailOutbox:
-        return SqlAlchemyMailOutbox(session, FixedClock(T0))
-
-    return lambda: SqlAlchemyAccountsUnitOfWork(factory, outbox)
+    return accounts_uow(factory)
 
 
 async def test_a_committed_user_is_found_by_id_and_by_email(uow: UowFactory) -> None:

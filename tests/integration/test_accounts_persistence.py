@@ -28,18 +28,12 @@ from gatehouse.modules.accounts.domain.model import (
     TokenPurpose,
     User,
 )
-from gatehouse.modules.notifications.adapters.outbox import SqlAlchemyMailOutbox
-from gatehouse.modules.notifications.application.public import MailOutbox
 from gatehouse.shared.errors import Unavailable
 from gatehouse.shared.persistence import DatabaseUnavailable
 from tests.support.builders import T0, a_token, a_user, unique_email
-from tests.support.clock import FixedClock
+from tests.support.uow import accounts_uow
 
 UowFactory = Callable[[], SqlAlchemyAccountsUnitOfWork]
-
-
-def _outbox_factory(session: AsyncSession) -> MailOutbox:
-    return SqlAlchemyMailOutbox(session, FixedClock(T0))
 
 
 async def register(uow: UowFactory, user: User) -> None:
@@ -50,7 +44,7 @@ async def register(uow: UowFactory, user: User) -> None:
 
 @pytest.fixture
 def uow(tx_session_factory: async_sessionmaker[AsyncSession]) -> UowFactory:
-    return lambda: SqlAlchemyAccountsUnitOfWork(tx_session_factory, _outbox_factory)
+    return accounts_uow(tx_session_factory)
 
 
 async def test_user_round_trips_with_its_value_objects(uow: UowFactory) -> None:
@@ -198,7 +192,7 @@ async def test_a_unit_of_work_on_an_unreachable_database_raises_database_unavail
     factory = async_sessionmaker(engine, expire_on_commit=False)
     try:
         with pytest.raises(DatabaseUnavailable) as raised:
-            async with SqlAlchemyAccountsUnitOfWork(factory, _outbox_factory) as tx:
+            async with accounts_uow(factory)() as tx:
                 await tx.users.get_by_email(unique_email())
     finally:
         await engine.dispose()

@@ -21,15 +21,15 @@ from gatehouse.modules.accounts.adapters.repositories import SqlAlchemyAccountsU
 from gatehouse.modules.notifications.adapters.mail_templates import JinjaMailRenderer
 from gatehouse.modules.notifications.adapters.orm import outbox_table
 from gatehouse.modules.notifications.adapters.outbox import (
-    SqlAlchemyMailOutbox,
     SqlAlchemyOutboxStore,
 )
 from gatehouse.modules.notifications.adapters.transports import SmtpConfig, SmtpMailTransport
 from gatehouse.modules.notifications.application.dispatch import DispatchOutboxHandler
-from gatehouse.modules.notifications.application.public import MailOutbox, OutgoingMail
+from gatehouse.modules.notifications.application.public import OutgoingMail
 from tests.support.builders import unique_email
 from tests.support.clock import FixedClock
 from tests.support.smtp import SmtpServer
+from tests.support.uow import accounts_uow
 
 SENDER = "Gatehouse <no-reply@gatehouse.test>"
 LINK = "https://gatehouse.test/verify?token=abc&next=<x>"
@@ -54,11 +54,7 @@ def outbox_uow(
     session_factory: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> Callable[[], SqlAlchemyAccountsUnitOfWork]:
     """A writer's unit of work whose outbox shares its transaction (the accounts module's)."""
-
-    def outbox(session: AsyncSession) -> MailOutbox:
-        return SqlAlchemyMailOutbox(session, clock)
-
-    return lambda: SqlAlchemyAccountsUnitOfWork(session_factory, outbox)
+    return accounts_uow(session_factory, clock)
 
 
 def dispatcher(
@@ -66,11 +62,11 @@ def dispatcher(
 ) -> DispatchOutboxHandler:
     transport = SmtpMailTransport(SmtpConfig.from_url(smtp_server.url, timeout=5.0), SENDER)
     return DispatchOutboxHandler(
-        SqlAlchemyOutboxStore(engine, listen_dsn=None),
-        transport,
-        JinjaMailRenderer(),
-        clock,
-        "gatehouse.test",
+        store=SqlAlchemyOutboxStore(engine, listen_dsn=None),
+        transport=transport,
+        renderer=JinjaMailRenderer(),
+        clock=clock,
+        mail_domain="gatehouse.test",
     )
 
 

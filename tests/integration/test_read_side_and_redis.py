@@ -15,12 +15,10 @@ from gatehouse.main.settings import Settings
 from gatehouse.modules.accounts.adapters.repositories import SqlAlchemyAccountsUnitOfWork
 from gatehouse.modules.accounts.adapters.views import AsyncpgUserViews
 from gatehouse.modules.accounts.application.views import UserView
-from gatehouse.modules.notifications.adapters.outbox import SqlAlchemyMailOutbox
-from gatehouse.modules.notifications.application.public import MailOutbox
 from gatehouse.shared.pg import ReadPool, asyncpg_dsn
 from tests.support.builders import T0, a_user
-from tests.support.clock import FixedClock
 from tests.support.infra import Infra
+from tests.support.uow import accounts_uow
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -31,10 +29,7 @@ async def read_pool(infra: Infra) -> AsyncIterator[ReadPool]:
 
 
 def _uow(session_factory: async_sessionmaker[AsyncSession]) -> SqlAlchemyAccountsUnitOfWork:
-    def outbox(session: AsyncSession) -> MailOutbox:
-        return SqlAlchemyMailOutbox(session, FixedClock(T0))
-
-    return SqlAlchemyAccountsUnitOfWork(session_factory, outbox)
+    return accounts_uow(session_factory)()
 
 
 async def test_the_read_side_returns_what_the_unit_of_work_committed(

@@ -31,6 +31,7 @@ from gatehouse.modules.auth.application.ports import (
     SessionRepository,
     SessionRevocations,
 )
+from gatehouse.modules.auth.application.public import SessionTerminator
 from gatehouse.modules.auth.domain.model import AccessClaims, RefreshToken, Session
 from gatehouse.modules.notifications.application.public import MailOutbox, OutgoingMail
 from gatehouse.shared.clock import Clock
@@ -56,6 +57,21 @@ class _AccountsState:
     users: dict[uuid.UUID, User] = field(default_factory=dict)
     tokens: dict[uuid.UUID, OneTimeToken] = field(default_factory=dict)
     mails: list[OutgoingMail] = field(default_factory=list)
+    events: list[SecurityEvent] = field(default_factory=list)
+    ended_sessions: list[tuple[uuid.UUID, str]] = field(default_factory=list)  # (user, reason)
+
+
+class RecordingSessionTerminator(SessionTerminator):
+    """Auth's terminator as accounts sees it: records whose sessions ended, and why."""
+
+    def __init__(self, state: _AccountsState) -> None:
+        self._state = state
+
+    async def end_all(
+        self, user_id: uuid.UUID, reason: str, *, keep: uuid.UUID | None = None
+    ) -> list[uuid.UUID]:
+        self._state.ended_sessions.append((user_id, reason))
+        return [uuid.uuid5(user_id, reason)]  # one stand-in session id per call
 
 
 class InMemoryUserRepository(UserRepository):
@@ -92,9 +108,15 @@ class InMemoryOneTimeTokenRepository(OneTimeTokenRepository):
             None,
         )
 
-    async def void_unused(self, user_id: uuid.UUID, purpose: TokenPurpose, now: datetime) -> None:
+    async def void_unused(
+        self, user_id: uuid.UUID, purpose: TokenPurpose | None, now: datetime
+    ) -> None:
         for token in self._state.tokens.values():
-            if token.user_id == user_id and token.purpose == purpose and token.used_at is None:
+            if (
+                token.user_id == user_id
+                and purpose in (None, token.purpose)
+                and token.used_at is None
+            ):
                 token.used_at = now
 
 
@@ -147,6 +169,8 @@ class InMemoryAccountsUnitOfWork(_InMemoryUnitOfWork[_AccountsState], AccountsUn
         self.users = InMemoryUserRepository(state)
         self.tokens = InMemoryOneTimeTokenRepository(state)
         self.outbox = InMemoryMailOutbox(state)
+        self.audit = InMemoryAuditTrail(state.events)
+        self.sessions = RecordingSessionTerminator(state)
 
     @property
     def mails(self) -> list[OutgoingMail]:
@@ -226,11 +250,13 @@ class InMemorySessionRepository(SessionRepository):
         ]
         return sorted(active, key=lambda s: s.id, reverse=True)[:limit]
 
-    async def revoke_all(self, user_id: uuid.UUID, now: datetime, reason: str) -> list[uuid.UUID]:
+    async def revoke_all(
+        self, user_id: uuid.UUID, now: datetime, reason: str, *, keep: uuid.UUID | None = None
+    ) -> list[uuid.UUID]:
         ended = [
             s
             for s in self._state.sessions.values()
-            if s.user_id == user_id and s.revoked_at is None
+            if s.user_id == user_id and s.revoked_at is None and s.id != keep
         ]
         for session in ended:
             session.revoke(now, reason)

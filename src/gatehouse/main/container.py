@@ -10,10 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from gatehouse.main.secrets import load_peppers, load_refresh_token_key
 from gatehouse.main.settings import Settings
+from gatehouse.modules.accounts.application.mail_requests import MailRequestKind
 from gatehouse.modules.accounts.container import AccountsContainer
 from gatehouse.modules.audit.container import AuditContainer
 from gatehouse.modules.auth.adapters.keys import KeyRingSource
+from gatehouse.modules.auth.adapters.repositories import SqlAlchemySessionTerminator
+from gatehouse.modules.auth.adapters.revocations import RedisSessionRevocations
 from gatehouse.modules.auth.container import AuthContainer
+from gatehouse.modules.notifications.adapters.outbox import SqlAlchemyMailOutbox
 from gatehouse.modules.notifications.container import NotificationsContainer
 from gatehouse.shared.clock import SystemClock
 from gatehouse.shared.pg import ReadPool, asyncpg_dsn
@@ -78,21 +82,34 @@ class ApplicationContainer(containers.DeclarativeContainer):
     )
 
     audit = providers.Container(AuditContainer, clock=clock, read_pool=read_pool)
-    notifications = providers.Container(
-        NotificationsContainer,
-        clock=clock,
-        engine=engine,
-        listen_dsn=read_pool.provided.dsn,
-        smtp_url=settings.provided.smtp_url,
-        mail_from=settings.provided.mail_from,
-        smtp_timeout=settings.provided.smtp_timeout_seconds,
+
+    # What modules hand each other. Bound to the caller's AsyncSession (``factory(session)``),
+    # so a mail or the end of a user's sessions commits with the caller's change.
+    outbox_factory = providers.Factory(SqlAlchemyMailOutbox, clock=clock).provider
+    session_terminator_factory = providers.Factory(
+        SqlAlchemySessionTerminator, clock=clock
+    ).provider
+    session_revocations = providers.Singleton(
+        RedisSessionRevocations,
+        redis,
+        read_pool,
+        # Access tokens live this long (plus the verifier's leeway): older ones are refused anyway.
+        window_seconds=providers.Callable(
+            lambda ttl: ttl + 60, settings.provided.access_token_ttl_seconds
+        ),
     )
+
     accounts = providers.Container(
         AccountsContainer,
         clock=clock,
         session_factory=session_factory,
         read_pool=read_pool,
-        outbox_factory=notifications.outbox_factory,
+        outbox_factory=outbox_factory,
+        audit_factory=audit.trail_factory,
+        sessions_factory=session_terminator_factory,
+        session_denylist=session_revocations,
+        redis=redis,
+        reset_ttl_seconds=settings.provided.password_reset_token_ttl_seconds,
         peppers=peppers,
         bcrypt_rounds=settings.provided.bcrypt_rounds,
         hash_concurrency=providers.Callable(_hash_concurrency, settings),
@@ -114,11 +131,24 @@ class ApplicationContainer(containers.DeclarativeContainer):
         absolute_ttl_seconds=settings.provided.refresh_absolute_ttl_seconds,
         reuse_grace_seconds=settings.provided.refresh_reuse_grace_seconds,
         refresh_token_key=refresh_token_key,
-        read_pool=read_pool,
-        redis=redis,
+        revocations=session_revocations,
         audit_factory=audit.trail_factory,
         allowed_origins=settings.provided.browser_origins,
     )
 
-    # The cross-module contract the shared HTTP layer injects by id.
+    notifications = providers.Container(
+        NotificationsContainer,
+        clock=clock,
+        engine=engine,
+        listen_dsn=read_pool.provided.dsn,
+        smtp_url=settings.provided.smtp_url,
+        mail_from=settings.provided.mail_from,
+        smtp_timeout=settings.provided.smtp_timeout_seconds,
+        resolvers=providers.Dict(
+            dict.fromkeys([kind.value for kind in MailRequestKind], accounts.mail_resolver)
+        ),
+    )
+
+    # The cross-module contracts the shared HTTP layer injects by id.
+    mail_locales = notifications.renderer.provided.locales
     principal_resolver = auth.principal_resolver

@@ -28,7 +28,14 @@ ROUTERS: tuple[APIRouter, ...] = (
 )
 
 # Modules whose functions use ``Provide[...]`` markers.
-WIRED = (accounts_http, audit_http, auth_http, auth_oauth, "gatehouse.shared.http.security")
+WIRED = (
+    accounts_http,
+    audit_http,
+    auth_http,
+    auth_oauth,
+    "gatehouse.shared.http.security",
+    "gatehouse.shared.http.locale",
+)
 
 # Imported for their tables, so metadata (Alembic, tests) knows every module's schema.
 TABLE_MODULES = (accounts_orm, audit_orm, auth_orm, notifications_orm)

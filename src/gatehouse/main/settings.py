@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     hash_queue_limit: int = Field(default=64, ge=1)
     password_peppers: SecretStr | None = None  # "VERSION:SECRET[,VERSION:SECRET...]"
     verification_token_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    password_reset_token_ttl_seconds: int = Field(default=30 * 60, ge=60, le=24 * 3600)
 
     # Tokens.
     jwt_audience: str = "gatehouse"

@@ -7,9 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from gatehouse.modules.accounts.application.directory import AccountsDirectory
+from gatehouse.modules.accounts.application.mails import LinkSettings
 from gatehouse.modules.accounts.application.profile import UpdateProfile, UpdateProfileHandler
 from gatehouse.modules.accounts.application.register import (
-    LinkSettings,
     RegisterUser,
     RegisterUserHandler,
 )

@@ -107,7 +107,13 @@ def _handler(
     parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock],
 ) -> DispatchOutboxHandler:
     store, transport, clock = parts
-    return DispatchOutboxHandler(store, transport, JinjaMailRenderer(), clock, "example.com")
+    return DispatchOutboxHandler(
+        store=store,
+        transport=transport,
+        renderer=JinjaMailRenderer(),
+        clock=clock,
+        mail_domain="example.com",
+    )
 
 
 PARAMS = {"link": "https://x/verify-email?token=t", "hours": "24"}

@@ -8,13 +8,20 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from gatehouse.modules.accounts.adapters.common_passwords import load_common_passwords
+from gatehouse.modules.accounts.adapters.mail_caps import RedisMailCaps
 from gatehouse.modules.accounts.adapters.password_hasher import BcryptPasswordHasher
 from gatehouse.modules.accounts.adapters.repositories import SqlAlchemyAccountsUnitOfWork
 from gatehouse.modules.accounts.adapters.views import AsyncpgUserViews
 from gatehouse.modules.accounts.application.admin import CreateAdminHandler
 from gatehouse.modules.accounts.application.directory import AccountsDirectory
+from gatehouse.modules.accounts.application.mail_requests import (
+    AccountMailResolver,
+    RequestMailHandler,
+)
+from gatehouse.modules.accounts.application.mails import LinkSettings
+from gatehouse.modules.accounts.application.password_reset import ResetPasswordHandler
 from gatehouse.modules.accounts.application.profile import GetProfileHandler, UpdateProfileHandler
-from gatehouse.modules.accounts.application.register import LinkSettings, RegisterUserHandler
+from gatehouse.modules.accounts.application.register import RegisterUserHandler
 from gatehouse.modules.accounts.application.verify_email import VerifyEmailHandler
 from gatehouse.modules.accounts.domain.password_policy import PasswordPolicy
 
@@ -24,6 +31,11 @@ class AccountsContainer(containers.DeclarativeContainer):
     session_factory: providers.Dependency[Any] = providers.Dependency()
     read_pool: providers.Dependency[Any] = providers.Dependency()
     outbox_factory: providers.Dependency[Any] = providers.Dependency()
+    audit_factory: providers.Dependency[Any] = providers.Dependency()
+    sessions_factory: providers.Dependency[Any] = providers.Dependency()  # auth's terminator
+    session_denylist: providers.Dependency[Any] = providers.Dependency()  # auth's denylist
+    redis: providers.Dependency[Any] = providers.Dependency()
+    reset_ttl_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
     peppers: providers.Dependency[dict[int, bytes]] = providers.Dependency(instance_of=dict)
     bcrypt_rounds: providers.Dependency[int] = providers.Dependency(instance_of=int)
     hash_concurrency: providers.Dependency[int] = providers.Dependency(instance_of=int)
@@ -41,13 +53,32 @@ class AccountsContainer(containers.DeclarativeContainer):
     )
     policy = providers.Singleton(PasswordPolicy, providers.Callable(load_common_passwords))
     uow = providers.Factory(
-        SqlAlchemyAccountsUnitOfWork, session_factory=session_factory, outbox_factory=outbox_factory
+        SqlAlchemyAccountsUnitOfWork,
+        session_factory=session_factory,
+        outbox_factory=outbox_factory,
+        audit_factory=audit_factory,
+        sessions_factory=sessions_factory,
     )
     views = providers.Singleton(AsyncpgUserViews, read_pool)
     links = providers.Singleton(
         LinkSettings,
         public_url=public_url,
         verification_ttl=providers.Factory(timedelta, seconds=verification_ttl_seconds),
+        reset_ttl=providers.Factory(timedelta, seconds=reset_ttl_seconds),
+    )
+    mail_caps = providers.Singleton(RedisMailCaps, redis)
+    request_mail = providers.Singleton(RequestMailHandler, uow=uow.provider, caps=mail_caps)
+    mail_resolver = providers.Singleton(
+        AccountMailResolver, uow=uow.provider, clock=clock, links=links
+    )
+    reset_password = providers.Singleton(
+        ResetPasswordHandler,
+        uow=uow.provider,
+        hasher=hasher,
+        policy=policy,
+        denylist=session_denylist,
+        clock=clock,
+        links=links,
     )
 
     register_user = providers.Singleton(

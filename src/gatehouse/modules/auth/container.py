@@ -10,7 +10,6 @@ from dependency_injector import containers, providers
 from gatehouse.modules.auth.adapters.jwt_tokens import JwtAccessTokens
 from gatehouse.modules.auth.adapters.refresh_tokens import HmacRefreshTokens
 from gatehouse.modules.auth.adapters.repositories import SqlAlchemyAuthUnitOfWork
-from gatehouse.modules.auth.adapters.revocations import RedisSessionRevocations
 from gatehouse.modules.auth.application.login import LoginHandler, SessionPolicy, TokenPairIssuer
 from gatehouse.modules.auth.application.principal import AccessTokenPrincipalResolver
 from gatehouse.modules.auth.application.refresh import RefreshSessionHandler
@@ -39,8 +38,8 @@ class AuthContainer(containers.DeclarativeContainer):
     allowed_origins: providers.Dependency[frozenset[str]] = providers.Dependency(
         instance_of=frozenset
     )
-    read_pool: providers.Dependency[Any] = providers.Dependency()
-    redis: providers.Dependency[Any] = providers.Dependency()
+    # SessionRevocations (adapters.revocations), shared with accounts through main.
+    revocations: providers.Dependency[Any] = providers.Dependency()
     audit_factory: providers.Dependency[Any] = providers.Dependency()
 
     tokens = providers.Singleton(JwtAccessTokens, key_ring, issuer=issuer, audience=audience)
@@ -64,13 +63,6 @@ class AuthContainer(containers.DeclarativeContainer):
         "policy": session_policy,
     }
     login = providers.Singleton(LoginHandler, **_session_token_parts)
-    revocations = providers.Singleton(
-        RedisSessionRevocations,
-        redis,
-        read_pool,
-        # Access tokens live this long (plus the verifier's leeway): older ones are refused anyway.
-        window_seconds=providers.Callable(lambda ttl: ttl + 60, access_ttl_seconds),
-    )
     refresh = providers.Singleton(
         RefreshSessionHandler, revocations=revocations, **_session_token_parts
     )

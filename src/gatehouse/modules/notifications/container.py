@@ -8,7 +8,6 @@ from dependency_injector import containers, providers
 
 from gatehouse.modules.notifications.adapters.mail_templates import JinjaMailRenderer
 from gatehouse.modules.notifications.adapters.outbox import (
-    SqlAlchemyMailOutbox,
     SqlAlchemyOutboxStore,
 )
 from gatehouse.modules.notifications.adapters.transports import (
@@ -38,9 +37,8 @@ class NotificationsContainer(containers.DeclarativeContainer):
     smtp_url: providers.Dependency[Any] = providers.Dependency()
     mail_from: providers.Dependency[str] = providers.Dependency(instance_of=str)
     smtp_timeout: providers.Dependency[float] = providers.Dependency(instance_of=float)
+    resolvers: providers.Dependency[Any] = providers.Dependency()  # template -> MailResolver
 
-    # Called with the caller's AsyncSession: ``outbox_factory(session)``.
-    outbox_factory = providers.Factory(SqlAlchemyMailOutbox, clock=clock).provider
     store = providers.Singleton(SqlAlchemyOutboxStore, engine, listen_dsn)
     transport = providers.Singleton(_transport, smtp_url, mail_from, smtp_timeout)
     renderer = providers.Singleton(JinjaMailRenderer)
@@ -49,6 +47,7 @@ class NotificationsContainer(containers.DeclarativeContainer):
         store=store,
         transport=transport,
         renderer=renderer,
+        resolvers=resolvers,
         clock=clock,
         mail_domain=providers.Callable(_mail_domain, mail_from),
     )

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gatehouse.modules.accounts.adapters.orm import (
@@ -21,6 +21,8 @@ from gatehouse.modules.accounts.application.ports import (
 )
 from gatehouse.modules.accounts.domain.errors import EmailAlreadyRegistered
 from gatehouse.modules.accounts.domain.model import Email, OneTimeToken, TokenPurpose, User
+from gatehouse.modules.audit.application.public import AuditTrail
+from gatehouse.modules.auth.application.public import SessionTerminator
 from gatehouse.modules.notifications.application.public import MailOutbox
 from gatehouse.shared.persistence import SqlAlchemyUnitOfWork
 
@@ -63,11 +65,14 @@ class SqlAlchemyOneTimeTokenRepository(OneTimeTokenRepository):
         )
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
-    async def void_unused(self, user_id: uuid.UUID, purpose: TokenPurpose, now: datetime) -> None:
+    async def void_unused(
+        self, user_id: uuid.UUID, purpose: TokenPurpose | None, now: datetime
+    ) -> None:
         t = one_time_token_table
+        of_purpose = t.c.purpose == purpose if purpose is not None else true()
         await self._session.execute(
             update(t)
-            .where(t.c.user_id == user_id, t.c.purpose == purpose, t.c.used_at.is_(None))
+            .where(t.c.user_id == user_id, of_purpose, t.c.used_at.is_(None))
             .values(used_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -79,16 +84,24 @@ class SqlAlchemyAccountsUnitOfWork(SqlAlchemyUnitOfWork, AccountsUnitOfWork):
     users: UserRepository
     tokens: OneTimeTokenRepository
     outbox: MailOutbox
+    audit: AuditTrail
+    sessions: SessionTerminator
 
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
         outbox_factory: Callable[[AsyncSession], MailOutbox],
+        audit_factory: Callable[[AsyncSession], AuditTrail],
+        sessions_factory: Callable[[AsyncSession], SessionTerminator],
     ) -> None:
         super().__init__(session_factory)
         self._outbox_factory = outbox_factory
+        self._audit_factory = audit_factory
+        self._sessions_factory = sessions_factory
 
     def _attach(self, session: AsyncSession) -> None:
         self.users = SqlAlchemyUserRepository(session)
         self.tokens = SqlAlchemyOneTimeTokenRepository(session)
         self.outbox = self._outbox_factory(session)
+        self.audit = self._audit_factory(session)
+        self.sessions = self._sessions_factory(session)

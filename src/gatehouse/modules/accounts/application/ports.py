@@ -14,6 +14,8 @@ from gatehouse.modules.accounts.domain.model import (
     TokenPurpose,
     User,
 )
+from gatehouse.modules.audit.application.public import AuditTrail
+from gatehouse.modules.auth.application.public import SessionTerminator
 from gatehouse.modules.notifications.application.public import MailOutbox
 from gatehouse.shared.uow import UnitOfWork
 
@@ -33,8 +35,10 @@ class OneTimeTokenRepository(Protocol):
         """Return the token locked for update, so two redemptions cannot both succeed."""
         ...
 
-    async def void_unused(self, user_id: uuid.UUID, purpose: TokenPurpose, now: datetime) -> None:
-        """Mark every unused token of this purpose used: only the newest one stays valid."""
+    async def void_unused(
+        self, user_id: uuid.UUID, purpose: TokenPurpose | None, now: datetime
+    ) -> None:
+        """Mark every unused token of this purpose (``None``: of every purpose) used."""
         ...
 
 
@@ -42,6 +46,15 @@ class AccountsUnitOfWork(UnitOfWork, Protocol):
     users: UserRepository
     tokens: OneTimeTokenRepository
     outbox: MailOutbox
+    audit: AuditTrail
+    sessions: SessionTerminator  # auth's: ends sessions in this transaction
+
+
+class MailCaps(Protocol):
+    async def allow(self, address: str) -> bool:
+        """Count one mail to this address; ``False`` once its per-minute or per-hour cap is
+        reached (then send nothing, and answer exactly as if it had been sent)."""
+        ...
 
 
 class PasswordHasher(Protocol):

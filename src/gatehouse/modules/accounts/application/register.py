@@ -5,16 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from urllib.parse import urlencode
 
+from gatehouse.modules.accounts.application.mails import LinkSettings, issue_token
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, PasswordHasher
-from gatehouse.modules.accounts.application.tokens import hash_secret, new_secret
 from gatehouse.modules.accounts.domain.errors import EmailAlreadyRegistered
 from gatehouse.modules.accounts.domain.model import (
     DisplayName,
     Email,
-    OneTimeToken,
     TokenPurpose,
     User,
 )
@@ -31,15 +28,7 @@ class RegisterUser:
     email: str
     password: str
     display_name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LinkSettings:
-    public_url: str
-    verification_ttl: timedelta
-
-    def link(self, page: str, token: str) -> str:
-        return f"{self.public_url}/{page}?{urlencode({'token': token})}"
+    locale: str = "en"  # of the mails: from the request's Accept-Language
 
 
 class RegisterUserHandler:
@@ -68,7 +57,7 @@ class RegisterUserHandler:
             async with self._uow() as uow:
                 existing = await uow.users.get_by_email(email)
                 if existing is not None:
-                    await uow.outbox.enqueue(self._already_registered(email))
+                    await uow.outbox.enqueue(self._already_registered(email, cmd.locale))
                     await uow.commit()
                     return
                 user = User(
@@ -80,35 +69,15 @@ class RegisterUserHandler:
                     updated_at=now,
                 )
                 await uow.users.add(user)
-                secret = new_secret()
-                await uow.tokens.add(
-                    OneTimeToken(
-                        id=new_id(),
-                        user_id=user.id,
-                        purpose=TokenPurpose.VERIFY_EMAIL,
-                        token_hash=hash_secret(secret),
-                        created_at=now,
-                        expires_at=now + self._links.verification_ttl,
-                    )
-                )
+                purpose = TokenPurpose.VERIFY_EMAIL
+                secret = await issue_token(uow, user, purpose, self._links.ttl(purpose), now)
                 await uow.outbox.enqueue(
-                    OutgoingMail(
-                        to=email.value,
-                        template="verify_email",
-                        params={
-                            "link": self._links.link("verify-email", secret),
-                            "hours": str(int(self._links.verification_ttl.total_seconds() // 3600)),
-                        },
-                    )
+                    self._links.token_mail(email.value, purpose, secret, cmd.locale)
                 )
                 await uow.commit()
         except EmailAlreadyRegistered:
             # A concurrent registration won the race for this address; answer the same.
             log.info("registration lost a race for an address")
 
-    def _already_registered(self, email: Email) -> OutgoingMail:
-        return OutgoingMail(
-            to=email.value,
-            template="already_registered",
-            params={"reset_link": f"{self._links.public_url}/forgot-password"},
-        )
+    def _already_registered(self, email: Email, locale: str) -> OutgoingMail:
+        return self._links.notice(email.value, "already_registered", locale)

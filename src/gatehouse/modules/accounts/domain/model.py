@@ -118,6 +118,10 @@ class User:
             self.email_verified_at = now
             self.updated_at = now
 
+    def change_password(self, password_hash: PasswordHash, now: datetime) -> None:
+        self.password_hash = password_hash
+        self.updated_at = now
+
     def rename(self, display_name: DisplayName | None, now: datetime) -> None:
         self.display_name = display_name
         self.updated_at = now
@@ -128,6 +132,7 @@ class User:
 
 class TokenPurpose(StrEnum):
     VERIFY_EMAIL = "verify_email"
+    RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose, not a secret
 
 
 @dataclass(eq=False, kw_only=True)

@@ -16,7 +16,9 @@ from gatehouse.modules.auth.application.ports import (
     RefreshTokenRepository,
     SessionRepository,
 )
+from gatehouse.modules.auth.application.public import SessionTerminator
 from gatehouse.modules.auth.domain.model import RefreshToken, Session
+from gatehouse.shared.clock import Clock
 from gatehouse.shared.persistence import SqlAlchemyUnitOfWork
 
 
@@ -53,16 +55,31 @@ class SqlAlchemySessionRepository(SessionRepository):
             stmt = stmt.where(t.c.id < before)
         return list((await self._session.execute(stmt)).scalars())
 
-    async def revoke_all(self, user_id: uuid.UUID, now: datetime, reason: str) -> list[uuid.UUID]:
+    async def revoke_all(
+        self, user_id: uuid.UUID, now: datetime, reason: str, *, keep: uuid.UUID | None = None
+    ) -> list[uuid.UUID]:
         t = session_table
         result = await self._session.execute(
             update(t)
-            .where(t.c.user_id == user_id, t.c.revoked_at.is_(None))
+            .where(t.c.user_id == user_id, t.c.revoked_at.is_(None), t.c.id != keep)
             .values(revoked_at=now, revoke_reason=reason)
             .returning(t.c.id)
             .execution_options(synchronize_session=False)
         )
         return list(result.scalars())
+
+
+class SqlAlchemySessionTerminator(SessionTerminator):
+    """Bound to another module's session: its sessions end in that module's transaction."""
+
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self._sessions = SqlAlchemySessionRepository(session)
+        self._clock = clock
+
+    async def end_all(
+        self, user_id: uuid.UUID, reason: str, *, keep: uuid.UUID | None = None
+    ) -> list[uuid.UUID]:
+        return await self._sessions.revoke_all(user_id, self._clock.now(), reason, keep=keep)
 
 
 class SqlAlchemyRefreshTokenRepository(RefreshTokenRepository):

@@ -25,8 +25,10 @@ class SessionRepository(Protocol):
         """Active sessions, newest first, ``limit`` of them, older than ``before`` if given."""
         ...
 
-    async def revoke_all(self, user_id: uuid.UUID, now: datetime, reason: str) -> list[uuid.UUID]:
-        """End every active session of the user; return their ids."""
+    async def revoke_all(
+        self, user_id: uuid.UUID, now: datetime, reason: str, *, keep: uuid.UUID | None = None
+    ) -> list[uuid.UUID]:
+        """End every active session of the user (but ``keep``); return their ids."""
         ...
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gatehouse.modules.notifications.application.ports import (
@@ -10,6 +12,7 @@ from gatehouse.modules.notifications.application.ports import (
     MailTransport,
     OutboxStore,
 )
+from gatehouse.modules.notifications.application.public import MailResolver, OutgoingMail
 from gatehouse.modules.notifications.domain.errors import (
     DeliveryFailed,
     TemplateFailed,
@@ -41,14 +44,17 @@ class DispatchOutboxHandler:
 
     def __init__(
         self,
+        *,
         store: OutboxStore,
         transport: MailTransport,
         renderer: MailRenderer,
         clock: Clock,
         mail_domain: str,
+        resolvers: Mapping[str, MailResolver] | None = None,
     ) -> None:
         self._store = store
         self._renderer = renderer
+        self._resolvers = resolvers or {}
         self._transport = transport
         self._clock = clock
         self._mail_domain = mail_domain
@@ -61,6 +67,21 @@ class DispatchOutboxHandler:
                     break
                 message = claim.message
                 now = self._clock.now()
+                resolver = self._resolvers.get(message.template)
+                if resolver is not None:
+                    resolved = await resolver.resolve(
+                        OutgoingMail(message.to, message.template, message.params, message.locale)
+                    )
+                    if resolved is None:  # nothing to send (an unknown address): done
+                        await claim.mark_sent(now)
+                        continue
+                    message = dataclasses.replace(
+                        message,
+                        to=resolved.to,
+                        template=resolved.template,
+                        params=dict(resolved.params),
+                        locale=resolved.locale,
+                    )
                 try:
                     parts = self._renderer.render(message.template, message.params, message.locale)
                 except (UnknownTemplate, TemplateFailed) as error:

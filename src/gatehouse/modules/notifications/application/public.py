@@ -1,4 +1,11 @@
-"""What other modules may use of notifications: queue a mail inside their own transaction."""
+"""What other modules may use of notifications: queue a mail inside their own transaction, and
+resolve mail *requests* at dispatch time.
+
+A request endpoint that must answer the same for known and unknown addresses (forgot password)
+queues a request (``OutgoingMail`` with the resolver's template name and no parameters) whatever
+the address; the dispatcher later asks the module's ``MailResolver`` for the real mail, which is
+``None`` for an unknown address. The request costs the same either way: one queued row.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +22,12 @@ class OutgoingMail:
     template: str
     params: Mapping[str, str] = field(default_factory=dict)
     locale: str = "en"
+
+
+class MailResolver(Protocol):
+    async def resolve(self, request: OutgoingMail) -> OutgoingMail | None:
+        """The mail to send for this request, or ``None`` when there is nothing to send."""
+        ...
 
 
 class MailOutbox(Protocol):

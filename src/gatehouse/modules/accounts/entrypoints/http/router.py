@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 
+from gatehouse.modules.accounts.application.mail_requests import (
+    MailRequestKind,
+    RequestMail,
+    RequestMailHandler,
+)
+from gatehouse.modules.accounts.application.password_reset import (
+    ResetPassword,
+    ResetPasswordHandler,
+)
 from gatehouse.modules.accounts.application.profile import (
     GetProfileHandler,
     UpdateProfile,
@@ -13,15 +22,18 @@ from gatehouse.modules.accounts.application.profile import (
 from gatehouse.modules.accounts.application.register import RegisterUser, RegisterUserHandler
 from gatehouse.modules.accounts.application.verify_email import VerifyEmail, VerifyEmailHandler
 from gatehouse.modules.accounts.entrypoints.http.schemas import (
+    EmailIn,
     RegisterIn,
+    ResetPasswordIn,
     UpdateProfileIn,
     UserOut,
     VerifyEmailIn,
 )
 from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.locale import RequestLocale
 from gatehouse.shared.http.routing import JsonRoute, problems
 from gatehouse.shared.http.schemas import Accepted
-from gatehouse.shared.http.security import CurrentPrincipal
+from gatehouse.shared.http.security import ClientIp, CurrentPrincipal
 
 auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"], route_class=JsonRoute)
 me_router = APIRouter(prefix="/api/v1/me", tags=["me"], route_class=JsonRoute)
@@ -41,11 +53,12 @@ REGISTER_ACCEPTED = Accepted(
 @inject
 async def register(
     body: RegisterIn,
+    locale: RequestLocale,
     handler: RegisterUserHandler = Depends(Provide["accounts.register_user"]),  # noqa: B008
 ) -> Accepted:
     """Always 202 with the same body: the address's owner gets a verification mail, or a notice
     that the address already has an account."""
-    await handler(RegisterUser(body.email, body.password, body.display_name))
+    await handler(RegisterUser(body.email, body.password, body.display_name, locale))
     return REGISTER_ACCEPTED
 
 
@@ -62,6 +75,78 @@ async def verify_email(
 ) -> UserOut:
     """Single use. Invalid, expired and used tokens all answer 400 ``token_invalid``."""
     return UserOut.of(await handler(VerifyEmail(body.token)))
+
+
+MAIL_ACCEPTED = Accepted(detail="If the address has an account, a mail is on its way.")
+
+
+@auth_router.post(
+    "/verify-email/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    operation_id="auth_verify_email_resend",
+    summary="Send the verification mail again",
+    responses=problems(413, 415, 422, 503),
+)
+@inject
+async def resend_verification(
+    body: EmailIn,
+    locale: RequestLocale,
+    handler: RequestMailHandler = Depends(Provide["accounts.request_mail"]),  # noqa: B008
+) -> Accepted:
+    """Always 202 with the same body, in the same time, whether or not the address has an
+    unverified account. At most one mail a minute and five an hour per address; earlier links
+    stop working."""
+    await handler(RequestMail(MailRequestKind.RESEND_VERIFICATION, body.email, locale))
+    return MAIL_ACCEPTED
+
+
+@auth_router.post(
+    "/password/forgot",
+    status_code=status.HTTP_202_ACCEPTED,
+    operation_id="auth_password_forgot",
+    summary="Mail a password-reset link",
+    responses=problems(413, 415, 422, 503),
+)
+@inject
+async def forgot_password(
+    body: EmailIn,
+    locale: RequestLocale,
+    handler: RequestMailHandler = Depends(Provide["accounts.request_mail"]),  # noqa: B008
+) -> Accepted:
+    """Always 202 with the same body, in the same time, whether or not the address has an
+    account. The link is valid for 30 minutes, once; a newer one voids it. At most one mail a
+    minute and five an hour per address."""
+    await handler(RequestMail(MailRequestKind.PASSWORD_RESET, body.email, locale))
+    return MAIL_ACCEPTED
+
+
+@auth_router.post(
+    "/password/reset",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="auth_password_reset",
+    summary="Choose a new password with the mailed token",
+    responses=problems(400, 413, 415, 422, 503),
+)
+@inject
+async def reset_password(
+    body: ResetPasswordIn,
+    request: Request,
+    ip: ClientIp,
+    locale: RequestLocale,
+    handler: ResetPasswordHandler = Depends(Provide["accounts.reset_password"]),  # noqa: B008
+) -> None:
+    """Single use. Ends every session of the account and voids its other mailed links.
+    Invalid, expired and used tokens all answer 400 ``token_invalid``; a password the policy
+    refuses answers 422 ``weak_password`` and leaves the token usable."""
+    await handler(
+        ResetPassword(
+            body.token,
+            body.new_password,
+            ip=ip,
+            user_agent=request.headers.get("user-agent"),
+            locale=locale,
+        )
+    )
 
 
 @me_router.get(

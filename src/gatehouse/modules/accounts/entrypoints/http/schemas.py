@@ -27,6 +27,15 @@ class VerifyEmailIn(Schema):
     token: TokenField
 
 
+class EmailIn(Schema):
+    email: EmailField
+
+
+class ResetPasswordIn(Schema):
+    token: TokenField
+    new_password: PasswordField
+
+
 class UpdateProfileIn(Schema):
     display_name: DisplayNameField | None
 

@@ -1,0 +1,69 @@
+"""The accounts module's mails: which template, which link, which one-time token.
+
+Links carry the token in ``token=`` and open a page under ``GATEHOUSE_PUBLIC_URL``
+(``/verify-email``, ``/reset-password``) that does not consume it on GET: only the POST does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork
+from gatehouse.modules.accounts.application.tokens import hash_secret, new_secret
+from gatehouse.modules.accounts.domain.model import OneTimeToken, TokenPurpose, User
+from gatehouse.modules.notifications.application.public import OutgoingMail
+from gatehouse.shared.ids import new_id
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    public_url: str
+    verification_ttl: timedelta
+    reset_ttl: timedelta = timedelta(minutes=30)
+
+    def link(self, page: str, token: str) -> str:
+        return f"{self.public_url}/{page}?{urlencode({'token': token})}"
+
+    def ttl(self, purpose: TokenPurpose) -> timedelta:
+        return self.verification_ttl if purpose is TokenPurpose.VERIFY_EMAIL else self.reset_ttl
+
+    def token_mail(self, to: str, purpose: TokenPurpose, secret: str, locale: str) -> OutgoingMail:
+        """The mail carrying a fresh one-time token of this purpose."""
+        ttl = self.ttl(purpose)
+        if purpose is TokenPurpose.VERIFY_EMAIL:
+            params = {
+                "link": self.link("verify-email", secret),
+                "hours": str(int(ttl.total_seconds() // 3600)),
+            }
+            return OutgoingMail(to, "verify_email", params, locale)
+        params = {
+            "link": self.link("reset-password", secret),
+            "minutes": str(int(ttl.total_seconds() // 60)),
+        }
+        return OutgoingMail(to, "password_reset", params, locale)
+
+    def notice(self, to: str, template: str, locale: str, **params: str) -> OutgoingMail:
+        """A security notice; each carries a way to act if it was not the owner."""
+        return OutgoingMail(
+            to, template, {"reset_link": f"{self.public_url}/forgot-password", **params}, locale
+        )
+
+
+async def issue_token(
+    uow: AccountsUnitOfWork, user: User, purpose: TokenPurpose, ttl: timedelta, now: datetime
+) -> str:
+    """A new one-time token for the user; earlier unused ones of this purpose stop working."""
+    secret = new_secret()
+    await uow.tokens.add(
+        OneTimeToken(
+            id=new_id(),
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=hash_secret(secret),
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    return secret

@@ -1,0 +1,25 @@
+"""What other modules may use of auth: end a user's sessions inside their own transaction.
+
+A module that changes credentials (a password reset, an account deletion) ends the user's
+sessions in the same transaction as the change, through ``SessionTerminator``; after the commit
+it hands the ended ids to ``SessionDenylist``, so their access tokens are refused at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Protocol
+
+
+class SessionTerminator(Protocol):
+    async def end_all(
+        self, user_id: uuid.UUID, reason: str, *, keep: uuid.UUID | None = None
+    ) -> list[uuid.UUID]:
+        """End every active session of the user but ``keep``; return the ended ids."""
+        ...
+
+
+class SessionDenylist(Protocol):
+    async def revoked(self, session_ids: list[uuid.UUID]) -> None:
+        """After the commit: refuse these sessions' access tokens from now on."""
+        ...
