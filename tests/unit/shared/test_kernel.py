@@ -10,6 +10,7 @@ from gatehouse.main.http.middleware import TrustedProxies
 from gatehouse.main.secrets import SecretsError, load_peppers, parse_peppers
 from gatehouse.main.settings import Settings
 from gatehouse.modules.notifications.adapters.transports import SmtpConfig
+from gatehouse.shared.http.locale import preferred_locale
 from gatehouse.shared.ids import new_id
 
 
@@ -110,3 +111,25 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
     assert proxies.client_ip("10.1.2.3", None) == "10.1.2.3"
     assert proxies.client_ip("10.1.2.3", "garbage") == "10.1.2.3"
     assert TrustedProxies([]).client_ip("10.1.2.3", "198.51.100.1") == "10.1.2.3"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, "en"),
+        ("", "en"),
+        ("de", "de"),
+        ("de-AT,de;q=0.9,en;q=0.8", "de"),
+        ("fr-FR, fr;q=0.9, de;q=0.5, en;q=0.3", "de"),
+        ("en;q=0.5, de;q=0.6", "de"),
+        ("de;q=0, en", "en"),
+        ("de;q=nonsense, en;q=0.1", "en"),
+        ("fr", "en"),
+        ("*", "en"),
+        ("DE", "de"),
+    ],
+)
+def test_the_mail_locale_is_the_best_ranked_supported_language(
+    header: str | None, expected: str
+) -> None:
+    assert preferred_locale(header, ("de", "en")) == expected

@@ -66,7 +66,7 @@ class AccountsContainer(containers.DeclarativeContainer):
         verification_ttl=providers.Factory(timedelta, seconds=verification_ttl_seconds),
         reset_ttl=providers.Factory(timedelta, seconds=reset_ttl_seconds),
     )
-    mail_caps = providers.Singleton(RedisMailCaps, redis)
+    mail_caps = providers.Singleton(RedisMailCaps, redis, clock)
     request_mail = providers.Singleton(RequestMailHandler, uow=uow.provider, caps=mail_caps)
     mail_resolver = providers.Singleton(
         AccountMailResolver, uow=uow.provider, clock=clock, links=links

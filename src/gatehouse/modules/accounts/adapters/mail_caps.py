@@ -8,37 +8,50 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gatehouse.modules.accounts.application.ports import MailCaps
+from gatehouse.shared.clock import Clock
 
 log = logging.getLogger("gatehouse.accounts")
 
 PREFIX = "gatehouse:mail-cap:"
 
+# Count the attempt in its minute; only an attempt the minute allows counts against the hour,
+# so refused attempts never use up the hour's mails. Atomic: one script, one round trip.
+_ALLOW = """
+local minute = redis.call('INCR', KEYS[1])
+if minute == 1 then redis.call('EXPIRE', KEYS[1], 60) end
+if minute > tonumber(ARGV[1]) then return 0 end
+local hour = redis.call('INCR', KEYS[2])
+if hour == 1 then redis.call('EXPIRE', KEYS[2], 3600) end
+if hour > tonumber(ARGV[2]) then return 0 end
+return 1
+"""
+
 
 class RedisMailCaps(MailCaps):
-    def __init__(self, redis: Redis, *, per_minute: int = 1, per_hour: int = 5) -> None:
+    def __init__(
+        self, redis: Redis, clock: Clock, *, per_minute: int = 1, per_hour: int = 5
+    ) -> None:
         self._redis = redis
+        self._clock = clock
         self._per_minute = per_minute
         self._per_hour = per_hour
+        self._allow = redis.register_script(_ALLOW)
 
     async def allow(self, address: str) -> bool:
         digest = hashlib.sha256(address.encode()).hexdigest()[:32]
-        now = int(time.time())
+        now = int(self._clock.now().timestamp())
         minute = f"{PREFIX}{digest}:m:{now // 60}"
         hour = f"{PREFIX}{digest}:h:{now // 3600}"
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(minute)
-                pipe.expire(minute, 60)
-                pipe.incr(hour)
-                pipe.expire(hour, 3600)
-                in_minute, _, in_hour, _ = await pipe.execute()
+            allowed = await self._allow(
+                keys=[minute, hour], args=[self._per_minute, self._per_hour]
+            )
         except (RedisError, OSError):
             log.warning("mail cap not checked: Redis did not answer")
             return True
-        return int(in_minute) <= self._per_minute and int(in_hour) <= self._per_hour
+        return bool(allowed)

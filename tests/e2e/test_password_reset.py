@@ -1,0 +1,222 @@
+"""Forgot / reset password and resend verification, end to end with a real SMTP server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from dependency_injector import providers
+from fastapi import FastAPI
+
+from gatehouse.main.settings import Settings
+from tests.e2e.conftest import (
+    PASSWORD,
+    ClientFactory,
+    bearer,
+    login,
+    sql,
+    token_in,
+    unique_email,
+    verified_user,
+)
+from tests.support.clock import FixedClock
+
+NEW_PASSWORD = "a brand new passphrase 42"
+FORGOT = "/api/v1/auth/password/forgot"
+RESET = "/api/v1/auth/password/reset"
+RESEND = "/api/v1/auth/verify-email/resend"
+
+
+def with_clock(clock: FixedClock) -> Callable[[FastAPI], None]:
+    def prepare(app: FastAPI) -> None:
+        app.state.container.clock.override(providers.Object(clock))
+
+    return prepare
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime.now(UTC))
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def mailing(
+    make_client: ClientFactory, smtp_server: Any, clock: FixedClock
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with a real SMTP server, its dispatcher running, and a clock the test moves."""
+    async with make_client(
+        prepare=with_clock(clock), smtp_url=smtp_server.url, dispatch_in_serve=True
+    ) as client:
+        yield client
+
+
+async def account(
+    client: httpx.AsyncClient, settings: Settings, smtp_server: Any, prefix: str
+) -> str:
+    """A verified account, its registration mail delivered and put aside."""
+    email = unique_email(prefix)
+    await verified_user(client, settings, email)
+    await smtp_server.wait_for(1)
+    smtp_server.clear()
+    return email
+
+
+async def pending_mail(settings: Settings) -> int:
+    count: int = await sql(
+        settings, "SELECT count(*) FROM notifications_outbox WHERE status = 'pending'"
+    )
+    return count
+
+
+async def settled(settings: Settings) -> None:
+    """Wait (bounded) until the dispatcher has handled every queued row."""
+    for _ in range(200):
+        if await pending_mail(settings) == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the outbox never drained")
+
+
+async def test_a_reset_link_sets_a_new_password_and_signs_out_everywhere(
+    mailing: httpx.AsyncClient, smtp_server: Any, settings: Settings
+) -> None:
+    client = mailing
+    email = await account(client, settings, smtp_server, "reset")
+    laptop, phone = await login(client, email), await login(client, email)
+
+    asked = await client.post(FORGOT, json={"email": email}, headers={"Accept-Language": "de"})
+    assert asked.status_code == 202
+    [mail] = await smtp_server.wait_for(1)
+    assert mail["Subject"] == "Setzen Sie Ihr Passwort zurück"
+    assert "30 Minuten" in mail.get_body(preferencelist=("plain",)).get_content()
+    token = token_in(mail)
+
+    weak = await client.post(RESET, json={"token": token, "new_password": "password"})
+    assert weak.status_code == 422
+    assert weak.json()["code"] == "weak_password"  # and the token is still good:
+    done = await client.post(RESET, json={"token": token, "new_password": NEW_PASSWORD})
+    assert done.status_code == 204, done.text
+
+    for pair in (laptop, phone):
+        assert (await client.get("/api/v1/me", headers=bearer(pair))).status_code == 401
+        refreshed = await client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}
+        )
+        assert refreshed.status_code == 401
+    old = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert old.status_code == 401
+    fresh = await login(client, email, NEW_PASSWORD)
+
+    again = await client.post(RESET, json={"token": token, "new_password": NEW_PASSWORD + "!"})
+    assert again.status_code == 400
+    assert again.json()["code"] == "token_invalid"
+
+    [_, notice] = await smtp_server.wait_for(2)
+    assert notice["To"] == email
+    assert notice["Subject"] == "Your password was changed"
+    events = (await client.get("/api/v1/me/audit-events", headers=bearer(fresh))).json()
+    reset = [e for e in events["items"] if e["type"] == "account.password_reset"]
+    assert reset[0]["details"] == {"sessions_ended": "2"}
+
+
+async def test_known_and_unknown_addresses_get_the_same_answer_and_only_owners_get_mail(
+    mailing: httpx.AsyncClient, smtp_server: Any, settings: Settings, clock: FixedClock
+) -> None:
+    client = mailing
+    known = await account(client, settings, smtp_server, "known")
+    unverified = unique_email("unverified")
+    await client.post("/api/v1/auth/register", json={"email": unverified, "password": PASSWORD})
+    await smtp_server.wait_for(1)  # the registration's own verification mail
+    smtp_server.clear()
+
+    def same(response: httpx.Response) -> tuple[int, bytes, tuple[tuple[str, str], ...]]:
+        headers = tuple((k, v) for k, v in response.headers.items() if k != "x-request-id")
+        return response.status_code, response.content, headers
+
+    for path in (FORGOT, RESEND):
+        clock.advance(timedelta(minutes=2))  # each address may get one mail a minute
+        answers = {
+            same(await client.post(path, json={"email": address}))
+            for address in (known, unverified, unique_email("nobody"))
+        }
+        assert len(answers) == 1, f"{path} told the addresses apart: {answers}"
+        assert next(iter(answers))[0] == 202
+    await settled(settings)
+
+    received = sorted((m["To"], m["Subject"]) for m in smtp_server.messages)
+    assert received == sorted(
+        [
+            (known, "Reset your password"),
+            (unverified, "Reset your password"),
+            (unverified, "Confirm your email address"),  # the verified one gets no resend
+        ]
+    )
+
+
+async def test_mail_requests_are_capped_per_address(
+    mailing: httpx.AsyncClient, smtp_server: Any, settings: Settings, clock: FixedClock
+) -> None:
+    client = mailing
+    email = await account(client, settings, smtp_server, "capped")
+    clock.advance(timedelta(seconds=3605 - clock.now().timestamp() % 3600))  # hh:00:05
+    for _ in range(3):
+        assert (await client.post(FORGOT, json={"email": email})).status_code == 202
+    await settled(settings)
+    assert len(smtp_server.messages) == 1  # one a minute
+    for _ in range(6):
+        clock.advance(timedelta(minutes=1))
+        assert (await client.post(FORGOT, json={"email": email})).status_code == 202
+    await settled(settings)
+    assert len(smtp_server.messages) == 5  # five an hour
+
+
+async def test_only_the_newest_link_works_and_none_after_thirty_minutes(
+    mailing: httpx.AsyncClient, smtp_server: Any, settings: Settings, clock: FixedClock
+) -> None:
+    client = mailing
+    email = await account(client, settings, smtp_server, "newest")
+    await client.post(FORGOT, json={"email": email})
+    [first] = await smtp_server.wait_for(1)
+    clock.advance(timedelta(minutes=2))  # past the per-minute cap
+    await client.post(FORGOT, json={"email": email})
+    [_, second] = await smtp_server.wait_for(2)
+
+    older = await client.post(RESET, json={"token": token_in(first), "new_password": NEW_PASSWORD})
+    assert older.status_code == 400
+    clock.advance(timedelta(minutes=30, seconds=1))
+    expired = await client.post(
+        RESET, json={"token": token_in(second), "new_password": NEW_PASSWORD}
+    )
+    assert expired.status_code == 400
+    assert expired.json()["code"] == "token_invalid"
+    await login(client, email)  # the password never changed
+
+
+async def test_a_reset_requested_while_smtp_is_down_arrives_once_when_it_is_back(
+    mailing: httpx.AsyncClient, smtp_server: Any, settings: Settings, clock: FixedClock
+) -> None:
+    client = mailing
+    email = await account(client, settings, smtp_server, "smtp-down")
+    smtp_server.stop()
+    assert (await client.post(FORGOT, json={"email": email})).status_code == 202
+    for _ in range(200):  # the first attempt fails and is scheduled again
+        attempts = await sql(
+            settings,
+            "SELECT max(attempts) FROM notifications_outbox WHERE status = 'pending'",
+        )
+        if attempts:
+            break
+        await asyncio.sleep(0.05)
+    assert attempts == 1
+    smtp_server.start()
+    clock.advance(timedelta(hours=1))  # past any backoff
+    [mail] = await smtp_server.wait_for(1)
+    await settled(settings)
+    assert len(smtp_server.messages) == 1
+    done = await client.post(RESET, json={"token": token_in(mail), "new_password": NEW_PASSWORD})
+    assert done.status_code == 204
