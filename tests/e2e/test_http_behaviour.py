@@ -271,6 +271,7 @@ async def test_openapi_describes_every_route_with_stable_operation_ids(
         ("/api/v1/me/audit-events", "get"): "me_audit_events_list",
         ("/api/v1/me", "get"): "me_get",
         ("/api/v1/me", "patch"): "me_update",
+        ("/api/v1/me/password", "post"): "me_password_change",
         ("/.well-known/jwks.json", "get"): "jwks",
         ("/.well-known/openid-configuration", "get"): "openid_configuration",
         ("/health/live", "get"): "health_live",

@@ -220,3 +220,53 @@ async def test_a_reset_requested_while_smtp_is_down_arrives_once_when_it_is_back
     assert len(smtp_server.messages) == 1
     done = await client.post(RESET, json={"token": token_in(mail), "new_password": NEW_PASSWORD})
     assert done.status_code == 204
+
+
+async def test_changing_the_password_keeps_this_session_and_ends_the_others(
+    mailing: httpx.AsyncClient, smtp_server: Any, settings: Settings
+) -> None:
+    client = mailing
+    email = await account(client, settings, smtp_server, "change")
+    here, elsewhere = await login(client, email), await login(client, email)
+    await client.post(FORGOT, json={"email": email})
+    [reset_mail] = await smtp_server.wait_for(1)
+
+    def change(current: str, new: str) -> dict[str, str]:
+        return {"current_password": current, "new_password": new}
+
+    wrong = await client.post(
+        "/api/v1/me/password", json=change("not it", NEW_PASSWORD), headers=bearer(here)
+    )
+    assert wrong.status_code == 403
+    assert wrong.json()["code"] == "reauth_failed"
+    weak = await client.post(
+        "/api/v1/me/password", json=change(PASSWORD, "password"), headers=bearer(here)
+    )
+    assert weak.status_code == 422
+    done = await client.post(
+        "/api/v1/me/password", json=change(PASSWORD, NEW_PASSWORD), headers=bearer(here)
+    )
+    assert done.status_code == 204, done.text
+
+    assert (await client.get("/api/v1/me", headers=bearer(here))).status_code == 200
+    assert (await client.get("/api/v1/me", headers=bearer(elsewhere))).status_code == 401
+    kept = await client.post("/api/v1/auth/refresh", json={"refresh_token": here["refresh_token"]})
+    assert kept.status_code == 200
+    await login(client, email, NEW_PASSWORD)
+    stale = await client.post(
+        RESET, json={"token": token_in(reset_mail), "new_password": "yet another passphrase 7"}
+    )
+    assert stale.status_code == 400  # the pending reset link died with the change
+    [_, notice] = await smtp_server.wait_for(2)
+    assert notice["Subject"] == "Your password was changed"
+    assert (
+        "Your other sessions were signed out."
+        in notice.get_body(preferencelist=("plain",)).get_content()
+    )
+
+
+async def test_changing_the_password_needs_a_token(mailing: httpx.AsyncClient) -> None:
+    response = await mailing.post(
+        "/api/v1/me/password", json={"current_password": "a", "new_password": "b"}
+    )
+    assert response.status_code == 401

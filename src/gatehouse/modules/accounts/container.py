@@ -19,6 +19,7 @@ from gatehouse.modules.accounts.application.mail_requests import (
     RequestMailHandler,
 )
 from gatehouse.modules.accounts.application.mails import LinkSettings
+from gatehouse.modules.accounts.application.password_change import ChangePasswordHandler
 from gatehouse.modules.accounts.application.password_reset import ResetPasswordHandler
 from gatehouse.modules.accounts.application.profile import GetProfileHandler, UpdateProfileHandler
 from gatehouse.modules.accounts.application.register import RegisterUserHandler
@@ -70,6 +71,15 @@ class AccountsContainer(containers.DeclarativeContainer):
     request_mail = providers.Singleton(RequestMailHandler, uow=uow.provider, caps=mail_caps)
     mail_resolver = providers.Singleton(
         AccountMailResolver, uow=uow.provider, clock=clock, links=links
+    )
+    change_password = providers.Singleton(
+        ChangePasswordHandler,
+        uow=uow.provider,
+        hasher=hasher,
+        policy=policy,
+        denylist=session_denylist,
+        clock=clock,
+        links=links,
     )
     reset_password = providers.Singleton(
         ResetPasswordHandler,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from dependency_injector.wiring import inject
@@ -44,3 +45,18 @@ def client_ip(request: Request) -> str | None:
 
 
 ClientIp = Annotated[str | None, Depends(client_ip)]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """Who is calling, as recorded on sessions and audit events."""
+
+    ip: str | None
+    user_agent: str | None
+
+
+def _client_info(request: Request) -> ClientInfo:
+    return ClientInfo(client_ip(request), request.headers.get("user-agent"))
+
+
+Client = Annotated[ClientInfo, Depends(_client_info)]

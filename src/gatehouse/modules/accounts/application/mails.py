@@ -51,6 +51,20 @@ class LinkSettings:
         )
 
 
+def password_changed_notice(
+    links: LinkSettings, user: User, now: datetime, locale: str, *, everywhere: bool
+) -> OutgoingMail:
+    """``everywhere``: every session ended (a reset), else all but the changing one."""
+    return links.notice(
+        user.email.value,
+        "password_changed",
+        locale,
+        name=user.display_name.value if user.display_name else "",
+        when=now.strftime("%Y-%m-%d %H:%M"),
+        reset="1" if everywhere else "",
+    )
+
+
 async def issue_token(
     uow: AccountsUnitOfWork, user: User, purpose: TokenPurpose, ttl: timedelta, now: datetime
 ) -> str:

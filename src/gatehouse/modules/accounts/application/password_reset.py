@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gatehouse.modules.accounts.application.mails import LinkSettings
+from gatehouse.modules.accounts.application.mails import LinkSettings, password_changed_notice
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, PasswordHasher
 from gatehouse.modules.accounts.application.tokens import hash_secret
 from gatehouse.modules.accounts.domain.errors import TokenInvalid
@@ -85,14 +85,7 @@ class ResetPasswordHandler:
                 )
             )
             await uow.outbox.enqueue(
-                self._links.notice(
-                    user.email.value,
-                    "password_changed",
-                    cmd.locale,
-                    name=user.display_name.value if user.display_name else "",
-                    when=now.strftime("%Y-%m-%d %H:%M"),
-                    reset="1",
-                )
+                password_changed_notice(self._links, user, now, cmd.locale, everywhere=True)
             )
             await uow.commit()
         await self._denylist.revoked(ended)

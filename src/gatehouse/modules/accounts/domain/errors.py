@@ -53,3 +53,10 @@ class InvalidCredentials(Unauthenticated):
 class EmailNotVerified(Forbidden):
     code = "email_not_verified"
     title = "The email address is not verified yet"
+
+
+class ReauthFailed(Forbidden):
+    """A wrong password (or code) in a re-authentication body, sent with a valid token."""
+
+    code = "reauth_failed"
+    title = "The password or code is not correct"

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, status
 
 from gatehouse.modules.accounts.application.mail_requests import (
     MailRequestKind,
     RequestMail,
     RequestMailHandler,
+)
+from gatehouse.modules.accounts.application.password_change import (
+    ChangePassword,
+    ChangePasswordHandler,
 )
 from gatehouse.modules.accounts.application.password_reset import (
     ResetPassword,
@@ -22,6 +26,7 @@ from gatehouse.modules.accounts.application.profile import (
 from gatehouse.modules.accounts.application.register import RegisterUser, RegisterUserHandler
 from gatehouse.modules.accounts.application.verify_email import VerifyEmail, VerifyEmailHandler
 from gatehouse.modules.accounts.entrypoints.http.schemas import (
+    ChangePasswordIn,
     EmailIn,
     RegisterIn,
     ResetPasswordIn,
@@ -33,7 +38,7 @@ from gatehouse.shared.http.di import Provide
 from gatehouse.shared.http.locale import RequestLocale
 from gatehouse.shared.http.routing import JsonRoute, problems
 from gatehouse.shared.http.schemas import Accepted
-from gatehouse.shared.http.security import ClientIp, CurrentPrincipal
+from gatehouse.shared.http.security import Client, CurrentPrincipal
 
 auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"], route_class=JsonRoute)
 me_router = APIRouter(prefix="/api/v1/me", tags=["me"], route_class=JsonRoute)
@@ -130,8 +135,7 @@ async def forgot_password(
 @inject
 async def reset_password(
     body: ResetPasswordIn,
-    request: Request,
-    ip: ClientIp,
+    client: Client,
     locale: RequestLocale,
     handler: ResetPasswordHandler = Depends(Provide["accounts.reset_password"]),  # noqa: B008
 ) -> None:
@@ -142,8 +146,8 @@ async def reset_password(
         ResetPassword(
             body.token,
             body.new_password,
-            ip=ip,
-            user_agent=request.headers.get("user-agent"),
+            ip=client.ip,
+            user_agent=client.user_agent,
             locale=locale,
         )
     )
@@ -176,3 +180,33 @@ async def update_me(
     handler: UpdateProfileHandler = Depends(Provide["accounts.update_profile"]),  # noqa: B008
 ) -> UserOut:
     return UserOut.of(await handler(UpdateProfile(principal.user_id, body.display_name)))
+
+
+@me_router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="me_password_change",
+    summary="Change the password, proving the current one",
+    responses=problems(401, 403, 413, 415, 422, 503),
+)
+@inject
+async def change_password(
+    body: ChangePasswordIn,
+    principal: CurrentPrincipal,
+    client: Client,
+    locale: RequestLocale,
+    handler: ChangePasswordHandler = Depends(Provide["accounts.change_password"]),  # noqa: B008
+) -> None:
+    """Every other session ends; this one stays signed in. A wrong current password is 403
+    ``reauth_failed``; a new password the policy refuses is 422 ``weak_password``."""
+    await handler(
+        ChangePassword(
+            principal.user_id,
+            principal.session_id,
+            body.current_password,
+            body.new_password,
+            ip=client.ip,
+            user_agent=client.user_agent,
+            locale=locale,
+        )
+    )

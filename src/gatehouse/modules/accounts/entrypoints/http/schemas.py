@@ -31,6 +31,11 @@ class EmailIn(Schema):
     email: EmailField
 
 
+class ChangePasswordIn(Schema):
+    current_password: PasswordField
+    new_password: PasswordField
+
+
 class ResetPasswordIn(Schema):
     token: TokenField
     new_password: PasswordField
