@@ -7,6 +7,7 @@ from collections.abc import Callable
 from fastapi import APIRouter
 
 from gatehouse.modules.accounts.adapters import orm as accounts_orm
+from gatehouse.modules.accounts.entrypoints.http import pages as accounts_pages
 from gatehouse.modules.accounts.entrypoints.http import router as accounts_http
 from gatehouse.modules.audit.adapters import orm as audit_orm
 from gatehouse.modules.audit.entrypoints.http import router as audit_http
@@ -25,11 +26,13 @@ ROUTERS: tuple[APIRouter, ...] = (
     auth_http.sessions_router,
     audit_http.me_router,
     auth_http.well_known_router,
+    accounts_pages.router,
 )
 
 # Modules whose functions use ``Provide[...]`` markers.
 WIRED = (
     accounts_http,
+    accounts_pages,
     audit_http,
     auth_http,
     auth_oauth,

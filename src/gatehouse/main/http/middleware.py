@@ -43,6 +43,13 @@ DOCS_CSP = (
     b"frame-ancestors 'none'"
 )
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+# The pages mailed links open (accounts' entrypoints/http/pages.py): HTML forms posting to
+# themselves, inline styles only, no script.
+PAGE_CSP = (
+    b"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; "
+    b"frame-ancestors 'none'"
+)
+PAGE_PATHS = frozenset({"/verify-email", "/reset-password", "/forgot-password"})
 
 
 class BodyTooLarge(HTTPException):
@@ -144,9 +151,8 @@ class RequestContextMiddleware:
         self._id_counter = itertools.count(1)
         self._log_requests = access_log.is_enabled_for(logging.INFO)
         self._header_sets = {
-            (docs, api, hsts): self._static_headers(docs=docs, api=api, hsts=hsts)
-            for docs in (False, True)
-            for api in (False, True)
+            (kind, hsts): self._static_headers(kind, hsts=hsts)
+            for kind in ("docs", "page", "api", "other")
             for hsts in (False, True)
         }
 
@@ -233,14 +239,15 @@ class RequestContextMiddleware:
         return wrapped
 
     @staticmethod
-    def _static_headers(*, docs: bool, api: bool, hsts: bool) -> tuple[tuple[bytes, bytes], ...]:
+    def _static_headers(kind: str, *, hsts: bool) -> tuple[tuple[bytes, bytes], ...]:
+        csp = {"docs": DOCS_CSP, "page": PAGE_CSP}.get(kind, API_CSP)
         headers = [
             (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
+            (b"referrer-policy", b"no-referrer"),  # pages carry a token in their URL
             (b"x-frame-options", b"DENY"),
-            (b"content-security-policy", DOCS_CSP if docs else API_CSP),
+            (b"content-security-policy", csp),
         ]
-        if api:
+        if kind in {"api", "page"}:
             headers.append((b"cache-control", b"no-store"))
         if hsts:
             headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
@@ -248,7 +255,13 @@ class RequestContextMiddleware:
 
     def _headers(self, request_id: str, path: str, https: bool) -> list[tuple[bytes, bytes]]:
         """The security headers (built once per kind of path) and this request's id."""
-        static = self._header_sets[path in DOCS_PATHS, path.startswith("/api/"), self.hsts or https]
+        if path.startswith("/api/"):
+            kind = "api"
+        elif path in PAGE_PATHS:
+            kind = "page"
+        else:
+            kind = "docs" if path in DOCS_PATHS else "other"
+        static = self._header_sets[kind, self.hsts or https]
         return [(b"x-request-id", request_id.encode("ascii")), *static]
 
     def _finish(

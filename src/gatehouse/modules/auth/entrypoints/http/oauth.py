@@ -8,7 +8,6 @@ OAuth clients and Swagger UI's "Authorize" button can use it. It drives the same
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs
 
 from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Request
@@ -24,14 +23,12 @@ from gatehouse.shared.errors import (
     Unavailable,
 )
 from gatehouse.shared.http.di import Provide
-from gatehouse.shared.http.routing import is_json
+from gatehouse.shared.http.forms import FORM, FormError, read_form
 from gatehouse.shared.http.security import client_ip
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 NO_STORE = {"Pragma": "no-cache"}  # Cache-Control: no-store comes with every /api/ response
-FORM = "application/x-www-form-urlencoded"
-MAX_FIELD = 4096
 
 _SCHEMA: dict[str, Any] = {
     "requestBody": {
@@ -94,20 +91,10 @@ def _token_response(pair: TokenPair) -> JSONResponse:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if content_type != FORM:
-        hint = " (not JSON)" if is_json(content_type) else ""
-        raise OAuthError("invalid_request", f"send the parameters as {FORM}{hint}")
     try:
-        fields = parse_qs((await request.body()).decode("utf-8"), keep_blank_values=True)
-    except UnicodeDecodeError:
-        raise OAuthError("invalid_request", "the body is not UTF-8") from None
-    if any(len(values) > 1 for values in fields.values()):
-        raise OAuthError("invalid_request", "a parameter is repeated")  # RFC 6749 section 3.2
-    form = {name: values[0] for name, values in fields.items()}
-    if any(len(value) > MAX_FIELD or not value.isprintable() for value in form.values()):
-        raise OAuthError("invalid_request", "a parameter is too long or has control characters")
-    return form
+        return await read_form(request)
+    except FormError as error:
+        raise OAuthError("invalid_request", str(error)) from None
 
 
 def _required(form: dict[str, str], *names: str) -> list[str]:

@@ -1,0 +1,180 @@
+"""The pages mailed links open: ``/verify-email``, ``/reset-password``, ``/forgot-password``.
+
+Opening a link (GET) never spends its token: link scanners and mail previews fetch links. The
+page shows a form that posts the token back to the same path; only that POST calls the use
+case. Plain HTML forms, no script; the security headers (a CSP with ``form-action 'self'``,
+``Referrer-Policy: no-referrer``, ``Cache-Control: no-store``) come from the middleware. A web
+client that owns these paths on ``GATEHOUSE_PUBLIC_URL`` can replace them: it calls the JSON
+endpoints instead.
+"""
+
+from __future__ import annotations
+
+import html
+
+from dependency_injector.wiring import inject
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from gatehouse.modules.accounts.application.mail_requests import (
+    MailRequestKind,
+    RequestMail,
+    RequestMailHandler,
+)
+from gatehouse.modules.accounts.application.password_reset import (
+    ResetPassword,
+    ResetPasswordHandler,
+)
+from gatehouse.modules.accounts.application.verify_email import VerifyEmail, VerifyEmailHandler
+from gatehouse.modules.accounts.domain.errors import InvalidEmail, TokenInvalid, WeakPassword
+from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.forms import FormError, read_form
+from gatehouse.shared.http.locale import RequestLocale
+from gatehouse.shared.http.security import Client
+
+router = APIRouter(include_in_schema=False)
+
+_STYLE = (
+    "body{font-family:-apple-system,Segoe UI,Roboto,sans-serif;background:#f5f5f7;"
+    "color:#1d1d1f;margin:0;padding:24px}main{max-width:28em;margin:auto;background:#fff;"
+    "border-radius:8px;padding:24px}input{display:block;width:100%;box-sizing:border-box;"
+    "margin:8px 0 16px;padding:8px;font-size:16px}button{background:#0a66c2;color:#fff;"
+    "border:0;border-radius:6px;padding:10px 18px;font-size:16px}.error{color:#b00020}"
+)
+_EXPIRED = "This link is invalid, has expired or was already used. Ask for a new one."
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    """``body`` is HTML built from escaped parts only."""
+    return HTMLResponse(
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width"><title>{html.escape(title)}</title>'
+        f"<style>{_STYLE}</style></head><body><main><h1>{html.escape(title)}</h1>{body}"
+        "</main></body></html>",
+        status_code=status,
+    )
+
+
+def _form(action: str, fields: str, button: str, error: str | None = None) -> str:
+    message = f'<p class="error">{html.escape(error)}</p>' if error else ""
+    return (
+        f'{message}<form method="post" action="{action}">{fields}'
+        f"<button>{html.escape(button)}</button></form>"
+    )
+
+
+def _hidden_token(token: str) -> str:
+    return f'<input type="hidden" name="token" value="{html.escape(token, quote=True)}">'
+
+
+def _new_password_form(token: str, error: str | None = None) -> str:
+    return _form(
+        "/reset-password",
+        _hidden_token(token) + '<label>New password<input type="password" name="new_password" '
+        'autocomplete="new-password" minlength="8" maxlength="1024" required></label>',
+        "Save the new password",
+        error,
+    )
+
+
+async def _fields(request: Request) -> dict[str, str] | HTMLResponse:
+    try:
+        return await read_form(request)
+    except FormError as error:
+        return _page("Something went wrong", f"<p>{html.escape(str(error))}</p>", 400)
+
+
+@router.get("/verify-email")
+async def verify_email_page(token: str = "") -> HTMLResponse:
+    return _page(
+        "Confirm your email address",
+        _form("/verify-email", _hidden_token(token), "Confirm my address"),
+    )
+
+
+@router.post("/verify-email")
+@inject
+async def verify_email_submit(
+    request: Request,
+    handler: VerifyEmailHandler = Depends(Provide["accounts.verify_email"]),  # noqa: B008
+) -> HTMLResponse:
+    fields = await _fields(request)
+    if isinstance(fields, HTMLResponse):
+        return fields
+    try:
+        await handler(VerifyEmail(fields.get("token", "")))
+    except TokenInvalid:
+        return _page("Confirm your email address", f"<p>{_EXPIRED}</p>", 400)
+    return _page("Address confirmed", "<p>Your email address is confirmed. You can sign in.</p>")
+
+
+@router.get("/reset-password")
+async def reset_password_page(token: str = "") -> HTMLResponse:
+    return _page("Choose a new password", _new_password_form(token))
+
+
+@router.post("/reset-password")
+@inject
+async def reset_password_submit(
+    request: Request,
+    client: Client,
+    locale: RequestLocale,
+    handler: ResetPasswordHandler = Depends(Provide["accounts.reset_password"]),  # noqa: B008
+) -> HTMLResponse:
+    fields = await _fields(request)
+    if isinstance(fields, HTMLResponse):
+        return fields
+    token = fields.get("token", "")
+    try:
+        await handler(
+            ResetPassword(
+                token,
+                fields.get("new_password", ""),
+                ip=client.ip,
+                user_agent=client.user_agent,
+                locale=locale,
+            )
+        )
+    except TokenInvalid:
+        return _page("Choose a new password", f"<p>{_EXPIRED}</p>", 400)
+    except WeakPassword as error:
+        return _page("Choose a new password", _new_password_form(token, error.detail), 422)
+    return _page(
+        "Password changed",
+        "<p>Your password is changed and every device was signed out. Sign in again with the "
+        "new password.</p>",
+    )
+
+
+@router.get("/forgot-password")
+async def forgot_password_page() -> HTMLResponse:
+    return _page(
+        "Reset your password",
+        _form(
+            "/forgot-password",
+            '<label>Email address<input type="email" name="email" autocomplete="email" '
+            'maxlength="320" required></label>',
+            "Mail me a link",
+        ),
+    )
+
+
+@router.post("/forgot-password")
+@inject
+async def forgot_password_submit(
+    request: Request,
+    locale: RequestLocale,
+    handler: RequestMailHandler = Depends(Provide["accounts.request_mail"]),  # noqa: B008
+) -> HTMLResponse:
+    fields = await _fields(request)
+    if isinstance(fields, HTMLResponse):
+        return fields
+    try:
+        await handler(RequestMail(MailRequestKind.PASSWORD_RESET, fields.get("email", ""), locale))
+    except InvalidEmail:
+        return _page("Reset your password", "<p>That is not an email address.</p>", 422)
+    return _page(
+        "Check your mail",
+        "<p>If the address has an account, a mail with a link is on its way. The link works "
+        "for 30 minutes.</p>",
+    )
