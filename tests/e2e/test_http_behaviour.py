@@ -272,6 +272,7 @@ async def test_openapi_describes_every_route_with_stable_operation_ids(
         ("/api/v1/me", "get"): "me_get",
         ("/api/v1/me", "patch"): "me_update",
         ("/api/v1/me/password", "post"): "me_password_change",
+        ("/api/v1/me", "delete"): "me_delete",
         ("/.well-known/jwks.json", "get"): "jwks",
         ("/.well-known/openid-configuration", "get"): "openid_configuration",
         ("/health/live", "get"): "health_live",

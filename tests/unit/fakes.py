@@ -73,6 +73,9 @@ class RecordingSessionTerminator(SessionTerminator):
         self._state.ended_sessions.append((user_id, reason))
         return [uuid.uuid5(user_id, reason)]  # one stand-in session id per call
 
+    async def forget(self, user_id: uuid.UUID) -> None:
+        self._state.ended_sessions.append((user_id, "forgotten"))
+
 
 class InMemoryUserRepository(UserRepository):
     def __init__(self, state: _AccountsState) -> None:
@@ -88,6 +91,11 @@ class InMemoryUserRepository(UserRepository):
 
     async def get_by_email(self, email: Email) -> User | None:
         return next((u for u in self._state.users.values() if u.email == email), None)
+
+    async def delete(self, user: User) -> None:
+        del self._state.users[user.id]
+        for token_id in [t.id for t in self._state.tokens.values() if t.user_id == user.id]:
+            del self._state.tokens[token_id]
 
 
 class InMemoryOneTimeTokenRepository(OneTimeTokenRepository):
@@ -212,6 +220,9 @@ class InMemoryAuditTrail(AuditTrail):
 
     async def record(self, event: SecurityEvent) -> None:
         self._events.append(event)
+
+    async def erase(self, user_id: uuid.UUID) -> None:
+        self._events[:] = [event for event in self._events if event.user_id != user_id]
 
 
 class RecordingRevocations(SessionRevocations):

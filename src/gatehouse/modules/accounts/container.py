@@ -13,6 +13,7 @@ from gatehouse.modules.accounts.adapters.password_hasher import BcryptPasswordHa
 from gatehouse.modules.accounts.adapters.repositories import SqlAlchemyAccountsUnitOfWork
 from gatehouse.modules.accounts.adapters.views import AsyncpgUserViews
 from gatehouse.modules.accounts.application.admin import CreateAdminHandler
+from gatehouse.modules.accounts.application.delete_account import DeleteAccountHandler
 from gatehouse.modules.accounts.application.directory import AccountsDirectory
 from gatehouse.modules.accounts.application.mail_requests import (
     AccountMailResolver,
@@ -80,6 +81,9 @@ class AccountsContainer(containers.DeclarativeContainer):
         denylist=session_denylist,
         clock=clock,
         links=links,
+    )
+    delete_account = providers.Singleton(
+        DeleteAccountHandler, uow=uow.provider, hasher=hasher, denylist=session_denylist
     )
     reset_password = providers.Singleton(
         ResetPasswordHandler,

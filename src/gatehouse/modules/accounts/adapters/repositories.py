@@ -45,6 +45,10 @@ class SqlAlchemyUserRepository(UserRepository):
         stmt = select(User).where(user_table.c.email == email)
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
+    async def delete(self, user: User) -> None:
+        await self._session.delete(user)  # one-time tokens go with it (ON DELETE CASCADE)
+        await self._session.flush()
+
 
 class SqlAlchemyOneTimeTokenRepository(OneTimeTokenRepository):
     def __init__(self, session: AsyncSession) -> None:

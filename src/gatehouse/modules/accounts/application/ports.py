@@ -27,6 +27,10 @@ class UserRepository(Protocol):
 
     async def get_by_email(self, email: Email) -> User | None: ...
 
+    async def delete(self, user: User) -> None:
+        """The user and everything of theirs this module holds (one-time tokens)."""
+        ...
+
 
 class OneTimeTokenRepository(Protocol):
     async def add(self, token: OneTimeToken) -> None: ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +40,10 @@ class SqlAlchemyAuditTrail(AuditTrail):
                 details=dict(event.details),
             )
         )
+
+    async def erase(self, user_id: uuid.UUID) -> None:
+        t = audit_event_table
+        await self._session.execute(delete(t).where(t.c.user_id == user_id))
 
 
 _FOR_USER = """

@@ -28,3 +28,8 @@ class AuditTrail(Protocol):
     async def record(self, event: SecurityEvent) -> None:
         """Append the event in the caller's transaction; it exists only if that commits."""
         ...
+
+    async def erase(self, user_id: uuid.UUID) -> None:
+        """Delete the user's events (their IPs and user agents are personal data), in the
+        caller's transaction: an account's deletion then records the one event that remains."""
+        ...

@@ -73,6 +73,7 @@ class SqlAlchemySessionTerminator(SessionTerminator):
     """Bound to another module's session: its sessions end in that module's transaction."""
 
     def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self._session = session
         self._sessions = SqlAlchemySessionRepository(session)
         self._clock = clock
 
@@ -80,6 +81,15 @@ class SqlAlchemySessionTerminator(SessionTerminator):
         self, user_id: uuid.UUID, reason: str, *, keep: uuid.UUID | None = None
     ) -> list[uuid.UUID]:
         return await self._sessions.revoke_all(user_id, self._clock.now(), reason, keep=keep)
+
+    async def forget(self, user_id: uuid.UUID) -> None:
+        t = session_table
+        await self._session.execute(
+            update(t)
+            .where(t.c.user_id == user_id)
+            .values(ip=None, user_agent=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 class SqlAlchemyRefreshTokenRepository(RefreshTokenRepository):

@@ -18,6 +18,11 @@ class SessionTerminator(Protocol):
         """End every active session of the user but ``keep``; return the ended ids."""
         ...
 
+    async def forget(self, user_id: uuid.UUID) -> None:
+        """Erase what the user's sessions recorded about them (IP, user agent). The rows stay,
+        ended, until they expire: the revocation check still finds them."""
+        ...
+
 
 class SessionDenylist(Protocol):
     async def revoked(self, session_ids: list[uuid.UUID]) -> None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, status
 
+from gatehouse.modules.accounts.application.delete_account import (
+    DeleteAccount,
+    DeleteAccountHandler,
+)
 from gatehouse.modules.accounts.application.mail_requests import (
     MailRequestKind,
     RequestMail,
@@ -27,6 +31,7 @@ from gatehouse.modules.accounts.application.register import RegisterUser, Regist
 from gatehouse.modules.accounts.application.verify_email import VerifyEmail, VerifyEmailHandler
 from gatehouse.modules.accounts.entrypoints.http.schemas import (
     ChangePasswordIn,
+    DeleteAccountIn,
     EmailIn,
     RegisterIn,
     ResetPasswordIn,
@@ -180,6 +185,26 @@ async def update_me(
     handler: UpdateProfileHandler = Depends(Provide["accounts.update_profile"]),  # noqa: B008
 ) -> UserOut:
     return UserOut.of(await handler(UpdateProfile(principal.user_id, body.display_name)))
+
+
+@me_router.delete(
+    "",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="me_delete",
+    summary="Delete the account, proving the password",
+    responses=problems(401, 403, 413, 415, 422, 503),
+)
+@inject
+async def delete_me(
+    body: DeleteAccountIn,
+    principal: CurrentPrincipal,
+    handler: DeleteAccountHandler = Depends(Provide["accounts.delete_account"]),  # noqa: B008
+) -> None:
+    """Every session ends at once; the account, its one-time tokens, its audit events and what
+    its sessions recorded (IPs, user agents) are erased. One ``account.deleted`` audit event
+    remains (the account id and the time). A wrong password is 403 ``reauth_failed``. The
+    address can register again."""
+    await handler(DeleteAccount(principal.user_id, body.password))
 
 
 @me_router.post(

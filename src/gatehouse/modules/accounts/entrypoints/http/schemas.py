@@ -36,6 +36,10 @@ class ChangePasswordIn(Schema):
     new_password: PasswordField
 
 
+class DeleteAccountIn(Schema):
+    password: PasswordField
+
+
 class ResetPasswordIn(Schema):
     token: TokenField
     new_password: PasswordField
