@@ -273,6 +273,8 @@ async def test_openapi_describes_every_route_with_stable_operation_ids(
         ("/api/v1/me", "patch"): "me_update",
         ("/api/v1/me/password", "post"): "me_password_change",
         ("/api/v1/me", "delete"): "me_delete",
+        ("/api/v1/me/email", "post"): "me_email_change",
+        ("/api/v1/me/email/confirm", "post"): "me_email_confirm",
         ("/.well-known/jwks.json", "get"): "jwks",
         ("/.well-known/openid-configuration", "get"): "openid_configuration",
         ("/health/live", "get"): "health_live",

@@ -22,6 +22,7 @@ PARAMS = {
     "name": "Ada",
     "when": "2026-11-22 09:00",
     "reset": "",
+    "new_email": "ada@new.example.com",
 }
 TEMPLATES = sorted({p.name.split(".")[0] for p in (TEMPLATES_DIR / "en").glob("*.subject")})
 

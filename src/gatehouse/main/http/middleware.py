@@ -49,7 +49,7 @@ PAGE_CSP = (
     b"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; "
     b"frame-ancestors 'none'"
 )
-PAGE_PATHS = frozenset({"/verify-email", "/reset-password", "/forgot-password"})
+PAGE_PATHS = frozenset({"/verify-email", "/confirm-email", "/reset-password", "/forgot-password"})
 
 
 class BodyTooLarge(HTTPException):

@@ -15,6 +15,10 @@ from gatehouse.modules.accounts.adapters.views import AsyncpgUserViews
 from gatehouse.modules.accounts.application.admin import CreateAdminHandler
 from gatehouse.modules.accounts.application.delete_account import DeleteAccountHandler
 from gatehouse.modules.accounts.application.directory import AccountsDirectory
+from gatehouse.modules.accounts.application.email_change import (
+    ConfirmEmailChangeHandler,
+    RequestEmailChangeHandler,
+)
 from gatehouse.modules.accounts.application.mail_requests import (
     AccountMailResolver,
     RequestMailHandler,
@@ -81,6 +85,12 @@ class AccountsContainer(containers.DeclarativeContainer):
         denylist=session_denylist,
         clock=clock,
         links=links,
+    )
+    request_email_change = providers.Singleton(
+        RequestEmailChangeHandler, uow=uow.provider, hasher=hasher, clock=clock, links=links
+    )
+    confirm_email_change = providers.Singleton(
+        ConfirmEmailChangeHandler, uow=uow.provider, clock=clock, links=links
     )
     delete_account = providers.Singleton(
         DeleteAccountHandler, uow=uow.provider, hasher=hasher, denylist=session_denylist

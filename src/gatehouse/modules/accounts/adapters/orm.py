@@ -99,6 +99,7 @@ one_time_token_table = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True)),
+    Column("new_email", EmailType),  # change_email: the address being confirmed
     Index("ix_accounts_one_time_token_user_purpose", "user_id", "purpose"),
 )
 

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork
 from gatehouse.modules.accounts.application.tokens import hash_secret, new_secret
-from gatehouse.modules.accounts.domain.model import OneTimeToken, TokenPurpose, User
+from gatehouse.modules.accounts.domain.model import Email, OneTimeToken, TokenPurpose, User
 from gatehouse.modules.notifications.application.public import OutgoingMail
 from gatehouse.shared.ids import new_id
 
@@ -27,17 +27,18 @@ class LinkSettings:
         return f"{self.public_url}/{page}?{urlencode({'token': token})}"
 
     def ttl(self, purpose: TokenPurpose) -> timedelta:
-        return self.verification_ttl if purpose is TokenPurpose.VERIFY_EMAIL else self.reset_ttl
+        return self.reset_ttl if purpose is TokenPurpose.RESET_PASSWORD else self.verification_ttl
 
     def token_mail(self, to: str, purpose: TokenPurpose, secret: str, locale: str) -> OutgoingMail:
         """The mail carrying a fresh one-time token of this purpose."""
         ttl = self.ttl(purpose)
+        hours = str(int(ttl.total_seconds() // 3600))
         if purpose is TokenPurpose.VERIFY_EMAIL:
-            params = {
-                "link": self.link("verify-email", secret),
-                "hours": str(int(ttl.total_seconds() // 3600)),
-            }
+            params = {"link": self.link("verify-email", secret), "hours": hours}
             return OutgoingMail(to, "verify_email", params, locale)
+        if purpose is TokenPurpose.CHANGE_EMAIL:
+            params = {"link": self.link("confirm-email", secret), "hours": hours}
+            return OutgoingMail(to, "email_change_confirm", params, locale)
         params = {
             "link": self.link("reset-password", secret),
             "minutes": str(int(ttl.total_seconds() // 60)),
@@ -66,7 +67,13 @@ def password_changed_notice(
 
 
 async def issue_token(
-    uow: AccountsUnitOfWork, user: User, purpose: TokenPurpose, ttl: timedelta, now: datetime
+    uow: AccountsUnitOfWork,
+    user: User,
+    purpose: TokenPurpose,
+    ttl: timedelta,
+    now: datetime,
+    *,
+    new_email: Email | None = None,
 ) -> str:
     """A new one-time token for the user; earlier unused ones of this purpose stop working."""
     secret = new_secret()
@@ -78,6 +85,7 @@ async def issue_token(
             token_hash=hash_secret(secret),
             created_at=now,
             expires_at=now + ttl,
+            new_email=new_email,
         )
     )
     return secret

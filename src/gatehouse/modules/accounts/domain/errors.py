@@ -55,6 +55,11 @@ class EmailNotVerified(Forbidden):
     title = "The email address is not verified yet"
 
 
+class EmailUnchanged(InvalidInput):
+    code = "email_unchanged"
+    title = "That is already the account's address"
+
+
 class ReauthFailed(Forbidden):
     """A wrong password (or code) in a re-authentication body, sent with a valid token."""
 

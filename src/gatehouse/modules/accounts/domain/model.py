@@ -118,6 +118,12 @@ class User:
             self.email_verified_at = now
             self.updated_at = now
 
+    def change_email(self, email: Email, now: datetime) -> None:
+        """The new address is verified: confirming the change proved the mailbox."""
+        self.email = email
+        self.email_verified_at = now
+        self.updated_at = now
+
     def change_password(self, password_hash: PasswordHash, now: datetime) -> None:
         self.password_hash = password_hash
         self.updated_at = now
@@ -133,6 +139,7 @@ class User:
 class TokenPurpose(StrEnum):
     VERIFY_EMAIL = "verify_email"
     RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose, not a secret
+    CHANGE_EMAIL = "change_email"
 
 
 @dataclass(eq=False, kw_only=True)
@@ -146,6 +153,7 @@ class OneTimeToken:
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None = None
+    new_email: Email | None = None  # CHANGE_EMAIL: the address this token confirms
 
     def is_usable(self, now: datetime) -> bool:
         return self.used_at is None and now < self.expires_at

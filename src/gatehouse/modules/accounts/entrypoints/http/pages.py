@@ -1,4 +1,5 @@
-"""The pages mailed links open: ``/verify-email``, ``/reset-password``, ``/forgot-password``.
+"""The pages mailed links open: ``/verify-email``, ``/confirm-email``, ``/reset-password``,
+``/forgot-password``.
 
 Opening a link (GET) never spends its token: link scanners and mail previews fetch links. The
 page shows a form that posts the token back to the same path; only that POST calls the use
@@ -16,6 +17,10 @@ from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from gatehouse.modules.accounts.application.email_change import (
+    ConfirmEmailChange,
+    ConfirmEmailChangeHandler,
+)
 from gatehouse.modules.accounts.application.mail_requests import (
     MailRequestKind,
     RequestMail,
@@ -106,6 +111,31 @@ async def verify_email_submit(
     except TokenInvalid:
         return _page("Confirm your email address", f"<p>{_EXPIRED}</p>", 400)
     return _page("Address confirmed", "<p>Your email address is confirmed. You can sign in.</p>")
+
+
+@router.get("/confirm-email")
+async def confirm_email_page(token: str = "") -> HTMLResponse:
+    return _page(
+        "Confirm your new email address",
+        _form("/confirm-email", _hidden_token(token), "Confirm the new address"),
+    )
+
+
+@router.post("/confirm-email")
+@inject
+async def confirm_email_submit(
+    request: Request,
+    locale: RequestLocale,
+    handler: ConfirmEmailChangeHandler = Depends(Provide["accounts.confirm_email_change"]),  # noqa: B008
+) -> HTMLResponse:
+    fields = await _fields(request)
+    if isinstance(fields, HTMLResponse):
+        return fields
+    try:
+        await handler(ConfirmEmailChange(fields.get("token", ""), locale=locale))
+    except TokenInvalid:
+        return _page("Confirm your new email address", f"<p>{_EXPIRED}</p>", 400)
+    return _page("Address changed", "<p>Sign in with your new email address from now on.</p>")
 
 
 @router.get("/reset-password")

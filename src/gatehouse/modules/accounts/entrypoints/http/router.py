@@ -9,6 +9,12 @@ from gatehouse.modules.accounts.application.delete_account import (
     DeleteAccount,
     DeleteAccountHandler,
 )
+from gatehouse.modules.accounts.application.email_change import (
+    ConfirmEmailChange,
+    ConfirmEmailChangeHandler,
+    RequestEmailChange,
+    RequestEmailChangeHandler,
+)
 from gatehouse.modules.accounts.application.mail_requests import (
     MailRequestKind,
     RequestMail,
@@ -30,6 +36,7 @@ from gatehouse.modules.accounts.application.profile import (
 from gatehouse.modules.accounts.application.register import RegisterUser, RegisterUserHandler
 from gatehouse.modules.accounts.application.verify_email import VerifyEmail, VerifyEmailHandler
 from gatehouse.modules.accounts.entrypoints.http.schemas import (
+    ChangeEmailIn,
     ChangePasswordIn,
     DeleteAccountIn,
     EmailIn,
@@ -87,6 +94,9 @@ async def verify_email(
     return UserOut.of(await handler(VerifyEmail(body.token)))
 
 
+EMAIL_CHANGE_ACCEPTED = Accepted(
+    detail="If the new address can be used, a confirmation link is on its way to it."
+)
 MAIL_ACCEPTED = Accepted(detail="If the address has an account, a mail is on its way.")
 
 
@@ -205,6 +215,45 @@ async def delete_me(
     remains (the account id and the time). A wrong password is 403 ``reauth_failed``. The
     address can register again."""
     await handler(DeleteAccount(principal.user_id, body.password))
+
+
+@me_router.post(
+    "/email",
+    status_code=status.HTTP_202_ACCEPTED,
+    operation_id="me_email_change",
+    summary="Ask to change the sign-in address (confirmed from the new mailbox)",
+    responses=problems(401, 403, 413, 415, 422, 503),
+)
+@inject
+async def change_email(
+    body: ChangeEmailIn,
+    principal: CurrentPrincipal,
+    locale: RequestLocale,
+    handler: RequestEmailChangeHandler = Depends(Provide["accounts.request_email_change"]),  # noqa: B008
+) -> Accepted:
+    """202 whether or not the new address is free (a taken one gets no mail). The new address
+    gets a confirmation link (24 h), the current one a notice; nothing changes until the link is
+    used. A wrong password is 403 ``reauth_failed``."""
+    await handler(RequestEmailChange(principal.user_id, body.new_email, body.password, locale))
+    return EMAIL_CHANGE_ACCEPTED
+
+
+@me_router.post(
+    "/email/confirm",
+    operation_id="me_email_confirm",
+    summary="Confirm the new sign-in address with the mailed token",
+    responses=problems(400, 401, 413, 415, 422, 503),
+)
+@inject
+async def confirm_email(
+    body: VerifyEmailIn,
+    principal: CurrentPrincipal,
+    locale: RequestLocale,
+    handler: ConfirmEmailChangeHandler = Depends(Provide["accounts.confirm_email_change"]),  # noqa: B008
+) -> UserOut:
+    """The address changes (verified); the old one gets a notice. Invalid, expired, used and
+    other users' tokens all answer 400 ``token_invalid``."""
+    return UserOut.of(await handler(ConfirmEmailChange(body.token, principal.user_id, locale)))
 
 
 @me_router.post(

@@ -36,6 +36,11 @@ class ChangePasswordIn(Schema):
     new_password: PasswordField
 
 
+class ChangeEmailIn(Schema):
+    new_email: EmailField
+    password: PasswordField
+
+
 class DeleteAccountIn(Schema):
     password: PasswordField
 
