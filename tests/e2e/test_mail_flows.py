@@ -453,3 +453,27 @@ async def test_a_reset_cancels_a_pending_email_change(
     )
     assert late.status_code == 400
     await login(client, email, NEW_PASSWORD)
+
+
+async def test_a_sign_in_from_a_new_device_is_reported_to_the_owner(
+    mailing: httpx.AsyncClient, smtp_server: Any, settings: Settings
+) -> None:
+    client = mailing
+    email = await account(client, settings, smtp_server, "device")
+    laptop = {"User-Agent": "Firefox/140 (laptop)"}
+    credentials = {"email": email, "password": PASSWORD}
+    for _ in range(2):  # the first sign-in ever, then the same device again
+        assert (
+            await client.post("/api/v1/auth/login", json=credentials, headers=laptop)
+        ).status_code == 200
+    phone = {"User-Agent": "Safari (phone)", "Accept-Language": "de"}
+    assert (
+        await client.post("/api/v1/auth/login", json=credentials, headers=phone)
+    ).status_code == 200
+    await settled(settings)
+    [notice] = smtp_server.messages
+    assert notice["Subject"] == "Neue Anmeldung bei Ihrem Konto"
+    text = notice.get_body(preferencelist=("plain",)).get_content()
+    assert "Safari (phone)" in text
+    assert "203.0.113.7" in text
+    assert f"{settings.public_url}/forgot-password" in text

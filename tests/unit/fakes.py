@@ -27,6 +27,7 @@ from gatehouse.modules.audit.application.public import AuditTrail, SecurityEvent
 from gatehouse.modules.auth.application.ports import (
     AccessTokenIssuer,
     AuthUnitOfWork,
+    DeviceHistory,
     RefreshTokenRepository,
     SessionRepository,
     SessionRevocations,
@@ -129,11 +130,11 @@ class InMemoryOneTimeTokenRepository(OneTimeTokenRepository):
 
 
 class InMemoryMailOutbox(MailOutbox):
-    def __init__(self, state: _AccountsState) -> None:
-        self._state = state
+    def __init__(self, mails: list[OutgoingMail]) -> None:
+        self._mails = mails
 
     async def enqueue(self, mail: OutgoingMail) -> None:
-        self._state.mails.append(mail)
+        self._mails.append(mail)
 
 
 class _InMemoryUnitOfWork(Generic[StateT]):
@@ -176,7 +177,7 @@ class InMemoryAccountsUnitOfWork(_InMemoryUnitOfWork[_AccountsState], AccountsUn
     def _attach(self, state: _AccountsState) -> None:
         self.users = InMemoryUserRepository(state)
         self.tokens = InMemoryOneTimeTokenRepository(state)
-        self.outbox = InMemoryMailOutbox(state)
+        self.outbox = InMemoryMailOutbox(state.mails)
         self.audit = InMemoryAuditTrail(state.events)
         self.sessions = RecordingSessionTerminator(state)
 
@@ -212,6 +213,7 @@ class _AuthState:
     sessions: dict[uuid.UUID, Session] = field(default_factory=dict)
     refresh_tokens: dict[bytes, RefreshToken] = field(default_factory=dict)
     events: list[SecurityEvent] = field(default_factory=list)
+    mails: list[OutgoingMail] = field(default_factory=list)
 
 
 class InMemoryAuditTrail(AuditTrail):
@@ -261,6 +263,13 @@ class InMemorySessionRepository(SessionRepository):
         ]
         return sorted(active, key=lambda s: s.id, reverse=True)[:limit]
 
+    async def device_history(self, user_id: uuid.UUID, user_agent: str | None) -> DeviceHistory:
+        mine = [s for s in self._state.sessions.values() if s.user_id == user_id]
+        return DeviceHistory(
+            signed_in_before=bool(mine),
+            this_device_before=any(s.user_agent == user_agent for s in mine),
+        )
+
     async def revoke_all(
         self, user_id: uuid.UUID, now: datetime, reason: str, *, keep: uuid.UUID | None = None
     ) -> list[uuid.UUID]:
@@ -293,6 +302,7 @@ class InMemoryAuthUnitOfWork(_InMemoryUnitOfWork[_AuthState], AuthUnitOfWork):
         self.sessions = InMemorySessionRepository(state)
         self.refresh_tokens = InMemoryRefreshTokenRepository(state)
         self.audit = InMemoryAuditTrail(state.events)
+        self.outbox = InMemoryMailOutbox(state.mails)
 
     @property
     def sessions_by_id(self) -> dict[uuid.UUID, Session]:

@@ -133,6 +133,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
         refresh_token_key=refresh_token_key,
         revocations=session_revocations,
         audit_factory=audit.trail_factory,
+        outbox_factory=outbox_factory,
         allowed_origins=settings.provided.browser_origins,
     )
 
@@ -144,6 +145,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
         smtp_url=settings.provided.smtp_url,
         mail_from=settings.provided.mail_from,
         smtp_timeout=settings.provided.smtp_timeout_seconds,
+        public_url=settings.provided.public_url,
         resolvers=providers.Dict(
             dict.fromkeys([kind.value for kind in MailRequestKind], accounts.mail_resolver)
         ),

@@ -112,3 +112,17 @@ async def test_a_very_long_user_agent_is_truncated(parts: Parts) -> None:
     [session] = parts.uow.sessions_by_id.values()
     assert session.user_agent is not None
     assert len(session.user_agent) == 512
+
+
+async def test_a_sign_in_from_a_new_device_mails_a_notice_but_the_first_one_does_not(
+    parts: Parts,
+) -> None:
+    login = parts.login()
+    await login(Login("ada@example.com", "right password", "Firefox", "203.0.113.9"))
+    await login(Login("ada@example.com", "right password", "Firefox", "203.0.113.10"))
+    assert parts.uow.committed.mails == []  # first sign-in, then a known device
+    await login(Login("ada@example.com", "right password", "curl/8", "198.51.100.1", "de"))
+    [notice] = parts.uow.committed.mails
+    assert (notice.template, notice.locale) == ("new_sign_in", "de")
+    assert notice.params["device"] == "curl/8"
+    assert notice.params["ip"] == "198.51.100.1"

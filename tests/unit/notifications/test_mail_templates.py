@@ -23,6 +23,8 @@ PARAMS = {
     "when": "2026-11-22 09:00",
     "reset": "",
     "new_email": "ada@new.example.com",
+    "device": "Firefox",
+    "ip": "203.0.113.9",
 }
 TEMPLATES = sorted({p.name.split(".")[0] for p in (TEMPLATES_DIR / "en").glob("*.subject")})
 

@@ -41,9 +41,12 @@ class AuthContainer(containers.DeclarativeContainer):
     # SessionRevocations (adapters.revocations), shared with accounts through main.
     revocations: providers.Dependency[Any] = providers.Dependency()
     audit_factory: providers.Dependency[Any] = providers.Dependency()
+    outbox_factory: providers.Dependency[Any] = providers.Dependency()
 
     tokens = providers.Singleton(JwtAccessTokens, key_ring, issuer=issuer, audience=audience)
-    uow = providers.Factory(SqlAlchemyAuthUnitOfWork, session_factory, audit_factory)
+    uow = providers.Factory(
+        SqlAlchemyAuthUnitOfWork, session_factory, audit_factory, outbox_factory
+    )
     session_policy = providers.Singleton(
         SessionPolicy,
         access_ttl=providers.Factory(timedelta, seconds=access_ttl_seconds),

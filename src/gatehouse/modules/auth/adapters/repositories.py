@@ -6,18 +6,20 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gatehouse.modules.audit.application.public import AuditTrail
 from gatehouse.modules.auth.adapters.orm import refresh_token_table, session_table
 from gatehouse.modules.auth.application.ports import (
     AuthUnitOfWork,
+    DeviceHistory,
     RefreshTokenRepository,
     SessionRepository,
 )
 from gatehouse.modules.auth.application.public import SessionTerminator
 from gatehouse.modules.auth.domain.model import RefreshToken, Session
+from gatehouse.modules.notifications.application.public import MailOutbox
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.persistence import SqlAlchemyUnitOfWork
 
@@ -54,6 +56,18 @@ class SqlAlchemySessionRepository(SessionRepository):
         if before is not None:
             stmt = stmt.where(t.c.id < before)
         return list((await self._session.execute(stmt)).scalars())
+
+    async def device_history(self, user_id: uuid.UUID, user_agent: str | None) -> DeviceHistory:
+        t = session_table
+        row = (
+            await self._session.execute(
+                select(
+                    func.count() > 0,
+                    func.coalesce(func.bool_or(t.c.user_agent == user_agent), False),
+                ).where(t.c.user_id == user_id)
+            )
+        ).one()
+        return DeviceHistory(signed_in_before=bool(row[0]), this_device_before=bool(row[1]))
 
     async def revoke_all(
         self, user_id: uuid.UUID, now: datetime, reason: str, *, keep: uuid.UUID | None = None
@@ -112,16 +126,20 @@ class SqlAlchemyAuthUnitOfWork(SqlAlchemyUnitOfWork, AuthUnitOfWork):
     sessions: SessionRepository
     refresh_tokens: RefreshTokenRepository
     audit: AuditTrail
+    outbox: MailOutbox
 
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
         audit_factory: Callable[[AsyncSession], AuditTrail],
+        outbox_factory: Callable[[AsyncSession], MailOutbox],
     ) -> None:
         super().__init__(session_factory)
         self._audit_factory = audit_factory
+        self._outbox_factory = outbox_factory
 
     def _attach(self, session: AsyncSession) -> None:
         self.sessions = SqlAlchemySessionRepository(session)
         self.refresh_tokens = SqlAlchemyRefreshTokenRepository(session)
         self.audit = self._audit_factory(session)
+        self.outbox = self._outbox_factory(session)

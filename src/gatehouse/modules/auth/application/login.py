@@ -14,6 +14,7 @@ from gatehouse.modules.auth.application.ports import (
     RefreshTokenFactory,
 )
 from gatehouse.modules.auth.domain.model import AccessClaims, RefreshToken, Session
+from gatehouse.modules.notifications.application.public import OutgoingMail
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.ids import new_id
 
@@ -34,6 +35,7 @@ class Login:
     password: str
     user_agent: str | None = None
     ip: str | None = None
+    locale: str = "en"  # of a new-device notice
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,20 @@ class TokenPairIssuer:
         )
 
 
+def _new_device_notice(account: AccountSnapshot, session: Session, locale: str) -> OutgoingMail:
+    """ "A new sign-in": the first from this user agent, for an account that signed in before."""
+    return OutgoingMail(
+        account.email,
+        "new_sign_in",
+        {
+            "when": session.created_at.strftime("%Y-%m-%d %H:%M"),
+            "device": session.user_agent or "",
+            "ip": session.ip or "",
+        },
+        locale,
+    )
+
+
 class SessionTokenHandler:
     """What login and refresh both need: accounts, sessions, tokens, time and the policy."""
 
@@ -119,6 +135,7 @@ class LoginHandler(SessionTokenHandler):
             amr=("pwd",),
         )
         async with self._uow() as uow:
+            history = await uow.sessions.device_history(account.user_id, session.user_agent)
             await uow.sessions.add(session)
             await uow.refresh_tokens.add(
                 RefreshToken(
@@ -138,5 +155,7 @@ class LoginHandler(SessionTokenHandler):
                     details={"method": "password"},
                 )
             )
+            if history.signed_in_before and not history.this_device_before:
+                await uow.outbox.enqueue(_new_device_notice(account, session, cmd.locale))
             await uow.commit()
         return self._pairs(account, session, refresh_token, now)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from gatehouse.modules.audit.application.public import AuditTrail
 from gatehouse.modules.auth.domain.model import AccessClaims, RefreshToken, Session
+from gatehouse.modules.notifications.application.public import MailOutbox
 from gatehouse.shared.uow import UnitOfWork
 
 
@@ -25,11 +27,21 @@ class SessionRepository(Protocol):
         """Active sessions, newest first, ``limit`` of them, older than ``before`` if given."""
         ...
 
+    async def device_history(self, user_id: uuid.UUID, user_agent: str | None) -> DeviceHistory:
+        """Whether the user signed in before, and from this user agent."""
+        ...
+
     async def revoke_all(
         self, user_id: uuid.UUID, now: datetime, reason: str, *, keep: uuid.UUID | None = None
     ) -> list[uuid.UUID]:
         """End every active session of the user (but ``keep``); return their ids."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceHistory:
+    signed_in_before: bool  # any session of the user, ended or not
+    this_device_before: bool  # one with exactly this user agent
 
 
 class RefreshTokenRepository(Protocol):
@@ -44,6 +56,7 @@ class AuthUnitOfWork(UnitOfWork, Protocol):
     sessions: SessionRepository
     refresh_tokens: RefreshTokenRepository
     audit: AuditTrail
+    outbox: MailOutbox
 
 
 class RefreshTokenFactory(Protocol):

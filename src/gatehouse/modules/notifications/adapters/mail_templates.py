@@ -21,10 +21,15 @@ DEFAULT_LOCALE = "en"
 
 
 class JinjaMailRenderer(MailRenderer):
-    def __init__(self, directory: Path = TEMPLATES_DIR) -> None:
+    def __init__(
+        self, directory: Path = TEMPLATES_DIR, *, public_url: str = "http://127.0.0.1:8000"
+    ) -> None:
+        """``public_url``: available to every template, for links to Gatehouse's pages."""
         self._directory = directory
         self._text = self._environment(directory, autoescape=False)  # plain text parts
         self._html = self._environment(directory, autoescape=True)
+        for environment in (self._text, self._html):
+            environment.globals["public_url"] = public_url
         self.locales = tuple(
             sorted(p.name for p in directory.iterdir() if p.is_dir() and p.name[0] not in "_.")
         )

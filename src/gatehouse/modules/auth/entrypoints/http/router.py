@@ -38,6 +38,7 @@ from gatehouse.modules.auth.entrypoints.http.schemas import (
     TokenPairOut,
 )
 from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.locale import RequestLocale
 from gatehouse.shared.http.pagination import Before, Limit, next_cursor
 from gatehouse.shared.http.routing import JsonRoute, problems
 from gatehouse.shared.http.security import ClientIp, CurrentPrincipal
@@ -61,6 +62,7 @@ async def login(
     response: Response,
     client_ip: ClientIp,
     *,
+    locale: RequestLocale,
     handler: LoginHandler = Depends(Provide["auth.login"]),  # noqa: B008
     allowed_origins: frozenset[str] = Depends(Provide["auth.allowed_origins"]),
 ) -> TokenPairOut:
@@ -77,6 +79,7 @@ async def login(
             password=body.password,
             user_agent=request.headers.get("user-agent"),
             ip=client_ip,
+            locale=locale,
         )
     )
     if body.cookie:
