@@ -477,3 +477,22 @@ async def test_a_sign_in_from_a_new_device_is_reported_to_the_owner(
     assert "Safari (phone)" in text
     assert "203.0.113.7" in text
     assert f"{settings.public_url}/forgot-password" in text
+
+
+async def test_a_saved_locale_wins_over_the_requests_language(
+    mailing: httpx.AsyncClient, smtp_server: Any, settings: Settings
+) -> None:
+    client = mailing
+    email = await account(client, settings, smtp_server, "locale")
+    pair = await login(client, email)
+    unsupported = await client.patch("/api/v1/me", json={"locale": "xx"}, headers=bearer(pair))
+    assert unsupported.status_code == 422
+    assert unsupported.json()["code"] == "unsupported_locale"
+    saved = await client.patch("/api/v1/me", json={"locale": "de"}, headers=bearer(pair))
+    assert saved.status_code == 200
+    assert saved.json()["locale"] == "de"
+    assert saved.json()["display_name"] is None  # not sent, not changed
+
+    await client.post(FORGOT, json={"email": email}, headers={"Accept-Language": "en"})
+    [mail] = await smtp_server.wait_for(1)
+    assert mail["Subject"] == "Setzen Sie Ihr Passwort zurück"

@@ -17,6 +17,7 @@ from gatehouse.modules.auth.adapters.keys import KeyRingSource
 from gatehouse.modules.auth.adapters.repositories import SqlAlchemySessionTerminator
 from gatehouse.modules.auth.adapters.revocations import RedisSessionRevocations
 from gatehouse.modules.auth.container import AuthContainer
+from gatehouse.modules.notifications.adapters.mail_templates import JinjaMailRenderer
 from gatehouse.modules.notifications.adapters.outbox import SqlAlchemyMailOutbox
 from gatehouse.modules.notifications.container import NotificationsContainer
 from gatehouse.shared.clock import SystemClock
@@ -99,6 +100,11 @@ class ApplicationContainer(containers.DeclarativeContainer):
         ),
     )
 
+    # Mail templates: notifications renders with them; accounts checks a saved locale against
+    # the languages they exist in.
+    mail_renderer = providers.Singleton(JinjaMailRenderer, public_url=settings.provided.public_url)
+    mail_locales = mail_renderer.provided.locales
+
     accounts = providers.Container(
         AccountsContainer,
         clock=clock,
@@ -109,6 +115,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
         sessions_factory=session_terminator_factory,
         session_denylist=session_revocations,
         redis=redis,
+        locales=mail_locales,
         reset_ttl_seconds=settings.provided.password_reset_token_ttl_seconds,
         peppers=peppers,
         bcrypt_rounds=settings.provided.bcrypt_rounds,
@@ -145,12 +152,11 @@ class ApplicationContainer(containers.DeclarativeContainer):
         smtp_url=settings.provided.smtp_url,
         mail_from=settings.provided.mail_from,
         smtp_timeout=settings.provided.smtp_timeout_seconds,
-        public_url=settings.provided.public_url,
+        renderer=mail_renderer,
         resolvers=providers.Dict(
             dict.fromkeys([kind.value for kind in MailRequestKind], accounts.mail_resolver)
         ),
     )
 
-    # The cross-module contracts the shared HTTP layer injects by id.
-    mail_locales = notifications.renderer.provided.locales
+    # The cross-module contracts the shared HTTP layer injects by id (and mail_locales).
     principal_resolver = auth.principal_resolver

@@ -20,6 +20,7 @@ from gatehouse.modules.accounts.domain.errors import (
     EmailNotVerified,
     InvalidCredentials,
     TokenInvalid,
+    UnsupportedLocale,
     WeakPassword,
 )
 from gatehouse.modules.accounts.domain.model import (
@@ -160,12 +161,28 @@ async def test_update_profile_renames_and_clears(
 ) -> None:
     await register(RegisterUser("ada@example.com", PASSWORD, "Ada"))
     user_id = next(iter(uow.committed.users))
-    update = UpdateProfileHandler(uow, clock)
+    update = UpdateProfileHandler(uow, clock, ("de", "en"))
 
     assert (await update(UpdateProfile(user_id, " Countess "))).display_name == "Countess"
     assert (await update(UpdateProfile(user_id, None))).display_name is None
     with pytest.raises(AccountGone):
         await update(UpdateProfile(uuid.uuid4(), "x"))
+
+
+async def test_update_profile_changes_only_what_is_sent_and_knows_the_locales(
+    register: RegisterUserHandler, uow: InMemoryAccountsUnitOfWork, clock: FixedClock
+) -> None:
+    await register(RegisterUser("ada@example.com", PASSWORD, "Ada"))
+    user_id = next(iter(uow.committed.users))
+    update = UpdateProfileHandler(uow, clock, ("de", "en"))
+
+    german = await update(UpdateProfile(user_id, locale="de"))
+    assert (german.locale, german.display_name) == ("de", "Ada")
+    renamed = await update(UpdateProfile(user_id, display_name="Countess"))
+    assert (renamed.locale, renamed.display_name) == ("de", "Countess")
+    assert (await update(UpdateProfile(user_id, locale=None))).locale is None
+    with pytest.raises(UnsupportedLocale):
+        await update(UpdateProfile(user_id, locale="xx"))
 
 
 @pytest.fixture

@@ -41,6 +41,7 @@ class AccountsContainer(containers.DeclarativeContainer):
     sessions_factory: providers.Dependency[Any] = providers.Dependency()  # auth's terminator
     session_denylist: providers.Dependency[Any] = providers.Dependency()  # auth's denylist
     redis: providers.Dependency[Any] = providers.Dependency()
+    locales: providers.Dependency[Any] = providers.Dependency()  # those mails exist in
     reset_ttl_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
     peppers: providers.Dependency[dict[int, bytes]] = providers.Dependency(instance_of=dict)
     bcrypt_rounds: providers.Dependency[int] = providers.Dependency(instance_of=int)
@@ -115,7 +116,9 @@ class AccountsContainer(containers.DeclarativeContainer):
     )
     verify_email = providers.Singleton(VerifyEmailHandler, uow=uow.provider, clock=clock)
     get_profile = providers.Singleton(GetProfileHandler, views)
-    update_profile = providers.Singleton(UpdateProfileHandler, uow=uow.provider, clock=clock)
+    update_profile = providers.Singleton(
+        UpdateProfileHandler, uow=uow.provider, clock=clock, locales=locales
+    )
     directory = providers.Singleton(
         AccountsDirectory,
         uow=uow.provider,

@@ -6,7 +6,6 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from gatehouse.modules.notifications.adapters.mail_templates import JinjaMailRenderer
 from gatehouse.modules.notifications.adapters.outbox import (
     SqlAlchemyOutboxStore,
 )
@@ -38,11 +37,10 @@ class NotificationsContainer(containers.DeclarativeContainer):
     mail_from: providers.Dependency[str] = providers.Dependency(instance_of=str)
     smtp_timeout: providers.Dependency[float] = providers.Dependency(instance_of=float)
     resolvers: providers.Dependency[Any] = providers.Dependency()  # template -> MailResolver
-    public_url: providers.Dependency[str] = providers.Dependency(instance_of=str)
+    renderer: providers.Dependency[Any] = providers.Dependency()  # MailRenderer, from main
 
     store = providers.Singleton(SqlAlchemyOutboxStore, engine, listen_dsn)
     transport = providers.Singleton(_transport, smtp_url, mail_from, smtp_timeout)
-    renderer = providers.Singleton(JinjaMailRenderer, public_url=public_url)
     dispatch = providers.Singleton(
         DispatchOutboxHandler,
         store=store,

@@ -80,6 +80,7 @@ user_table = Table(
     Column("email_verified_at", DateTime(timezone=True)),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
     Column("roles", TextTuple, nullable=False, server_default=text("'{user}'")),
+    Column("locale", Text),  # of the mails; None: the request's Accept-Language
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

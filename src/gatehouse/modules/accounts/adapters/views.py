@@ -10,7 +10,7 @@ from gatehouse.shared.pg import ReadPool
 
 _BY_ID = (
     "SELECT id, email, email_verified_at IS NOT NULL AS email_verified, display_name, roles, "
-    "is_active, created_at FROM accounts_user WHERE id = $1"
+    "is_active, created_at, locale FROM accounts_user WHERE id = $1"
 )
 
 
@@ -30,4 +30,5 @@ class AsyncpgUserViews(UserViews):
             roles=tuple(row["roles"]),
             is_active=row["is_active"],
             created_at=row["created_at"],
+            locale=row["locale"],
         )

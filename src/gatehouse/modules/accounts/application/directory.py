@@ -23,6 +23,7 @@ def _snapshot(user: User) -> AccountSnapshot:
         roles=user.roles,
         is_active=user.is_active,
         email_verified=user.email_verified,
+        locale=user.locale,
     )
 
 

@@ -79,13 +79,15 @@ class RequestEmailChangeHandler:
                     uow, user, purpose, self._links.ttl(purpose), now, new_email=new_email
                 )
                 await uow.outbox.enqueue(
-                    self._links.token_mail(new_email.value, purpose, secret, cmd.locale)
+                    self._links.token_mail(
+                        new_email.value, purpose, secret, user.mail_locale(cmd.locale)
+                    )
                 )
             await uow.outbox.enqueue(
                 self._links.notice(
                     user.email.value,
                     "email_change_requested",
-                    cmd.locale,
+                    user.mail_locale(cmd.locale),
                     new_email=new_email.value,
                 )
             )
@@ -128,7 +130,10 @@ class ConfirmEmailChangeHandler:
                 await uow.audit.record(SecurityEvent(type="account.email_changed", user_id=user.id))
                 await uow.outbox.enqueue(
                     self._links.notice(
-                        old.value, "email_changed", cmd.locale, new_email=user.email.value
+                        old.value,
+                        "email_changed",
+                        user.mail_locale(cmd.locale),
+                        new_email=user.email.value,
                     )
                 )
                 await uow.commit()

@@ -75,4 +75,5 @@ class AccountMailResolver(MailResolver):
                 return None
             secret = await issue_token(uow, user, purpose, self._links.ttl(purpose), now)
             await uow.commit()
-        return self._links.token_mail(user.email.value, purpose, secret, request.locale)
+        locale = user.mail_locale(request.locale)
+        return self._links.token_mail(user.email.value, purpose, secret, locale)

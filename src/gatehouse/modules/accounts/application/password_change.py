@@ -79,7 +79,9 @@ class ChangePasswordHandler:
                 )
             )
             await uow.outbox.enqueue(
-                password_changed_notice(self._links, user, now, cmd.locale, everywhere=False)
+                password_changed_notice(
+                    self._links, user, now, user.mail_locale(cmd.locale), everywhere=False
+                )
             )
             await uow.commit()
         await self._denylist.revoked(ended)

@@ -85,7 +85,9 @@ class ResetPasswordHandler:
                 )
             )
             await uow.outbox.enqueue(
-                password_changed_notice(self._links, user, now, cmd.locale, everywhere=True)
+                password_changed_notice(
+                    self._links, user, now, user.mail_locale(cmd.locale), everywhere=True
+                )
             )
             await uow.commit()
         await self._denylist.revoked(ended)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, UserViews
 from gatehouse.modules.accounts.application.views import UserView
-from gatehouse.modules.accounts.domain.errors import AccountGone
+from gatehouse.modules.accounts.domain.errors import AccountGone, UnsupportedLocale
 from gatehouse.modules.accounts.domain.model import DisplayName
 from gatehouse.shared.clock import Clock
 
@@ -26,23 +27,43 @@ class GetProfileHandler:
         return view
 
 
+class Keep(Enum):
+    """A field the update leaves as it is."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
 @dataclass(frozen=True, slots=True)
 class UpdateProfile:
     user_id: uuid.UUID
-    display_name: str | None
+    display_name: str | Keep | None = KEEP  # None removes the name
+    locale: str | Keep | None = KEEP  # None: mails follow each request's Accept-Language
 
 
 class UpdateProfileHandler:
-    def __init__(self, uow: Callable[[], AccountsUnitOfWork], clock: Clock) -> None:
+    def __init__(
+        self, uow: Callable[[], AccountsUnitOfWork], clock: Clock, locales: Sequence[str]
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._locales = tuple(locales)
 
     async def __call__(self, cmd: UpdateProfile) -> UserView:
-        display_name = DisplayName.parse(cmd.display_name)
+        name = cmd.display_name
+        display_name = name if isinstance(name, Keep) else DisplayName.parse(name)
+        if isinstance(cmd.locale, str) and cmd.locale not in self._locales:
+            raise UnsupportedLocale(f"supported: {', '.join(self._locales)}")
         async with self._uow() as uow:
             user = await uow.users.get(cmd.user_id, for_update=True)
             if user is None or not user.is_active:
                 raise AccountGone
-            user.rename(display_name, self._clock.now())
+            now = self._clock.now()
+            if not isinstance(display_name, Keep):
+                user.rename(display_name, now)
+            if not isinstance(cmd.locale, Keep):
+                user.prefer_locale(cmd.locale, now)
             await uow.commit()
             return UserView.of(user)

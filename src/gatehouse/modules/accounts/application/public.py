@@ -21,6 +21,7 @@ class AccountSnapshot:
     roles: tuple[str, ...]
     is_active: bool
     email_verified: bool
+    locale: str | None = None  # the language of the account's mails, when saved
 
 
 class AccountDirectory(Protocol):

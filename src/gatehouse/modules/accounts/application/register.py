@@ -57,7 +57,8 @@ class RegisterUserHandler:
             async with self._uow() as uow:
                 existing = await uow.users.get_by_email(email)
                 if existing is not None:
-                    await uow.outbox.enqueue(self._already_registered(email, cmd.locale))
+                    locale = existing.mail_locale(cmd.locale)
+                    await uow.outbox.enqueue(self._already_registered(email, locale))
                     await uow.commit()
                     return
                 user = User(

@@ -18,6 +18,7 @@ class UserView:
     roles: tuple[str, ...]
     is_active: bool
     created_at: datetime
+    locale: str | None = None
 
     @classmethod
     def of(cls, user: User) -> UserView:
@@ -29,4 +30,5 @@ class UserView:
             roles=user.roles,
             is_active=user.is_active,
             created_at=user.created_at,
+            locale=user.locale,
         )

@@ -55,6 +55,11 @@ class EmailNotVerified(Forbidden):
     title = "The email address is not verified yet"
 
 
+class UnsupportedLocale(InvalidInput):
+    code = "unsupported_locale"
+    title = "Mails are not available in that language"
+
+
 class EmailUnchanged(InvalidInput):
     code = "email_unchanged"
     title = "That is already the account's address"

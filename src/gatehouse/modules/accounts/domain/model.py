@@ -102,6 +102,7 @@ class User:
     email_verified_at: datetime | None = None
     is_active: bool = True
     roles: tuple[str, ...] = (Role.USER.value,)
+    locale: str | None = None  # the language of the account's mails
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, User) and other.id == self.id
@@ -131,6 +132,14 @@ class User:
     def rename(self, display_name: DisplayName | None, now: datetime) -> None:
         self.display_name = display_name
         self.updated_at = now
+
+    def prefer_locale(self, locale: str | None, now: datetime) -> None:
+        self.locale = locale
+        self.updated_at = now
+
+    def mail_locale(self, fallback: str) -> str:
+        """The saved language of the account's mails, else ``fallback`` (the request's)."""
+        return self.locale or fallback
 
     def can_sign_in(self) -> bool:
         return self.is_active and self.password_hash is not None

@@ -156,6 +156,7 @@ class LoginHandler(SessionTokenHandler):
                 )
             )
             if history.signed_in_before and not history.this_device_before:
-                await uow.outbox.enqueue(_new_device_notice(account, session, cmd.locale))
+                locale = account.locale or cmd.locale
+                await uow.outbox.enqueue(_new_device_notice(account, session, locale))
             await uow.commit()
         return self._pairs(account, session, refresh_token, now)

@@ -29,6 +29,7 @@ from gatehouse.modules.accounts.application.password_reset import (
     ResetPasswordHandler,
 )
 from gatehouse.modules.accounts.application.profile import (
+    KEEP,
     GetProfileHandler,
     UpdateProfile,
     UpdateProfileHandler,
@@ -194,7 +195,16 @@ async def update_me(
     principal: CurrentPrincipal,
     handler: UpdateProfileHandler = Depends(Provide["accounts.update_profile"]),  # noqa: B008
 ) -> UserOut:
-    return UserOut.of(await handler(UpdateProfile(principal.user_id, body.display_name)))
+    sent = body.model_fields_set
+    return UserOut.of(
+        await handler(
+            UpdateProfile(
+                principal.user_id,
+                display_name=body.display_name if "display_name" in sent else KEEP,
+                locale=body.locale if "locale" in sent else KEEP,
+            )
+        )
+    )
 
 
 @me_router.delete(

@@ -51,7 +51,12 @@ class ResetPasswordIn(Schema):
 
 
 class UpdateProfileIn(Schema):
-    display_name: DisplayNameField | None
+    """Only the fields sent change; ``null`` clears one."""
+
+    display_name: DisplayNameField | None = None
+    locale: Annotated[SafeStr, Field(max_length=16, examples=["de"])] | None = Field(
+        default=None, description="the language of the account's mails; null: Accept-Language"
+    )
 
 
 class MfaSummaryOut(OutSchema):
@@ -67,6 +72,7 @@ class UserOut(OutSchema):
     display_name: str | None
     roles: list[str]
     mfa: MfaSummaryOut
+    locale: str | None
     created_at: datetime
 
     @classmethod
@@ -78,5 +84,6 @@ class UserOut(OutSchema):
             display_name=view.display_name,
             roles=list(view.roles),
             mfa=MfaSummaryOut(),
+            locale=view.locale,
             created_at=view.created_at,
         )
