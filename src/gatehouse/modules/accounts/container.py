@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from dependency_injector import containers, providers
 
@@ -78,15 +78,16 @@ class AccountsContainer(containers.DeclarativeContainer):
     mail_resolver = providers.Singleton(
         AccountMailResolver, uow=uow.provider, clock=clock, links=links
     )
-    change_password = providers.Singleton(
-        ChangePasswordHandler,
-        uow=uow.provider,
-        hasher=hasher,
-        policy=policy,
-        denylist=session_denylist,
-        clock=clock,
-        links=links,
-    )
+    # Changing and resetting the password are built from the same parts (PasswordHandler).
+    _password_parts: ClassVar[dict[str, Any]] = {
+        "uow": uow.provider,
+        "hasher": hasher,
+        "policy": policy,
+        "denylist": session_denylist,
+        "clock": clock,
+        "links": links,
+    }
+    change_password = providers.Singleton(ChangePasswordHandler, **_password_parts)
     request_email_change = providers.Singleton(
         RequestEmailChangeHandler, uow=uow.provider, hasher=hasher, clock=clock, links=links
     )
@@ -96,15 +97,7 @@ class AccountsContainer(containers.DeclarativeContainer):
     delete_account = providers.Singleton(
         DeleteAccountHandler, uow=uow.provider, hasher=hasher, denylist=session_denylist
     )
-    reset_password = providers.Singleton(
-        ResetPasswordHandler,
-        uow=uow.provider,
-        hasher=hasher,
-        policy=policy,
-        denylist=session_denylist,
-        clock=clock,
-        links=links,
-    )
+    reset_password = providers.Singleton(ResetPasswordHandler, **_password_parts)
 
     register_user = providers.Singleton(
         RegisterUserHandler,

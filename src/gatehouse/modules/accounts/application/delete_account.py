@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, PasswordHasher
+from gatehouse.modules.accounts.application.reauth import reauthenticate
 from gatehouse.modules.accounts.domain.errors import ReauthFailed
 from gatehouse.modules.audit.application.public import SecurityEvent
 from gatehouse.modules.auth.application.public import SessionDenylist
@@ -36,13 +37,7 @@ class DeleteAccountHandler:
         self._denylist = denylist
 
     async def __call__(self, cmd: DeleteAccount) -> None:
-        async with self._uow() as uow:
-            user = await uow.users.get(cmd.user_id)
-        if user is None or user.password_hash is None:
-            await self._hasher.verify_dummy(cmd.password)
-            raise ReauthFailed
-        if not await self._hasher.verify(cmd.password, user.password_hash):
-            raise ReauthFailed
+        await reauthenticate(self._uow, self._hasher, cmd.user_id, cmd.password)
         async with self._uow() as uow:
             user = await uow.users.get(cmd.user_id, for_update=True)
             if user is None:  # deleted meanwhile, by a racing request

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from gatehouse.modules.accounts.application.mails import LinkSettings, issue_token
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, PasswordHasher
+from gatehouse.modules.accounts.application.reauth import reauthenticate
 from gatehouse.modules.accounts.application.tokens import hash_secret
 from gatehouse.modules.accounts.application.views import UserView
 from gatehouse.modules.accounts.domain.errors import (
@@ -59,14 +60,8 @@ class RequestEmailChangeHandler:
 
     async def __call__(self, cmd: RequestEmailChange) -> None:
         new_email = Email.parse(cmd.new_email)
-        async with self._uow() as uow:
-            user = await uow.users.get(cmd.user_id)
-        if user is None or user.password_hash is None:
-            await self._hasher.verify_dummy(cmd.password)
-            raise ReauthFailed
-        if not await self._hasher.verify(cmd.password, user.password_hash):
-            raise ReauthFailed
-        if new_email == user.email:
+        proven = await reauthenticate(self._uow, self._hasher, cmd.user_id, cmd.password)
+        if new_email == proven.email:
             raise EmailUnchanged
         async with self._uow() as uow:
             now = self._clock.now()

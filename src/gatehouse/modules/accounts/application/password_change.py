@@ -7,17 +7,14 @@ and a "password changed" notice are written, all in one transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from gatehouse.modules.accounts.application.mails import LinkSettings, password_changed_notice
-from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, PasswordHasher
+from gatehouse.modules.accounts.application.mails import password_changed_notice
+from gatehouse.modules.accounts.application.password_reset import PasswordHandler
+from gatehouse.modules.accounts.application.reauth import reauthenticate
 from gatehouse.modules.accounts.domain.errors import ReauthFailed
 from gatehouse.modules.accounts.domain.model import TokenPurpose
-from gatehouse.modules.accounts.domain.password_policy import PasswordPolicy
 from gatehouse.modules.audit.application.public import SecurityEvent
-from gatehouse.modules.auth.application.public import SessionDenylist
-from gatehouse.shared.clock import Clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,34 +28,11 @@ class ChangePassword:
     locale: str = "en"
 
 
-class ChangePasswordHandler:
-    def __init__(
-        self,
-        *,
-        uow: Callable[[], AccountsUnitOfWork],
-        hasher: PasswordHasher,
-        policy: PasswordPolicy,
-        denylist: SessionDenylist,
-        clock: Clock,
-        links: LinkSettings,
-    ) -> None:
-        self._uow = uow
-        self._hasher = hasher
-        self._policy = policy
-        self._denylist = denylist
-        self._clock = clock
-        self._links = links
-
+class ChangePasswordHandler(PasswordHandler):
     async def __call__(self, cmd: ChangePassword) -> None:
-        async with self._uow() as uow:
-            user = await uow.users.get(cmd.user_id)
-        if user is None or user.password_hash is None or not user.is_active:
-            await self._hasher.verify_dummy(cmd.current_password)
-            raise ReauthFailed
-        current = user.password_hash
-        if not await self._hasher.verify(cmd.current_password, current):
-            raise ReauthFailed
-        self._policy.check(cmd.new_password, user.email)
+        proven = await reauthenticate(self._uow, self._hasher, cmd.user_id, cmd.current_password)
+        current = proven.password_hash
+        self._policy.check(cmd.new_password, proven.email)
         new_hash = await self._hasher.hash(cmd.new_password)
         async with self._uow() as uow:
             now = self._clock.now()

@@ -33,7 +33,10 @@ class ResetPassword:
     locale: str = "en"
 
 
-class ResetPasswordHandler:
+class PasswordHandler:
+    """What setting a password needs: accounts, hashing, the policy, auth's denylist (sessions
+    end with the change), time and the mails."""
+
     def __init__(
         self,
         *,
@@ -51,6 +54,8 @@ class ResetPasswordHandler:
         self._clock = clock
         self._links = links
 
+
+class ResetPasswordHandler(PasswordHandler):
     async def __call__(self, cmd: ResetPassword) -> None:
         if not cmd.token or len(cmd.token) > MAX_TOKEN_LENGTH or not cmd.token.isascii():
             raise TokenInvalid
