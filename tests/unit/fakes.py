@@ -117,6 +117,16 @@ class InMemoryOneTimeTokenRepository(OneTimeTokenRepository):
             None,
         )
 
+    async def newest_usable(
+        self, user_id: uuid.UUID, purpose: TokenPurpose, now: datetime
+    ) -> OneTimeToken | None:
+        mine = [
+            t
+            for t in self._state.tokens.values()
+            if t.user_id == user_id and t.purpose == purpose and t.is_usable(now)
+        ]
+        return max(mine, key=lambda t: t.created_at, default=None)
+
     async def void_unused(
         self, user_id: uuid.UUID, purpose: TokenPurpose | None, now: datetime
     ) -> None:

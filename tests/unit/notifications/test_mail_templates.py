@@ -24,6 +24,7 @@ PARAMS = {
     "reset": "",
     "new_email": "ada@new.example.com",
     "device": "Firefox",
+    "code": "123456",
     "ip": "203.0.113.9",
 }
 TEMPLATES = sorted({p.name.split(".")[0] for p in (TEMPLATES_DIR / "en").glob("*.subject")})

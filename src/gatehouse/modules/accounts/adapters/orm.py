@@ -11,6 +11,7 @@ from sqlalchemy import (
     Dialect,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     Table,
     Text,
@@ -101,6 +102,8 @@ one_time_token_table = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True)),
     Column("new_email", EmailType),  # change_email: the address being confirmed
+    Column("code_hash", LargeBinary),  # the short code mailed beside the link, if any
+    Column("code_attempts", Integer, nullable=False, server_default=text("0")),
     Index("ix_accounts_one_time_token_user_purpose", "user_id", "purpose"),
 )
 

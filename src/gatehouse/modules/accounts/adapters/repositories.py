@@ -69,6 +69,24 @@ class SqlAlchemyOneTimeTokenRepository(OneTimeTokenRepository):
         )
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
+    async def newest_usable(
+        self, user_id: uuid.UUID, purpose: TokenPurpose, now: datetime
+    ) -> OneTimeToken | None:
+        t = one_time_token_table
+        stmt = (
+            select(OneTimeToken)
+            .where(
+                t.c.user_id == user_id,
+                t.c.purpose == purpose,
+                t.c.used_at.is_(None),
+                t.c.expires_at > now,
+            )
+            .order_by(t.c.created_at.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
     async def void_unused(
         self, user_id: uuid.UUID, purpose: TokenPurpose | None, now: datetime
     ) -> None:

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from gatehouse.modules.accounts.application.mails import LinkSettings, issue_token
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, MailCaps
+from gatehouse.modules.accounts.application.tokens import new_code
 from gatehouse.modules.accounts.domain.model import Email, TokenPurpose
 from gatehouse.modules.notifications.application.public import MailResolver, OutgoingMail
 from gatehouse.shared.clock import Clock
@@ -73,7 +74,9 @@ class AccountMailResolver(MailResolver):
                 return None
             if purpose is TokenPurpose.VERIFY_EMAIL and user.email_verified:
                 return None
-            secret = await issue_token(uow, user, purpose, self._links.ttl(purpose), now)
+            code = new_code() if purpose is TokenPurpose.VERIFY_EMAIL else None
+            ttl = self._links.ttl(purpose)
+            secret = await issue_token(uow, user, purpose, ttl, now, code=code)
             await uow.commit()
         locale = user.mail_locale(request.locale)
-        return self._links.token_mail(user.email.value, purpose, secret, locale)
+        return self._links.token_mail(user.email.value, purpose, secret, locale, code or "")

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork
-from gatehouse.modules.accounts.application.tokens import hash_secret, new_secret
+from gatehouse.modules.accounts.application.tokens import hash_code, hash_secret, new_secret
 from gatehouse.modules.accounts.domain.model import Email, OneTimeToken, TokenPurpose, User
 from gatehouse.modules.notifications.application.public import OutgoingMail
 from gatehouse.shared.ids import new_id
@@ -29,12 +29,14 @@ class LinkSettings:
     def ttl(self, purpose: TokenPurpose) -> timedelta:
         return self.reset_ttl if purpose is TokenPurpose.RESET_PASSWORD else self.verification_ttl
 
-    def token_mail(self, to: str, purpose: TokenPurpose, secret: str, locale: str) -> OutgoingMail:
-        """The mail carrying a fresh one-time token of this purpose."""
+    def token_mail(
+        self, to: str, purpose: TokenPurpose, secret: str, locale: str, code: str = ""
+    ) -> OutgoingMail:
+        """The mail carrying a fresh one-time token of this purpose (and its code, if any)."""
         ttl = self.ttl(purpose)
         hours = str(int(ttl.total_seconds() // 3600))
         if purpose is TokenPurpose.VERIFY_EMAIL:
-            params = {"link": self.link("verify-email", secret), "hours": hours}
+            params = {"link": self.link("verify-email", secret), "hours": hours, "code": code}
             return OutgoingMail(to, "verify_email", params, locale)
         if purpose is TokenPurpose.CHANGE_EMAIL:
             params = {"link": self.link("confirm-email", secret), "hours": hours}
@@ -74,18 +76,22 @@ async def issue_token(
     now: datetime,
     *,
     new_email: Email | None = None,
+    code: str | None = None,
 ) -> str:
-    """A new one-time token for the user; earlier unused ones of this purpose stop working."""
+    """A new one-time token for the user; earlier unused ones of this purpose stop working.
+    ``code``: a short code that also redeems it (with the account's address)."""
     secret = new_secret()
+    token_hash = hash_secret(secret)
     await uow.tokens.add(
         OneTimeToken(
             id=new_id(),
             user_id=user.id,
             purpose=purpose,
-            token_hash=hash_secret(secret),
+            token_hash=token_hash,
             created_at=now,
             expires_at=now + ttl,
             new_email=new_email,
+            code_hash=None if code is None else hash_code(token_hash, code),
         )
     )
     return secret

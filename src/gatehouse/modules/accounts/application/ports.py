@@ -39,6 +39,12 @@ class OneTimeTokenRepository(Protocol):
         """Return the token locked for update, so two redemptions cannot both succeed."""
         ...
 
+    async def newest_usable(
+        self, user_id: uuid.UUID, purpose: TokenPurpose, now: datetime
+    ) -> OneTimeToken | None:
+        """The user's newest usable token of this purpose, locked for update."""
+        ...
+
     async def void_unused(
         self, user_id: uuid.UUID, purpose: TokenPurpose | None, now: datetime
     ) -> None:

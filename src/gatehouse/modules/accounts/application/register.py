@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from gatehouse.modules.accounts.application.mails import LinkSettings, issue_token
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, PasswordHasher
+from gatehouse.modules.accounts.application.tokens import new_code
 from gatehouse.modules.accounts.domain.errors import EmailAlreadyRegistered
 from gatehouse.modules.accounts.domain.model import (
     DisplayName,
@@ -70,10 +71,11 @@ class RegisterUserHandler:
                     updated_at=now,
                 )
                 await uow.users.add(user)
-                purpose = TokenPurpose.VERIFY_EMAIL
-                secret = await issue_token(uow, user, purpose, self._links.ttl(purpose), now)
+                purpose, code = TokenPurpose.VERIFY_EMAIL, new_code()
+                ttl = self._links.ttl(purpose)
+                secret = await issue_token(uow, user, purpose, ttl, now, code=code)
                 await uow.outbox.enqueue(
-                    self._links.token_mail(email.value, purpose, secret, cmd.locale)
+                    self._links.token_mail(email.value, purpose, secret, cmd.locale, code)
                 )
                 await uow.commit()
         except EmailAlreadyRegistered:

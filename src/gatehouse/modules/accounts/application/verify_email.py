@@ -1,15 +1,17 @@
-"""Confirm an email address with the single-use token from the verification mail."""
+"""Confirm an email address with the single-use token from the verification mail, or with the
+address and the six-digit code the mail carries beside the link (five wrong codes kill it)."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork
-from gatehouse.modules.accounts.application.tokens import hash_secret
+from gatehouse.modules.accounts.application.tokens import CODE_DIGITS, hash_code, hash_secret
 from gatehouse.modules.accounts.application.views import UserView
-from gatehouse.modules.accounts.domain.errors import TokenInvalid
-from gatehouse.modules.accounts.domain.model import TokenPurpose
+from gatehouse.modules.accounts.domain.errors import InvalidEmail, TokenInvalid
+from gatehouse.modules.accounts.domain.model import Email, TokenPurpose
 from gatehouse.shared.clock import Clock
 
 MAX_TOKEN_LENGTH = 512
@@ -17,7 +19,9 @@ MAX_TOKEN_LENGTH = 512
 
 @dataclass(frozen=True, slots=True)
 class VerifyEmail:
-    token: str
+    token: str | None = None
+    email: str | None = None  # with ``code``, instead of ``token``
+    code: str | None = None
 
 
 class VerifyEmailHandler:
@@ -26,6 +30,8 @@ class VerifyEmailHandler:
         self._clock = clock
 
     async def __call__(self, cmd: VerifyEmail) -> UserView:
+        if cmd.token is None:
+            return await self._by_code(cmd.email or "", cmd.code or "")
         if not cmd.token or len(cmd.token) > MAX_TOKEN_LENGTH:
             raise TokenInvalid
         now = self._clock.now()
@@ -35,6 +41,33 @@ class VerifyEmailHandler:
                 raise TokenInvalid
             user = await uow.users.get(token.user_id, for_update=True)
             if user is None or not user.is_active:
+                raise TokenInvalid
+            token.consume(now)
+            user.mark_email_verified(now)
+            await uow.commit()
+            return UserView.of(user)
+
+    async def _by_code(self, email: str, code: str) -> UserView:
+        if not (code.isascii() and code.isdigit() and len(code) == CODE_DIGITS):
+            raise TokenInvalid
+        try:
+            address = Email.parse(email)
+        except InvalidEmail:
+            raise TokenInvalid from None
+        now = self._clock.now()
+        async with self._uow() as uow:
+            user = await uow.users.get_by_email(address)
+            if user is None or not user.is_active:
+                raise TokenInvalid
+            token = await uow.tokens.newest_usable(user.id, TokenPurpose.VERIFY_EMAIL, now)
+            if token is None or token.code_hash is None:
+                raise TokenInvalid
+            if not hmac.compare_digest(token.code_hash, hash_code(token.token_hash, code)):
+                token.wrong_code(now)
+                await uow.commit()
+                raise TokenInvalid
+            user = await uow.users.get(user.id, for_update=True)
+            if user is None:
                 raise TokenInvalid
             token.consume(now)
             user.mark_email_verified(now)

@@ -145,6 +145,9 @@ class User:
         return self.is_active and self.password_hash is not None
 
 
+MAX_CODE_ATTEMPTS = 5
+
+
 class TokenPurpose(StrEnum):
     VERIFY_EMAIL = "verify_email"
     RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose, not a secret
@@ -163,9 +166,17 @@ class OneTimeToken:
     expires_at: datetime
     used_at: datetime | None = None
     new_email: Email | None = None  # CHANGE_EMAIL: the address this token confirms
+    code_hash: bytes | None = None  # a short code mailed beside the link, if any
+    code_attempts: int = 0
 
     def is_usable(self, now: datetime) -> bool:
         return self.used_at is None and now < self.expires_at
 
     def consume(self, now: datetime) -> None:
         self.used_at = now
+
+    def wrong_code(self, now: datetime) -> None:
+        """Count a wrong code; the token dies after ``MAX_CODE_ATTEMPTS`` of them."""
+        self.code_attempts += 1
+        if self.code_attempts >= MAX_CODE_ATTEMPTS:
+            self.used_at = now

@@ -45,6 +45,7 @@ from gatehouse.modules.accounts.entrypoints.http.schemas import (
     ResetPasswordIn,
     UpdateProfileIn,
     UserOut,
+    VerifyEmailCodeIn,
     VerifyEmailIn,
 )
 from gatehouse.shared.http.di import Provide
@@ -88,10 +89,14 @@ async def register(
 )
 @inject
 async def verify_email(
-    body: VerifyEmailIn,
+    body: VerifyEmailIn | VerifyEmailCodeIn,
     handler: VerifyEmailHandler = Depends(Provide["accounts.verify_email"]),  # noqa: B008
 ) -> UserOut:
-    """Single use. Invalid, expired and used tokens all answer 400 ``token_invalid``."""
+    """``{token}`` from the link, or ``{email, code}`` with the mail's six-digit code. Single
+    use. Invalid, expired and used tokens, wrong codes and unknown addresses all answer 400
+    ``token_invalid``; five wrong codes end the mailed link and code (ask for a new mail)."""
+    if isinstance(body, VerifyEmailCodeIn):
+        return UserOut.of(await handler(VerifyEmail(email=body.email, code=body.code)))
     return UserOut.of(await handler(VerifyEmail(body.token)))
 
 

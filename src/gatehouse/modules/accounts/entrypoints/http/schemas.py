@@ -27,6 +27,13 @@ class VerifyEmailIn(Schema):
     token: TokenField
 
 
+class VerifyEmailCodeIn(Schema):
+    """The other way to verify: the address and the six-digit code from the mail."""
+
+    email: EmailField
+    code: Annotated[SafeStr, Field(min_length=6, max_length=6, pattern=r"^[0-9]{6}$")]
+
+
 class EmailIn(Schema):
     email: EmailField
 
