@@ -555,3 +555,43 @@ async def test_malformed_verification_bodies_are_422(
 ) -> None:
     response = await client.post("/api/v1/auth/verify-email", json=body)
     assert response.status_code == 422
+
+
+async def test_confirmation_mails_to_a_new_address_are_capped_too(
+    mailing: httpx.AsyncClient, smtp_server: Any, settings: Settings
+) -> None:
+    client = mailing
+    email = await account(client, settings, smtp_server, "cap-move")
+    target = unique_email("cap-target")
+    pair = await login(client, email)
+    for _ in range(3):
+        asked = await client.post(
+            "/api/v1/me/email",
+            json={"new_email": target, "password": PASSWORD},
+            headers=bearer(pair),
+        )
+        assert asked.status_code == 202
+    await settled(settings)
+    assert [m["To"] for m in smtp_server.messages].count(target) == 1
+
+
+async def test_signing_up_while_smtp_is_down_answers_normally_and_mails_once_it_is_back(
+    mailing: httpx.AsyncClient, smtp_server: Any, settings: Settings, clock: FixedClock
+) -> None:
+    client, email = mailing, unique_email("signup-down")
+    smtp_server.stop()
+    registered = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": PASSWORD}
+    )
+    assert registered.status_code == 202
+    for _ in range(200):  # the first attempt fails and is scheduled again
+        if await sql(settings, "SELECT max(attempts) FROM notifications_outbox"):
+            break
+        await asyncio.sleep(0.05)
+    smtp_server.start()
+    clock.advance(timedelta(hours=1))  # past any backoff
+    [mail] = await smtp_server.wait_for(1)
+    await settled(settings)
+    assert len(smtp_server.messages) == 1
+    verified = await client.post("/api/v1/auth/verify-email", json={"token": token_in(mail)})
+    assert verified.status_code == 200

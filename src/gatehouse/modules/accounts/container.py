@@ -89,7 +89,12 @@ class AccountsContainer(containers.DeclarativeContainer):
     }
     change_password = providers.Singleton(ChangePasswordHandler, **_password_parts)
     request_email_change = providers.Singleton(
-        RequestEmailChangeHandler, uow=uow.provider, hasher=hasher, clock=clock, links=links
+        RequestEmailChangeHandler,
+        uow=uow.provider,
+        hasher=hasher,
+        caps=mail_caps,
+        clock=clock,
+        links=links,
     )
     confirm_email_change = providers.Singleton(
         ConfirmEmailChangeHandler, uow=uow.provider, clock=clock, links=links

@@ -13,7 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gatehouse.modules.accounts.application.mails import LinkSettings, issue_token
-from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, PasswordHasher
+from gatehouse.modules.accounts.application.ports import (
+    AccountsUnitOfWork,
+    MailCaps,
+    PasswordHasher,
+)
 from gatehouse.modules.accounts.application.reauth import reauthenticate
 from gatehouse.modules.accounts.application.tokens import hash_secret
 from gatehouse.modules.accounts.application.views import UserView
@@ -48,13 +52,16 @@ class ConfirmEmailChange:
 class RequestEmailChangeHandler:
     def __init__(
         self,
+        *,
         uow: Callable[[], AccountsUnitOfWork],
         hasher: PasswordHasher,
+        caps: MailCaps,
         clock: Clock,
         links: LinkSettings,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
+        self._caps = caps
         self._clock = clock
         self._links = links
 
@@ -68,7 +75,9 @@ class RequestEmailChangeHandler:
             user = await uow.users.get(cmd.user_id, for_update=True)
             if user is None:
                 raise ReauthFailed
-            if await uow.users.get_by_email(new_email) is None:
+            # A taken address, or one over its mail cap, gets no mail; the answer is the same.
+            free = await uow.users.get_by_email(new_email) is None
+            if free and await self._caps.allow(new_email.value):
                 purpose = TokenPurpose.CHANGE_EMAIL
                 secret = await issue_token(
                     uow, user, purpose, self._links.ttl(purpose), now, new_email=new_email
