@@ -78,7 +78,7 @@ _OPTIONS: list[tuple[str, str, type, float | int, float | int, str]] = [
     ("--bcrypt-iterations", "BCRYPT_ITERATIONS", int, 20, 5, "checkpw calls per rate run"),
     ("--server-cpu", "SERVER_CPU", int, 0, 0, "the CPU every server is pinned to"),
     ("--load-cpu", "LOAD_CPU", int, 1, 1, "the CPU of wrk, the runner, embedded servers"),
-    ("--pairs", "PAIRS", int, 12, 3, "alternations of /me with and without the revocation check"),
+    ("--pairs", "PAIRS", int, 24, 3, "alternations of /me with and without the revocation check"),
     ("--pair-duration", "PAIR_DURATION", float, 3, 2, "seconds measured per side of a pair"),
 ]
 
