@@ -12,6 +12,7 @@ endpoints instead.
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable
 
 from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Request
@@ -82,11 +83,18 @@ def _new_password_form(token: str, error: str | None = None) -> str:
     )
 
 
-async def _fields(request: Request) -> dict[str, str] | HTMLResponse:
+async def _submit(
+    request: Request, title: str, act: Callable[[dict[str, str]], Awaitable[HTMLResponse]]
+) -> HTMLResponse:
+    """Read the form and ``act`` on it; a malformed form or a dead token gets its own page."""
     try:
-        return await read_form(request)
+        fields = await read_form(request)
     except FormError as error:
         return _page("Something went wrong", f"<p>{html.escape(str(error))}</p>", 400)
+    try:
+        return await act(fields)
+    except TokenInvalid:
+        return _page(title, f"<p>{_EXPIRED}</p>", 400)
 
 
 @router.get("/verify-email")
@@ -103,14 +111,13 @@ async def verify_email_submit(
     request: Request,
     handler: VerifyEmailHandler = Depends(Provide["accounts.verify_email"]),  # noqa: B008
 ) -> HTMLResponse:
-    fields = await _fields(request)
-    if isinstance(fields, HTMLResponse):
-        return fields
-    try:
+    async def act(fields: dict[str, str]) -> HTMLResponse:
         await handler(VerifyEmail(fields.get("token", "")))
-    except TokenInvalid:
-        return _page("Confirm your email address", f"<p>{_EXPIRED}</p>", 400)
-    return _page("Address confirmed", "<p>Your email address is confirmed. You can sign in.</p>")
+        return _page(
+            "Address confirmed", "<p>Your email address is confirmed. You can sign in.</p>"
+        )
+
+    return await _submit(request, "Confirm your email address", act)
 
 
 @router.get("/confirm-email")
@@ -128,14 +135,11 @@ async def confirm_email_submit(
     locale: RequestLocale,
     handler: ConfirmEmailChangeHandler = Depends(Provide["accounts.confirm_email_change"]),  # noqa: B008
 ) -> HTMLResponse:
-    fields = await _fields(request)
-    if isinstance(fields, HTMLResponse):
-        return fields
-    try:
+    async def act(fields: dict[str, str]) -> HTMLResponse:
         await handler(ConfirmEmailChange(fields.get("token", ""), locale=locale))
-    except TokenInvalid:
-        return _page("Confirm your new email address", f"<p>{_EXPIRED}</p>", 400)
-    return _page("Address changed", "<p>Sign in with your new email address from now on.</p>")
+        return _page("Address changed", "<p>Sign in with your new email address from now on.</p>")
+
+    return await _submit(request, "Confirm your new email address", act)
 
 
 @router.get("/reset-password")
@@ -151,29 +155,26 @@ async def reset_password_submit(
     locale: RequestLocale,
     handler: ResetPasswordHandler = Depends(Provide["accounts.reset_password"]),  # noqa: B008
 ) -> HTMLResponse:
-    fields = await _fields(request)
-    if isinstance(fields, HTMLResponse):
-        return fields
-    token = fields.get("token", "")
-    try:
-        await handler(
-            ResetPassword(
-                token,
-                fields.get("new_password", ""),
-                ip=client.ip,
-                user_agent=client.user_agent,
-                locale=locale,
-            )
+    async def act(fields: dict[str, str]) -> HTMLResponse:
+        token = fields.get("token", "")
+        command = ResetPassword(
+            token,
+            fields.get("new_password", ""),
+            ip=client.ip,
+            user_agent=client.user_agent,
+            locale=locale,
         )
-    except TokenInvalid:
-        return _page("Choose a new password", f"<p>{_EXPIRED}</p>", 400)
-    except WeakPassword as error:
-        return _page("Choose a new password", _new_password_form(token, error.detail), 422)
-    return _page(
-        "Password changed",
-        "<p>Your password is changed and every device was signed out. Sign in again with the "
-        "new password.</p>",
-    )
+        try:
+            await handler(command)
+        except WeakPassword as error:
+            return _page("Choose a new password", _new_password_form(token, error.detail), 422)
+        return _page(
+            "Password changed",
+            "<p>Your password is changed and every device was signed out. Sign in again with "
+            "the new password.</p>",
+        )
+
+    return await _submit(request, "Choose a new password", act)
 
 
 @router.get("/forgot-password")
@@ -196,15 +197,16 @@ async def forgot_password_submit(
     locale: RequestLocale,
     handler: RequestMailHandler = Depends(Provide["accounts.request_mail"]),  # noqa: B008
 ) -> HTMLResponse:
-    fields = await _fields(request)
-    if isinstance(fields, HTMLResponse):
-        return fields
-    try:
-        await handler(RequestMail(MailRequestKind.PASSWORD_RESET, fields.get("email", ""), locale))
-    except InvalidEmail:
-        return _page("Reset your password", "<p>That is not an email address.</p>", 422)
-    return _page(
-        "Check your mail",
-        "<p>If the address has an account, a mail with a link is on its way. The link works "
-        "for 30 minutes.</p>",
-    )
+    async def act(fields: dict[str, str]) -> HTMLResponse:
+        kind, email = MailRequestKind.PASSWORD_RESET, fields.get("email", "")
+        try:
+            await handler(RequestMail(kind, email, locale))
+        except InvalidEmail:
+            return _page("Reset your password", "<p>That is not an email address.</p>", 422)
+        return _page(
+            "Check your mail",
+            "<p>If the address has an account, a mail with a link is on its way. The link works "
+            "for 30 minutes.</p>",
+        )
+
+    return await _submit(request, "Reset your password", act)
