@@ -110,3 +110,31 @@ class PublicKeySet(Protocol):
     def jwks(self) -> Mapping[str, Any]:
         """The public keys as a JWK Set (RFC 7517)."""
         ...
+
+
+class SecretUnreadable(Exception):
+    """A sealed secret that no configured key opens (a dropped key version, a corrupt value)."""
+
+
+class SecretBox(Protocol):
+    """Encryption at rest for secrets Gatehouse must read back (TOTP seeds)."""
+
+    def seal(self, plaintext: bytes) -> str: ...
+
+    def open(self, sealed: str) -> bytes:
+        """Raises ``SecretUnreadable``."""
+        ...
+
+    def is_current(self, sealed: str) -> bool:
+        """Sealed with the newest key version (else re-seal it when convenient)."""
+        ...
+
+
+class TotpCodes(Protocol):
+    def new_secret(self) -> str: ...
+
+    def provisioning_uri(self, secret: str, account: str, issuer: str) -> str: ...
+
+    def accept(self, secret: str, code: str, now: datetime, last_step: int | None) -> int | None:
+        """The time step of a valid ``code`` newer than ``last_step``, else ``None``."""
+        ...
