@@ -5,7 +5,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, LargeBinary, Table, Text
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Table,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import INET, UUID
 
 from gatehouse.modules.auth.domain.model import RefreshToken, Session
@@ -27,6 +37,10 @@ session_table = Table(
     Column("revoked_at", DateTime(timezone=True)),
     Column("revoke_reason", Text),
     Index("ix_auth_session_user_id", "user_id"),
+    # The denylist's rebuild and its periodic sync read recent revocations.
+    Index(
+        "ix_auth_session_revoked_at", "revoked_at", postgresql_where=text("revoked_at IS NOT NULL")
+    ),
 )
 
 refresh_token_table = Table(
