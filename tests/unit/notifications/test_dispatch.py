@@ -15,6 +15,7 @@ from gatehouse.modules.notifications.application.ports import (
     OutboxClaim,
     OutboxStore,
 )
+from gatehouse.modules.notifications.application.public import MailResolver, OutgoingMail
 from gatehouse.modules.notifications.domain.errors import DeliveryFailed
 from gatehouse.modules.notifications.domain.model import (
     BASE_BACKOFF,
@@ -24,6 +25,7 @@ from gatehouse.modules.notifications.domain.model import (
     RenderedMail,
     next_attempt_delay,
 )
+from gatehouse.shared.errors import Unavailable
 from tests.unit.fakes import FixedClock
 
 
@@ -209,3 +211,69 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
     for n, ceiling in enumerate(ceilings, start=1):
         assert next_attempt_delay(n, random.Random(0)) <= ceiling
     assert len({next_attempt_delay(8, random.Random(seed)) for seed in range(5)}) == 5
+
+
+class ScriptedResolver(MailResolver):
+    """Resolves a request into a verification mail, or fails as told."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+
+    async def resolve(self, request: OutgoingMail) -> OutgoingMail | None:
+        if self.error is not None:
+            raise self.error
+        if request.to.startswith("nobody"):
+            return None
+        return OutgoingMail(request.to, "verify_email", PARAMS, request.locale)
+
+
+def _resolving(
+    parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock], resolver: MailResolver
+) -> DispatchOutboxHandler:
+    store, transport, clock = parts
+    return DispatchOutboxHandler(
+        store=store,
+        transport=transport,
+        renderer=JinjaMailRenderer(),
+        clock=clock,
+        mail_domain="example.com",
+        resolvers={"request": resolver},
+    )
+
+
+async def test_a_request_is_resolved_into_its_mail_or_into_nothing(
+    parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock],
+) -> None:
+    store, transport, clock = parts
+    known = store.add("request", {}, clock.now())
+    unknown = store.add("request", {}, clock.now())
+    unknown.message.to = "nobody@example.com"
+    result = await _resolving(parts, ScriptedResolver())()
+    assert (result.sent, known.status, unknown.status) == (1, "sent", "sent")
+    assert [mail.to for mail in transport.sent] == ["ada@example.com"]
+
+
+async def test_a_resolver_that_fails_never_blocks_the_mail_behind_it(
+    parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock],
+) -> None:
+    store, transport, clock = parts
+    broken = store.add("request", {}, clock.now())
+    behind = store.add("verify_email", PARAMS, clock.now())
+    result = await _resolving(parts, ScriptedResolver(ValueError("bad row")))()
+    assert (broken.status, behind.status) == ("dead", "sent")
+    assert result.dead == 1
+    assert len(transport.sent) == 1
+
+
+async def test_a_resolver_whose_database_is_down_is_retried_later(
+    parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock],
+) -> None:
+    store, _, clock = parts
+    row = store.add("request", {}, clock.now())
+    result = await _resolving(parts, ScriptedResolver(DatabaseDown()))()
+    assert (result.failed, row.status) == (1, "pending")
+    assert row.due > clock.now()
+
+
+class DatabaseDown(Unavailable):
+    code = "database_unavailable"

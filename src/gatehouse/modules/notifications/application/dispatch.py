@@ -24,6 +24,7 @@ from gatehouse.modules.notifications.domain.model import (
     next_attempt_delay,
 )
 from gatehouse.shared.clock import Clock
+from gatehouse.shared.errors import Unavailable
 
 log = logging.getLogger("gatehouse.notifications")
 
@@ -69,9 +70,21 @@ class DispatchOutboxHandler:
                 now = self._clock.now()
                 resolver = self._resolvers.get(message.template)
                 if resolver is not None:
-                    resolved = await resolver.resolve(
-                        OutgoingMail(message.to, message.template, message.params, message.locale)
+                    request = OutgoingMail(
+                        message.to, message.template, message.params, message.locale
                     )
+                    try:
+                        resolved = await resolver.resolve(request)
+                    except Unavailable as error:  # the database blinked: later, not dead
+                        retry_at = now + next_attempt_delay(message.attempts + 1)
+                        await claim.mark_failed(f"resolve: {error!r}", retry_at)
+                        failed += 1
+                        continue
+                    except Exception as error:  # a bug or bad data: never block the queue
+                        log.exception("mail request not resolved", extra={"id": str(message.id)})
+                        await claim.mark_dead(f"resolve: {error!r}", now)
+                        dead += 1
+                        continue
                     if resolved is None:  # nothing to send (an unknown address): done
                         await claim.mark_sent(now)
                         continue
