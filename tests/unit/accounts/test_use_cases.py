@@ -7,7 +7,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from gatehouse.modules.accounts.application.directory import AccountsDirectory
-from gatehouse.modules.accounts.application.mails import LinkSettings
 from gatehouse.modules.accounts.application.profile import UpdateProfile, UpdateProfileHandler
 from gatehouse.modules.accounts.application.register import (
     RegisterUser,
@@ -29,33 +28,8 @@ from gatehouse.modules.accounts.domain.model import (
     PasswordHash,
     TokenPurpose,
 )
-from gatehouse.modules.accounts.domain.password_policy import PasswordPolicy
+from tests.unit.accounts.conftest import PASSWORD
 from tests.unit.fakes import FakePasswordHasher, FixedClock, InMemoryAccountsUnitOfWork
-
-PASSWORD = "correct horse battery staple"
-LINKS = LinkSettings(public_url="https://id.example.com", verification_ttl=timedelta(hours=24))
-
-
-@pytest.fixture
-def uow() -> InMemoryAccountsUnitOfWork:
-    return InMemoryAccountsUnitOfWork()
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
-
-
-@pytest.fixture
-def hasher() -> FakePasswordHasher:
-    return FakePasswordHasher()
-
-
-@pytest.fixture
-def register(
-    uow: InMemoryAccountsUnitOfWork, hasher: FakePasswordHasher, clock: FixedClock
-) -> RegisterUserHandler:
-    return RegisterUserHandler(uow, hasher, PasswordPolicy(frozenset({"password1"})), clock, LINKS)
 
 
 def _token_from(uow: InMemoryAccountsUnitOfWork) -> str:
