@@ -9,12 +9,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from gatehouse.modules.accounts.application.mails import password_changed_notice
-from gatehouse.modules.accounts.application.password_reset import PasswordHandler
+from gatehouse.modules.accounts.application.password_reset import (
+    PasswordChange,
+    PasswordHandler,
+)
 from gatehouse.modules.accounts.application.reauth import reauthenticate
 from gatehouse.modules.accounts.domain.errors import ReauthFailed
 from gatehouse.modules.accounts.domain.model import TokenPurpose
-from gatehouse.modules.audit.application.public import SecurityEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,23 +40,8 @@ class ChangePasswordHandler(PasswordHandler):
             user = await uow.users.get(cmd.user_id, for_update=True)
             if user is None or user.password_hash != current:  # changed meanwhile
                 raise ReauthFailed
-            user.change_password(new_hash, now)
             await uow.tokens.void_unused(user.id, TokenPurpose.RESET_PASSWORD, now)
-            ended = await uow.sessions.end_all(user.id, "password_changed", keep=cmd.session_id)
-            await uow.audit.record(
-                SecurityEvent(
-                    type="account.password_changed",
-                    user_id=user.id,
-                    session_id=cmd.session_id,
-                    ip=cmd.ip,
-                    user_agent=cmd.user_agent,
-                    details={"sessions_ended": str(len(ended))},
-                )
+            change = PasswordChange(
+                "password_changed", cmd.session_id, cmd.ip, cmd.user_agent, cmd.locale
             )
-            await uow.outbox.enqueue(
-                password_changed_notice(
-                    self._links, user, now, user.mail_locale(cmd.locale), everywhere=False
-                )
-            )
-            await uow.commit()
-        await self._denylist.revoked(ended)
+            await self._set_password(uow, user, new_hash, now, change)

@@ -8,14 +8,16 @@ ended sessions' access tokens are denylisted.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from gatehouse.modules.accounts.application.mails import LinkSettings, password_changed_notice
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, PasswordHasher
 from gatehouse.modules.accounts.application.tokens import hash_secret
 from gatehouse.modules.accounts.domain.errors import TokenInvalid
-from gatehouse.modules.accounts.domain.model import TokenPurpose
+from gatehouse.modules.accounts.domain.model import PasswordHash, TokenPurpose, User
 from gatehouse.modules.accounts.domain.password_policy import PasswordPolicy
 from gatehouse.modules.audit.application.public import SecurityEvent
 from gatehouse.modules.auth.application.public import SessionDenylist
@@ -54,6 +56,51 @@ class PasswordHandler:
         self._clock = clock
         self._links = links
 
+    async def _set_password(
+        self,
+        uow: AccountsUnitOfWork,
+        user: User,
+        password_hash: PasswordHash,
+        now: datetime,
+        change: PasswordChange,
+    ) -> None:
+        """The new password, the sessions it ends, its audit event and notice; commit, then
+        denylist the ended sessions."""
+        user.change_password(password_hash, now)
+        ended = await uow.sessions.end_all(user.id, change.reason, keep=change.keep)
+        await uow.audit.record(
+            SecurityEvent(
+                type=f"account.{change.reason}",
+                user_id=user.id,
+                session_id=change.keep,
+                ip=change.ip,
+                user_agent=change.user_agent,
+                details={"sessions_ended": str(len(ended))},
+            )
+        )
+        await uow.outbox.enqueue(
+            password_changed_notice(
+                self._links,
+                user,
+                now,
+                user.mail_locale(change.locale),
+                everywhere=change.keep is None,
+            )
+        )
+        await uow.commit()
+        await self._denylist.revoked(ended)
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordChange:
+    """Why and from where a password is set: ``password_reset`` or ``password_changed``."""
+
+    reason: str
+    keep: uuid.UUID | None  # the session that stays signed in, if any
+    ip: str | None
+    user_agent: str | None
+    locale: str
+
 
 class ResetPasswordHandler(PasswordHandler):
     async def __call__(self, cmd: ResetPassword) -> None:
@@ -77,22 +124,6 @@ class ResetPasswordHandler(PasswordHandler):
                 raise TokenInvalid
             token.consume(now)
             await uow.tokens.void_unused(user.id, None, now)
-            user.change_password(password_hash, now)
             user.mark_email_verified(now)  # the reset link reached this mailbox
-            ended = await uow.sessions.end_all(user.id, "password_reset")
-            await uow.audit.record(
-                SecurityEvent(
-                    type="account.password_reset",
-                    user_id=user.id,
-                    ip=cmd.ip,
-                    user_agent=cmd.user_agent,
-                    details={"sessions_ended": str(len(ended))},
-                )
-            )
-            await uow.outbox.enqueue(
-                password_changed_notice(
-                    self._links, user, now, user.mail_locale(cmd.locale), everywhere=True
-                )
-            )
-            await uow.commit()
-        await self._denylist.revoked(ended)
+            change = PasswordChange("password_reset", None, cmd.ip, cmd.user_agent, cmd.locale)
+            await self._set_password(uow, user, password_hash, now, change)
