@@ -6,6 +6,7 @@ import contextlib
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any, Protocol
 
@@ -14,11 +15,13 @@ import httpx
 import pytest
 import pytest_asyncio
 from asgi_lifespan import LifespanManager
+from dependency_injector import providers
 from fastapi import FastAPI
 
 from gatehouse.main.app import create_app
 from gatehouse.main.settings import Settings
 from gatehouse.shared.pg import asyncpg_dsn
+from tests.support.clock import FixedClock
 
 PASSWORD = "correct horse battery staple"
 TOKEN = re.compile(r"token=([A-Za-z0-9_-]+)")
@@ -101,6 +104,40 @@ async def verified_user(
     await sql(
         settings, "UPDATE accounts_user SET email_verified_at = now() WHERE email = $1", email
     )
+
+
+def with_clock(clock: FixedClock) -> Callable[[FastAPI], None]:
+    def prepare(app: FastAPI) -> None:
+        app.state.container.clock.override(providers.Object(clock))
+
+    return prepare
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime.now(UTC))
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def mailing(
+    make_client: ClientFactory, smtp_server: Any, clock: FixedClock
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with a real SMTP server, its dispatcher running, and a clock the test moves."""
+    async with make_client(
+        prepare=with_clock(clock), smtp_url=smtp_server.url, dispatch_in_serve=True
+    ) as client:
+        yield client
+
+
+async def account(
+    client: httpx.AsyncClient, settings: Settings, smtp_server: Any, prefix: str
+) -> str:
+    """A verified account, its registration mail delivered and put aside."""
+    email = unique_email(prefix)
+    await verified_user(client, settings, email)
+    await smtp_server.wait_for(1)
+    smtp_server.clear()
+    return email
 
 
 def bearer(pair: dict[str, Any]) -> dict[str, str]:

@@ -114,6 +114,21 @@ def test_production_refuses_to_start_without_a_refresh_token_key(
     assert "Traceback" not in result.stderr
 
 
+def test_production_refuses_to_start_without_mfa_keys(settings: Settings, tmp_path: Path) -> None:
+    generate_key(tmp_path)
+    result = gatehouse(
+        settings,
+        "serve",
+        GATEHOUSE_ENV="production",
+        GATEHOUSE_KEYS_DIR=str(tmp_path),
+        GATEHOUSE_PASSWORD_PEPPERS=f"1:{STRONG_SECRET}",
+        GATEHOUSE_REFRESH_TOKEN_KEY=STRONG_SECRET,
+    )
+    assert result.returncode == 2
+    assert "GATEHOUSE_MFA_ENCRYPTION_KEYS" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_production_refuses_to_start_without_a_signing_key(
     settings: Settings, tmp_path: Path
 ) -> None:

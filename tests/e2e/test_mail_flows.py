@@ -5,26 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
-from dependency_injector import providers
-from fastapi import FastAPI
 
 from gatehouse.main.settings import Settings
 from tests.e2e.conftest import (
     PASSWORD,
-    ClientFactory,
+    account,
     bearer,
     login,
     sql,
     token_in,
     unique_email,
-    verified_user,
 )
 from tests.support.clock import FixedClock
 
@@ -32,40 +27,6 @@ NEW_PASSWORD = "a brand new passphrase 42"
 FORGOT = "/api/v1/auth/password/forgot"
 RESET = "/api/v1/auth/password/reset"
 RESEND = "/api/v1/auth/verify-email/resend"
-
-
-def with_clock(clock: FixedClock) -> Callable[[FastAPI], None]:
-    def prepare(app: FastAPI) -> None:
-        app.state.container.clock.override(providers.Object(clock))
-
-    return prepare
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(datetime.now(UTC))
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def mailing(
-    make_client: ClientFactory, smtp_server: Any, clock: FixedClock
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with a real SMTP server, its dispatcher running, and a clock the test moves."""
-    async with make_client(
-        prepare=with_clock(clock), smtp_url=smtp_server.url, dispatch_in_serve=True
-    ) as client:
-        yield client
-
-
-async def account(
-    client: httpx.AsyncClient, settings: Settings, smtp_server: Any, prefix: str
-) -> str:
-    """A verified account, its registration mail delivered and put aside."""
-    email = unique_email(prefix)
-    await verified_user(client, settings, email)
-    await smtp_server.wait_for(1)
-    smtp_server.clear()
-    return email
 
 
 async def pending_mail(settings: Settings) -> int:

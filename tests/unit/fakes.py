@@ -15,9 +15,11 @@ from gatehouse.modules.accounts.application.ports import (
     PasswordHasher,
     UserRepository,
 )
+from gatehouse.modules.accounts.application.public import MfaSummaryRecorder
 from gatehouse.modules.accounts.domain.errors import EmailAlreadyRegistered
 from gatehouse.modules.accounts.domain.model import (
     Email,
+    MfaSummary,
     OneTimeToken,
     PasswordHash,
     TokenPurpose,
@@ -28,11 +30,14 @@ from gatehouse.modules.auth.application.ports import (
     AccessTokenIssuer,
     AuthUnitOfWork,
     DeviceHistory,
+    MfaChallengeRepository,
+    MfaRepository,
     RefreshTokenRepository,
     SessionRepository,
     SessionRevocations,
 )
 from gatehouse.modules.auth.application.public import SessionTerminator
+from gatehouse.modules.auth.domain.mfa import MfaChallenge, UserMfa
 from gatehouse.modules.auth.domain.model import AccessClaims, RefreshToken, Session
 from gatehouse.modules.notifications.application.public import MailOutbox, OutgoingMail
 from gatehouse.shared.clock import Clock
@@ -224,6 +229,67 @@ class _AuthState:
     refresh_tokens: dict[bytes, RefreshToken] = field(default_factory=dict)
     events: list[SecurityEvent] = field(default_factory=list)
     mails: list[OutgoingMail] = field(default_factory=list)
+    mfa: dict[uuid.UUID, UserMfa] = field(default_factory=dict)
+    backup_codes: dict[tuple[uuid.UUID, bytes], datetime | None] = field(default_factory=dict)
+    challenges: dict[bytes, MfaChallenge] = field(default_factory=dict)
+    summaries: dict[uuid.UUID, MfaSummary] = field(default_factory=dict)
+
+
+class InMemoryMfaRepository(MfaRepository):
+    def __init__(self, state: _AuthState) -> None:
+        self._state = state
+
+    async def get(self, user_id: uuid.UUID, *, for_update: bool = False) -> UserMfa | None:
+        return self._state.mfa.get(user_id)
+
+    async def get_or_add(self, user_id: uuid.UUID) -> UserMfa:
+        return self._state.mfa.setdefault(user_id, UserMfa(user_id=user_id))
+
+    async def backup_codes_remaining(self, user_id: uuid.UUID) -> int:
+        return sum(
+            1
+            for (owner, _), used in self._state.backup_codes.items()
+            if owner == user_id and not used
+        )
+
+    async def replace_backup_codes(
+        self, user_id: uuid.UUID, code_hashes: list[bytes], now: datetime
+    ) -> None:
+        await self.delete_backup_codes(user_id)
+        self._state.backup_codes.update({(user_id, h): None for h in code_hashes})
+
+    async def use_backup_code(
+        self, user_id: uuid.UUID, candidates: list[bytes], now: datetime
+    ) -> bool:
+        for candidate in candidates:
+            key = (user_id, candidate)
+            if key in self._state.backup_codes and self._state.backup_codes[key] is None:
+                self._state.backup_codes[key] = now
+                return True
+        return False
+
+    async def delete_backup_codes(self, user_id: uuid.UUID) -> None:
+        for key in [key for key in self._state.backup_codes if key[0] == user_id]:
+            del self._state.backup_codes[key]
+
+
+class InMemoryMfaChallengeRepository(MfaChallengeRepository):
+    def __init__(self, state: _AuthState) -> None:
+        self._state = state
+
+    async def add(self, challenge: MfaChallenge) -> None:
+        self._state.challenges[challenge.token_hash] = challenge
+
+    async def get(self, token_hash: bytes) -> MfaChallenge | None:
+        return self._state.challenges.get(token_hash)
+
+
+class InMemoryMfaSummaryRecorder(MfaSummaryRecorder):
+    def __init__(self, state: _AuthState) -> None:
+        self._state = state
+
+    async def record(self, user_id: uuid.UUID, summary: MfaSummary) -> None:
+        self._state.summaries[user_id] = summary
 
 
 class InMemoryAuditTrail(AuditTrail):
@@ -311,6 +377,9 @@ class InMemoryAuthUnitOfWork(_InMemoryUnitOfWork[_AuthState], AuthUnitOfWork):
     def _attach(self, state: _AuthState) -> None:
         self.sessions = InMemorySessionRepository(state)
         self.refresh_tokens = InMemoryRefreshTokenRepository(state)
+        self.mfa = InMemoryMfaRepository(state)
+        self.challenges = InMemoryMfaChallengeRepository(state)
+        self.mfa_summary = InMemoryMfaSummaryRecorder(state)
         self.audit = InMemoryAuditTrail(state.events)
         self.outbox = InMemoryMailOutbox(state.mails)
 

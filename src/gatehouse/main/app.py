@@ -114,6 +114,8 @@ def create_app(settings: Settings, *, container: ApplicationContainer | None = N
     container.refresh_token_key()
     container.accounts.hasher()
     container.accounts.policy()
+    container.auth.secret_box()
+    container.auth.code_hasher()
     start_mappers()
     container.wire(modules=[*WIRED, health])
 

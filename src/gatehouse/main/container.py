@@ -8,7 +8,7 @@ import redis.asyncio as redis
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from gatehouse.main.secrets import load_peppers, load_refresh_token_key
+from gatehouse.main.secrets import load_mfa_keys, load_peppers, load_refresh_token_key
 from gatehouse.main.settings import Settings
 from gatehouse.modules.accounts.application.mail_requests import MailRequestKind
 from gatehouse.modules.accounts.container import AccountsContainer
@@ -17,6 +17,7 @@ from gatehouse.modules.auth.adapters.keys import KeyRingSource
 from gatehouse.modules.auth.adapters.repositories import SqlAlchemySessionTerminator
 from gatehouse.modules.auth.adapters.revocations import RedisSessionRevocations
 from gatehouse.modules.auth.container import AuthContainer
+from gatehouse.modules.notifications.adapters.mail_caps import RedisMailCaps
 from gatehouse.modules.notifications.adapters.mail_templates import JinjaMailRenderer
 from gatehouse.modules.notifications.adapters.outbox import SqlAlchemyMailOutbox
 from gatehouse.modules.notifications.container import NotificationsContainer
@@ -73,6 +74,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
     redis = providers.Singleton(_redis, settings)
     peppers = providers.Singleton(load_peppers, settings)
     refresh_token_key = providers.Singleton(load_refresh_token_key, settings)
+    mfa_keys = providers.Singleton(load_mfa_keys, settings)
     key_ring = providers.Singleton(
         KeyRingSource,
         settings.provided.resolved_keys_dir,
@@ -104,6 +106,8 @@ class ApplicationContainer(containers.DeclarativeContainer):
     # the languages they exist in.
     mail_renderer = providers.Singleton(JinjaMailRenderer, public_url=settings.provided.public_url)
     mail_locales = mail_renderer.provided.locales
+    # One budget per address for every module's mails.
+    mail_caps = providers.Singleton(RedisMailCaps, redis, clock)
 
     accounts = providers.Container(
         AccountsContainer,
@@ -114,7 +118,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
         audit_factory=audit.trail_factory,
         sessions_factory=session_terminator_factory,
         session_denylist=session_revocations,
-        redis=redis,
+        mail_caps=mail_caps,
         locales=mail_locales,
         reset_ttl_seconds=settings.provided.password_reset_token_ttl_seconds,
         peppers=peppers,
@@ -142,6 +146,11 @@ class ApplicationContainer(containers.DeclarativeContainer):
         audit_factory=audit.trail_factory,
         outbox_factory=outbox_factory,
         allowed_origins=settings.provided.browser_origins,
+        mfa_summary_factory=accounts.mfa_summary_factory,
+        mail_caps=mail_caps,
+        redis=redis,
+        mfa_keys=mfa_keys,
+        mfa_issuer=settings.provided.mfa_issuer,
     )
 
     notifications = providers.Container(
@@ -160,3 +169,4 @@ class ApplicationContainer(containers.DeclarativeContainer):
 
     # The cross-module contracts the shared HTTP layer injects by id (and mail_locales).
     principal_resolver = auth.principal_resolver
+    step_up = auth.step_up

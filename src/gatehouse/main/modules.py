@@ -12,6 +12,7 @@ from gatehouse.modules.accounts.entrypoints.http import router as accounts_http
 from gatehouse.modules.audit.adapters import orm as audit_orm
 from gatehouse.modules.audit.entrypoints.http import router as audit_http
 from gatehouse.modules.auth.adapters import orm as auth_orm
+from gatehouse.modules.auth.entrypoints.http import mfa as auth_mfa
 from gatehouse.modules.auth.entrypoints.http import oauth as auth_oauth
 from gatehouse.modules.auth.entrypoints.http import router as auth_http
 from gatehouse.modules.notifications.adapters import orm as notifications_orm
@@ -22,7 +23,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     accounts_http.auth_router,
     auth_http.auth_router,
     auth_oauth.router,
+    auth_mfa.auth_mfa_router,
     accounts_http.me_router,
+    auth_mfa.me_mfa_router,
     auth_http.sessions_router,
     audit_http.me_router,
     auth_http.well_known_router,
@@ -35,6 +38,7 @@ WIRED = (
     accounts_pages,
     audit_http,
     auth_http,
+    auth_mfa,
     auth_oauth,
     "gatehouse.shared.http.security",
     "gatehouse.shared.http.locale",

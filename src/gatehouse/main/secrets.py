@@ -1,4 +1,5 @@
-"""Secrets that must never be defaults: the password pepper(s) and signing keys.
+"""Secrets that must never be defaults: the password pepper(s), the refresh-token key, the MFA
+keys and the signing keys.
 
 In dev they are generated on first run under the data dir (mode 0600). Outside dev mode a
 missing or weak secret refuses to start with a message that says what to set.
@@ -9,6 +10,8 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+
+from pydantic import SecretStr
 
 from gatehouse.main.settings import Settings
 
@@ -21,19 +24,20 @@ class SecretsError(RuntimeError):
     """A secret is missing or unsafe; the message says how to fix it."""
 
 
-def parse_peppers(raw: str) -> dict[int, bytes]:
-    peppers: dict[int, bytes] = {}
+def parse_versioned(raw: str, name: str = "GATEHOUSE_PASSWORD_PEPPERS") -> dict[int, bytes]:
+    """``VERSION:SECRET[,VERSION:SECRET...]``, each secret strong enough."""
+    versions: dict[int, bytes] = {}
     for item in filter(None, (part.strip() for part in raw.split(","))):
         version, sep, value = item.partition(":")
         if not sep or not version.isdigit() or not value:
-            msg = "GATEHOUSE_PASSWORD_PEPPERS must look like '1:<secret>[,2:<secret>...]'"
+            msg = f"{name} must look like '1:<secret>[,2:<secret>...]'"
             raise SecretsError(msg)
-        _check_strength(f"pepper version {version}", value)
-        peppers[int(version)] = value.encode("utf-8")
-    if not peppers:
-        msg = "GATEHOUSE_PASSWORD_PEPPERS is empty"
+        _check_strength(f"{name} version {version}", value)
+        versions[int(version)] = value.encode("utf-8")
+    if not versions:
+        msg = f"{name} is empty"
         raise SecretsError(msg)
-    return peppers
+    return versions
 
 
 def _dev_secret(data_dir: Path, name: str) -> bytes:
@@ -55,16 +59,32 @@ def _check_strength(name: str, value: str) -> None:
         raise SecretsError(msg)
 
 
-def load_peppers(settings: Settings) -> dict[int, bytes]:
-    if settings.password_peppers is not None:
-        return parse_peppers(settings.password_peppers.get_secret_value())
+def _load_versioned(
+    configured: SecretStr | None, name: str, settings: Settings, dev_file: str
+) -> dict[int, bytes]:
+    if configured is not None:
+        return parse_versioned(configured.get_secret_value(), name)
     if not settings.is_dev:
         msg = (
-            "GATEHOUSE_PASSWORD_PEPPERS is not set. Outside dev mode Gatehouse refuses to start "
+            f"{name} is not set. Outside dev mode Gatehouse refuses to start "
             "without it: set it to '1:<at least 32 random characters>' and keep it secret."
         )
         raise SecretsError(msg)
-    return {1: _dev_secret(settings.data_dir, "pepper-1")}
+    return {1: _dev_secret(settings.data_dir, dev_file)}
+
+
+def load_peppers(settings: Settings) -> dict[int, bytes]:
+    return _load_versioned(
+        settings.password_peppers, "GATEHOUSE_PASSWORD_PEPPERS", settings, "pepper-1"
+    )
+
+
+def load_mfa_keys(settings: Settings) -> dict[int, bytes]:
+    """Seal TOTP secrets and key the hashes of backup and emailed codes. Add a version to
+    rotate: new seals and hashes use the highest; keep the old ones while anything uses them."""
+    return _load_versioned(
+        settings.mfa_encryption_keys, "GATEHOUSE_MFA_ENCRYPTION_KEYS", settings, "mfa-key-1"
+    )
 
 
 def load_refresh_token_key(settings: Settings) -> bytes:

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     # How often some process copies recent revocations from PostgreSQL to Redis again.
     revocation_sync_seconds: float = Field(default=5.0, gt=0, le=60)
 
+    # MFA.
+    # "VERSION:SECRET[,VERSION:SECRET...]": seals TOTP secrets and keys the hashes of codes.
+    mfa_encryption_keys: SecretStr | None = None
+    mfa_issuer: str = Field(default="Gatehouse", min_length=1, max_length=64)  # in the app
+
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

@@ -10,11 +10,10 @@ from gatehouse.modules.accounts.application.mail_requests import (
     RequestMail,
     RequestMailHandler,
 )
-from gatehouse.modules.accounts.application.ports import MailCaps
 from gatehouse.modules.accounts.application.register import RegisterUser, RegisterUserHandler
 from gatehouse.modules.accounts.domain.errors import InvalidEmail
 from gatehouse.modules.accounts.domain.model import TokenPurpose
-from gatehouse.modules.notifications.application.public import OutgoingMail
+from gatehouse.modules.notifications.application.public import MailCaps, OutgoingMail
 from tests.unit.accounts.conftest import LINKS, PASSWORD
 from tests.unit.fakes import FixedClock, InMemoryAccountsUnitOfWork
 

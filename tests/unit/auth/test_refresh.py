@@ -35,7 +35,7 @@ def parts() -> Parts:
 
 
 async def _login(parts: Parts) -> TokenPair:
-    return await parts.login()(Login("ada@example.com", "right password"))
+    return await parts.sign_in(Login("ada@example.com", "right password"))
 
 
 def _live_tokens(parts: Parts) -> list[bytes]:

@@ -28,7 +28,7 @@ def principal(pair: TokenPair, user_id: uuid.UUID = USER_ID) -> Principal:
 
 
 async def _logins(parts: Parts, count: int) -> list[TokenPair]:
-    return [await parts.login()(Login("ada@example.com", "right password")) for _ in range(count)]
+    return [await parts.sign_in(Login("ada@example.com", "right password")) for _ in range(count)]
 
 
 async def test_sessions_page_newest_first_and_mark_the_current_one(parts: Parts) -> None:

@@ -26,6 +26,8 @@ PARAMS = {
     "device": "Firefox",
     "code": "123456",
     "ip": "203.0.113.9",
+    "remaining": "2",
+    "change": "totp_enabled",
 }
 TEMPLATES = sorted({p.name.split(".")[0] for p in (TEMPLATES_DIR / "en").glob("*.subject")})
 
@@ -95,3 +97,51 @@ def test_a_missing_parameter_fails_the_mail_instead_of_blanking_it() -> None:
 def test_an_unknown_template_is_refused() -> None:
     with pytest.raises(UnknownTemplate):
         RENDERER.render("no_such_mail", PARAMS, "en")
+
+
+@pytest.mark.parametrize("locale", ["en", "de"])
+def test_a_sign_in_code_is_in_the_body_but_never_in_the_subject(locale: str) -> None:
+    parts = RENDERER.render("mfa_email_code", {**PARAMS, "code": "482913"}, locale)
+    assert "482913" in parts.text
+    assert "482913" in parts.html
+    assert "482913" not in parts.subject
+
+
+@pytest.mark.parametrize(
+    ("locale", "advice"),
+    [("en", "voids the old codes"), ("de", "macht die alten Codes ungültig")],
+)
+def test_a_used_backup_code_advises_a_new_set_only_when_few_remain(
+    locale: str, advice: str
+) -> None:
+    few = RENDERER.render("backup_code_used", {**PARAMS, "remaining": "2"}, locale)
+    many = RENDERER.render("backup_code_used", {**PARAMS, "remaining": "8"}, locale)
+    assert advice in few.text
+    assert advice in few.html
+    assert advice not in many.text
+    assert advice not in many.html
+
+
+MFA_CHANGES = (
+    "totp_enabled",
+    "totp_disabled",
+    "email_enabled",
+    "email_disabled",
+    "backup_codes_regenerated",
+)
+
+
+@pytest.mark.parametrize("locale", ["en", "de"])
+def test_every_two_step_change_is_told_in_its_own_words(locale: str) -> None:
+    texts = {
+        RENDERER.render("mfa_changed", {**PARAMS, "change": change}, locale).text
+        for change in MFA_CHANGES
+    }
+    assert len(texts) == len(MFA_CHANGES)
+
+
+@pytest.mark.parametrize("locale", ["en", "de"])
+@pytest.mark.parametrize("change", ["totp_rotated", "items", "__class__", ""])
+def test_an_unknown_two_step_change_fails_the_mail(locale: str, change: str) -> None:
+    with pytest.raises(TemplateFailed, match="mfa_changed"):
+        RENDERER.render("mfa_changed", {**PARAMS, "change": change}, locale)

@@ -5,9 +5,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from gatehouse.main.http.middleware import TrustedProxies
-from gatehouse.main.secrets import SecretsError, load_peppers, parse_peppers
+from gatehouse.main.secrets import SecretsError, load_mfa_keys, load_peppers, parse_versioned
 from gatehouse.main.settings import Settings
 from gatehouse.modules.notifications.adapters.transports import SmtpConfig
 from gatehouse.shared.http.locale import preferred_locale
@@ -57,10 +58,23 @@ def test_settings_come_from_gatehouse_environment_variables(
     assert settings.jwt_audience == "api"
 
 
-def test_production_refuses_to_start_without_a_pepper() -> None:
+def test_production_refuses_to_start_without_a_pepper_or_mfa_keys() -> None:
     settings = Settings(_env_file=None, env="production")
     with pytest.raises(SecretsError, match="GATEHOUSE_PASSWORD_PEPPERS"):
         load_peppers(settings)
+    with pytest.raises(SecretsError, match="GATEHOUSE_MFA_ENCRYPTION_KEYS"):
+        load_mfa_keys(settings)
+
+
+def test_mfa_keys_are_versioned_and_checked_like_peppers(tmp_path: Path) -> None:
+    key = "0123456789abcdefghijklmnopqrstuv"
+    settings = Settings(_env_file=None, env="production", mfa_encryption_keys=SecretStr(f"3:{key}"))
+    assert load_mfa_keys(settings) == {3: key.encode()}
+    weak = Settings(_env_file=None, env="production", mfa_encryption_keys=SecretStr("1:changeme"))
+    with pytest.raises(SecretsError, match="GATEHOUSE_MFA_ENCRYPTION_KEYS version 1"):
+        load_mfa_keys(weak)
+    dev = Settings(_env_file=None, data_dir=tmp_path)
+    assert load_mfa_keys(dev) == load_mfa_keys(dev) != load_peppers(dev)
 
 
 @pytest.mark.parametrize(
@@ -69,12 +83,12 @@ def test_production_refuses_to_start_without_a_pepper() -> None:
 )
 def test_weak_or_malformed_peppers_are_refused(raw: str) -> None:
     with pytest.raises(SecretsError):
-        parse_peppers(raw)
+        parse_versioned(raw)
 
 
 def test_versioned_peppers_parse() -> None:
     one, two = "0123456789abcdefghijklmnopqrstuv", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcd"
-    assert parse_peppers(f"1:{one}, 2:{two}") == {1: one.encode(), 2: two.encode()}
+    assert parse_versioned(f"1:{one}, 2:{two}") == {1: one.encode(), 2: two.encode()}
 
 
 def test_dev_mode_generates_a_pepper_once_under_the_data_dir(tmp_path: Path) -> None:

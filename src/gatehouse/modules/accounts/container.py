@@ -8,9 +8,11 @@ from typing import Any, ClassVar
 from dependency_injector import containers, providers
 
 from gatehouse.modules.accounts.adapters.common_passwords import load_common_passwords
-from gatehouse.modules.accounts.adapters.mail_caps import RedisMailCaps
 from gatehouse.modules.accounts.adapters.password_hasher import BcryptPasswordHasher
-from gatehouse.modules.accounts.adapters.repositories import SqlAlchemyAccountsUnitOfWork
+from gatehouse.modules.accounts.adapters.repositories import (
+    SqlAlchemyAccountsUnitOfWork,
+    SqlAlchemyMfaSummaryRecorder,
+)
 from gatehouse.modules.accounts.adapters.views import AsyncpgUserViews
 from gatehouse.modules.accounts.application.admin import CreateAdminHandler
 from gatehouse.modules.accounts.application.delete_account import DeleteAccountHandler
@@ -40,7 +42,7 @@ class AccountsContainer(containers.DeclarativeContainer):
     audit_factory: providers.Dependency[Any] = providers.Dependency()
     sessions_factory: providers.Dependency[Any] = providers.Dependency()  # auth's terminator
     session_denylist: providers.Dependency[Any] = providers.Dependency()  # auth's denylist
-    redis: providers.Dependency[Any] = providers.Dependency()
+    mail_caps: providers.Dependency[Any] = providers.Dependency()  # notifications' MailCaps
     locales: providers.Dependency[Any] = providers.Dependency()  # those mails exist in
     reset_ttl_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
     peppers: providers.Dependency[dict[int, bytes]] = providers.Dependency(instance_of=dict)
@@ -67,13 +69,14 @@ class AccountsContainer(containers.DeclarativeContainer):
         sessions_factory=sessions_factory,
     )
     views = providers.Singleton(AsyncpgUserViews, read_pool)
+    # For auth: keeps the account's MFA summary current, in auth's transaction.
+    mfa_summary_factory = providers.Factory(SqlAlchemyMfaSummaryRecorder).provider
     links = providers.Singleton(
         LinkSettings,
         public_url=public_url,
         verification_ttl=providers.Factory(timedelta, seconds=verification_ttl_seconds),
         reset_ttl=providers.Factory(timedelta, seconds=reset_ttl_seconds),
     )
-    mail_caps = providers.Singleton(RedisMailCaps, redis, clock)
     request_mail = providers.Singleton(RequestMailHandler, uow=uow.provider, caps=mail_caps)
     mail_resolver = providers.Singleton(
         AccountMailResolver, uow=uow.provider, clock=clock, links=links
@@ -91,7 +94,6 @@ class AccountsContainer(containers.DeclarativeContainer):
     request_email_change = providers.Singleton(
         RequestEmailChangeHandler,
         uow=uow.provider,
-        hasher=hasher,
         caps=mail_caps,
         clock=clock,
         links=links,
@@ -100,7 +102,7 @@ class AccountsContainer(containers.DeclarativeContainer):
         ConfirmEmailChangeHandler, uow=uow.provider, clock=clock, links=links
     )
     delete_account = providers.Singleton(
-        DeleteAccountHandler, uow=uow.provider, hasher=hasher, denylist=session_denylist
+        DeleteAccountHandler, uow=uow.provider, denylist=session_denylist
     )
     reset_password = providers.Singleton(ResetPasswordHandler, **_password_parts)
 

@@ -7,10 +7,26 @@ from typing import Any, ClassVar
 
 from dependency_injector import containers, providers
 
+from gatehouse.modules.auth.adapters.attempts import RedisAttemptLimiter
 from gatehouse.modules.auth.adapters.jwt_tokens import JwtAccessTokens
+from gatehouse.modules.auth.adapters.mfa_crypto import HmacCodeHasher, SegnoQrCodes
 from gatehouse.modules.auth.adapters.refresh_tokens import HmacRefreshTokens
 from gatehouse.modules.auth.adapters.repositories import SqlAlchemyAuthUnitOfWork
+from gatehouse.modules.auth.adapters.secret_box import FernetSecretBox
+from gatehouse.modules.auth.adapters.totp import PyotpCodes
 from gatehouse.modules.auth.application.login import LoginHandler, SessionPolicy, TokenPairIssuer
+from gatehouse.modules.auth.application.mfa import (
+    BeginTotpHandler,
+    ConfirmTotpHandler,
+    DisableEmailFactorHandler,
+    DisableTotpHandler,
+    EnableEmailFactorHandler,
+    GetMfaStatusHandler,
+    RegenerateBackupCodesHandler,
+    SecondFactor,
+    SendEmailCodeHandler,
+)
+from gatehouse.modules.auth.application.mfa_sign_in import VerifyMfaHandler
 from gatehouse.modules.auth.application.principal import AccessTokenPrincipalResolver
 from gatehouse.modules.auth.application.refresh import RefreshSessionHandler
 from gatehouse.modules.auth.application.sessions import (
@@ -19,6 +35,7 @@ from gatehouse.modules.auth.application.sessions import (
     ListSessionsHandler,
     LogoutHandler,
 )
+from gatehouse.modules.auth.application.step_up import StepUpHandler
 
 
 class AuthContainer(containers.DeclarativeContainer):
@@ -42,10 +59,19 @@ class AuthContainer(containers.DeclarativeContainer):
     revocations: providers.Dependency[Any] = providers.Dependency()
     audit_factory: providers.Dependency[Any] = providers.Dependency()
     outbox_factory: providers.Dependency[Any] = providers.Dependency()
+    mfa_summary_factory: providers.Dependency[Any] = providers.Dependency()  # accounts'
+    mail_caps: providers.Dependency[Any] = providers.Dependency()  # notifications'
+    redis: providers.Dependency[Any] = providers.Dependency()
+    mfa_keys: providers.Dependency[dict[int, bytes]] = providers.Dependency(instance_of=dict)
+    mfa_issuer: providers.Dependency[str] = providers.Dependency(instance_of=str)
 
     tokens = providers.Singleton(JwtAccessTokens, key_ring, issuer=issuer, audience=audience)
     uow = providers.Factory(
-        SqlAlchemyAuthUnitOfWork, session_factory, audit_factory, outbox_factory
+        SqlAlchemyAuthUnitOfWork,
+        session_factory,
+        audit_factory,
+        outbox_factory,
+        mfa_summary_factory,
     )
     session_policy = providers.Singleton(
         SessionPolicy,
@@ -66,6 +92,42 @@ class AuthContainer(containers.DeclarativeContainer):
         "policy": session_policy,
     }
     login = providers.Singleton(LoginHandler, **_session_token_parts)
+
+    # MFA.
+    secret_box = providers.Singleton(FernetSecretBox, mfa_keys)
+    code_hasher = providers.Singleton(HmacCodeHasher, mfa_keys)
+    totp_codes = providers.Singleton(PyotpCodes)
+    factor = providers.Singleton(SecondFactor, box=secret_box, totp=totp_codes, hasher=code_hasher)
+    verify_mfa = providers.Singleton(VerifyMfaHandler, factor=factor, **_session_token_parts)
+    step_up = providers.Singleton(
+        StepUpHandler,
+        accounts=accounts,
+        uow=uow.provider,
+        factor=factor,
+        limiter=providers.Singleton(RedisAttemptLimiter, redis),
+        clock=clock,
+    )
+    # Every MFA use case is built from the same parts (MfaHandler).
+    _mfa_parts: ClassVar[dict[str, Any]] = {
+        "uow": uow.provider,
+        "accounts": accounts,
+        "factor": factor,
+        "box": secret_box,
+        "totp": totp_codes,
+        "hasher": code_hasher,
+        "qr": providers.Singleton(SegnoQrCodes),
+        "caps": mail_caps,
+        "clock": clock,
+        "issuer": mfa_issuer,
+    }
+    mfa_status = providers.Singleton(GetMfaStatusHandler, **_mfa_parts)
+    begin_totp = providers.Singleton(BeginTotpHandler, **_mfa_parts)
+    confirm_totp = providers.Singleton(ConfirmTotpHandler, **_mfa_parts)
+    disable_totp = providers.Singleton(DisableTotpHandler, **_mfa_parts)
+    enable_email_factor = providers.Singleton(EnableEmailFactorHandler, **_mfa_parts)
+    disable_email_factor = providers.Singleton(DisableEmailFactorHandler, **_mfa_parts)
+    regenerate_backup_codes = providers.Singleton(RegenerateBackupCodesHandler, **_mfa_parts)
+    send_email_code = providers.Singleton(SendEmailCodeHandler, **_mfa_parts)
     refresh = providers.Singleton(
         RefreshSessionHandler, revocations=revocations, **_session_token_parts
     )

@@ -1,4 +1,5 @@
-"""The calling principal and client address, as FastAPI dependencies for every module."""
+"""The calling principal, step-up and client address, as FastAPI dependencies for every
+module."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi.security import OAuth2PasswordBearer
 from gatehouse.shared.errors import Unauthenticated
 from gatehouse.shared.http.di import Provide
 from gatehouse.shared.principal import Principal, PrincipalResolver
+from gatehouse.shared.step_up import StepUp, StepUpProof
 
 bearer_scheme = OAuth2PasswordBearer(
     tokenUrl="/api/v1/auth/token",
@@ -36,6 +38,31 @@ async def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+class StepUpCheck:
+    """The signed-in user's step-up, ready to check the proof the route's body carries."""
+
+    def __init__(self, gate: StepUp, principal: Principal) -> None:
+        self._gate = gate
+        self.principal = principal
+
+    async def __call__(self, *, password: str | None, code: str | None) -> StepUpProof:
+        """403 ``reauth_failed`` for a wrong password or code; 429 after five failures."""
+        return await self._gate.prove(self.principal, password=password, code=code)
+
+
+@inject
+async def _step_up(
+    principal: CurrentPrincipal,
+    gate: StepUp = Depends(Provide["step_up"]),  # noqa: B008
+) -> StepUpCheck:
+    return StepUpCheck(gate, principal)
+
+
+StepUpRequired = Annotated[StepUpCheck, Depends(_step_up)]
+"""For sensitive routes: ``proof = await step_up(password=..., code=...)`` (body ``StepUpIn``),
+then hand ``proof`` to the use case."""
 
 
 def client_ip(request: Request) -> str | None:

@@ -19,10 +19,12 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import composite
 
 from gatehouse.modules.accounts.domain.model import (
     DisplayName,
     Email,
+    MfaSummary,
     OneTimeToken,
     PasswordHash,
     TokenPurpose,
@@ -82,6 +84,10 @@ user_table = Table(
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
     Column("roles", TextTuple, nullable=False, server_default=text("'{user}'")),
     Column("locale", Text),  # of the mails; None: the request's Accept-Language
+    # MfaSummary: a copy of the auth module's factors, which it keeps current.
+    Column("mfa_totp", Boolean, nullable=False, server_default=text("false")),
+    Column("mfa_email", Boolean, nullable=False, server_default=text("false")),
+    Column("mfa_backup_codes", Integer, nullable=False, server_default=text("0")),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
@@ -114,5 +120,10 @@ def start_mappers() -> None:
     """Map the domain classes onto the tables. Idempotent."""
     if getattr(User, "__mapper__", None) is not None:
         return
-    mapper_registry.map_imperatively(User, user_table)
+    c = user_table.c
+    mapper_registry.map_imperatively(
+        User,
+        user_table,
+        properties={"mfa": composite(MfaSummary, c.mfa_totp, c.mfa_email, c.mfa_backup_codes)},
+    )
     mapper_registry.map_imperatively(OneTimeToken, one_time_token_table)

@@ -19,8 +19,15 @@ from gatehouse.modules.accounts.application.ports import (
     OneTimeTokenRepository,
     UserRepository,
 )
+from gatehouse.modules.accounts.application.public import MfaSummaryRecorder
 from gatehouse.modules.accounts.domain.errors import EmailAlreadyRegistered
-from gatehouse.modules.accounts.domain.model import Email, OneTimeToken, TokenPurpose, User
+from gatehouse.modules.accounts.domain.model import (
+    Email,
+    MfaSummary,
+    OneTimeToken,
+    TokenPurpose,
+    User,
+)
 from gatehouse.modules.audit.application.public import AuditTrail
 from gatehouse.modules.auth.application.public import SessionTerminator
 from gatehouse.modules.notifications.application.public import MailOutbox
@@ -96,6 +103,26 @@ class SqlAlchemyOneTimeTokenRepository(OneTimeTokenRepository):
             update(t)
             .where(t.c.user_id == user_id, of_purpose, t.c.used_at.is_(None))
             .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+class SqlAlchemyMfaSummaryRecorder(MfaSummaryRecorder):
+    """Bound to another module's session (auth's): the copy changes in its transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def record(self, user_id: uuid.UUID, summary: MfaSummary) -> None:
+        t = user_table
+        await self._session.execute(
+            update(t)
+            .where(t.c.id == user_id)
+            .values(
+                mfa_totp=summary.totp,
+                mfa_email=summary.email,
+                mfa_backup_codes=summary.backup_codes_remaining,
+            )
             .execution_options(synchronize_session=False)
         )
 

@@ -6,11 +6,13 @@ import uuid
 
 from gatehouse.modules.accounts.application.ports import UserViews
 from gatehouse.modules.accounts.application.views import UserView
+from gatehouse.modules.accounts.domain.model import MfaSummary
 from gatehouse.shared.pg import ReadPool
 
 _BY_ID = (
     "SELECT id, email, email_verified_at IS NOT NULL AS email_verified, display_name, roles, "
-    "is_active, created_at, locale FROM accounts_user WHERE id = $1"
+    "is_active, created_at, locale, mfa_totp, mfa_email, mfa_backup_codes "
+    "FROM accounts_user WHERE id = $1"
 )
 
 
@@ -31,4 +33,5 @@ class AsyncpgUserViews(UserViews):
             is_active=row["is_active"],
             created_at=row["created_at"],
             locale=row["locale"],
+            mfa=MfaSummary(row["mfa_totp"], row["mfa_email"], row["mfa_backup_codes"]),
         )

@@ -1,4 +1,4 @@
-"""Delete the signed-in user's account, proving the password.
+"""Delete the signed-in user's account, after a step-up (the password or an MFA code).
 
 In one transaction: every session ends and forgets the user's IP and user agent, the user's
 audit events are erased and one ``account.deleted`` event (the account id and the time, nothing
@@ -12,32 +12,31 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, PasswordHasher
-from gatehouse.modules.accounts.application.reauth import reauthenticate
+from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork
+from gatehouse.modules.accounts.application.reauth import check_proof
 from gatehouse.modules.accounts.domain.errors import ReauthFailed
 from gatehouse.modules.audit.application.public import SecurityEvent
 from gatehouse.modules.auth.application.public import SessionDenylist
+from gatehouse.shared.step_up import StepUpProof
 
 
 @dataclass(frozen=True, slots=True)
 class DeleteAccount:
     user_id: uuid.UUID
-    password: str
+    proof: StepUpProof
 
 
 class DeleteAccountHandler:
     def __init__(
         self,
         uow: Callable[[], AccountsUnitOfWork],
-        hasher: PasswordHasher,
         denylist: SessionDenylist,
     ) -> None:
         self._uow = uow
-        self._hasher = hasher
         self._denylist = denylist
 
     async def __call__(self, cmd: DeleteAccount) -> None:
-        await reauthenticate(self._uow, self._hasher, cmd.user_id, cmd.password)
+        check_proof(cmd.proof, cmd.user_id)
         async with self._uow() as uow:
             user = await uow.users.get(cmd.user_id, for_update=True)
             if user is None:  # deleted meanwhile, by a racing request

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, PasswordHasher
 from gatehouse.modules.accounts.application.public import AccountDirectory, AccountSnapshot
+from gatehouse.modules.accounts.application.reauth import reauthenticate
 from gatehouse.modules.accounts.domain.errors import (
     EmailNotVerified,
     InvalidCredentials,
@@ -69,6 +70,9 @@ class AccountsDirectory(AccountDirectory):
                 user.password_hash = new_hash
                 user.updated_at = self._clock.now()
                 await uow.commit()
+
+    async def reauthenticate(self, user_id: uuid.UUID, password: str) -> AccountSnapshot:
+        return _snapshot(await reauthenticate(self._uow, self._hasher, user_id, password))
 
     async def get(self, user_id: uuid.UUID) -> AccountSnapshot | None:
         async with self._uow() as uow:

@@ -13,12 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gatehouse.modules.accounts.application.mails import LinkSettings, issue_token
-from gatehouse.modules.accounts.application.ports import (
-    AccountsUnitOfWork,
-    MailCaps,
-    PasswordHasher,
-)
-from gatehouse.modules.accounts.application.reauth import reauthenticate
+from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork
+from gatehouse.modules.accounts.application.reauth import check_proof
 from gatehouse.modules.accounts.application.tokens import hash_secret
 from gatehouse.modules.accounts.application.views import UserView
 from gatehouse.modules.accounts.domain.errors import (
@@ -29,7 +25,9 @@ from gatehouse.modules.accounts.domain.errors import (
 )
 from gatehouse.modules.accounts.domain.model import Email, TokenPurpose
 from gatehouse.modules.audit.application.public import SecurityEvent
+from gatehouse.modules.notifications.application.public import MailCaps
 from gatehouse.shared.clock import Clock
+from gatehouse.shared.step_up import StepUpProof
 
 MAX_TOKEN_LENGTH = 512
 
@@ -38,7 +36,7 @@ MAX_TOKEN_LENGTH = 512
 class RequestEmailChange:
     user_id: uuid.UUID
     new_email: str
-    password: str
+    proof: StepUpProof
     locale: str = "en"
 
 
@@ -54,27 +52,25 @@ class RequestEmailChangeHandler:
         self,
         *,
         uow: Callable[[], AccountsUnitOfWork],
-        hasher: PasswordHasher,
         caps: MailCaps,
         clock: Clock,
         links: LinkSettings,
     ) -> None:
         self._uow = uow
-        self._hasher = hasher
         self._caps = caps
         self._clock = clock
         self._links = links
 
     async def __call__(self, cmd: RequestEmailChange) -> None:
         new_email = Email.parse(cmd.new_email)
-        proven = await reauthenticate(self._uow, self._hasher, cmd.user_id, cmd.password)
-        if new_email == proven.email:
-            raise EmailUnchanged
+        check_proof(cmd.proof, cmd.user_id)
         async with self._uow() as uow:
             now = self._clock.now()
             user = await uow.users.get(cmd.user_id, for_update=True)
             if user is None:
                 raise ReauthFailed
+            if new_email == user.email:
+                raise EmailUnchanged
             # A taken address, or one over its mail cap, gets no mail; the answer is the same.
             free = await uow.users.get_by_email(new_email) is None
             if free and await self._caps.allow(new_email.value):

@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from gatehouse.modules.accounts.application.mails import LinkSettings, issue_token
-from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, MailCaps
+from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork
 from gatehouse.modules.accounts.application.tokens import new_code
 from gatehouse.modules.accounts.domain.model import Email, TokenPurpose
-from gatehouse.modules.notifications.application.public import MailResolver, OutgoingMail
+from gatehouse.modules.notifications.application.public import (
+    MailCaps,
+    MailResolver,
+    OutgoingMail,
+)
 from gatehouse.shared.clock import Clock
 
 

@@ -1,4 +1,4 @@
-"""Change the password while signed in, proving the current one.
+"""Change the password while signed in, after a step-up (the current password or an MFA code).
 
 The other sessions end (this one stays), a pending reset link stops working, an audit event
 and a "password changed" notice are written, all in one transaction.
@@ -13,16 +13,17 @@ from gatehouse.modules.accounts.application.password_reset import (
     PasswordChange,
     PasswordHandler,
 )
-from gatehouse.modules.accounts.application.reauth import reauthenticate
+from gatehouse.modules.accounts.application.reauth import check_proof
 from gatehouse.modules.accounts.domain.errors import ReauthFailed
 from gatehouse.modules.accounts.domain.model import TokenPurpose
+from gatehouse.shared.step_up import StepUpProof
 
 
 @dataclass(frozen=True, slots=True)
 class ChangePassword:
     user_id: uuid.UUID
     session_id: uuid.UUID  # the caller's: it stays signed in
-    current_password: str
+    proof: StepUpProof
     new_password: str
     ip: str | None = None
     user_agent: str | None = None
@@ -31,14 +32,17 @@ class ChangePassword:
 
 class ChangePasswordHandler(PasswordHandler):
     async def __call__(self, cmd: ChangePassword) -> None:
-        proven = await reauthenticate(self._uow, self._hasher, cmd.user_id, cmd.current_password)
-        current = proven.password_hash
-        self._policy.check(cmd.new_password, proven.email)
+        check_proof(cmd.proof, cmd.user_id)
+        async with self._uow() as uow:
+            user = await uow.users.get(cmd.user_id)
+        if user is None:
+            raise ReauthFailed
+        self._policy.check(cmd.new_password, user.email)
         new_hash = await self._hasher.hash(cmd.new_password)
         async with self._uow() as uow:
             now = self._clock.now()
             user = await uow.users.get(cmd.user_id, for_update=True)
-            if user is None or user.password_hash != current:  # changed meanwhile
+            if user is None:  # deleted meanwhile
                 raise ReauthFailed
             await uow.tokens.void_unused(user.id, TokenPurpose.RESET_PASSWORD, now)
             change = PasswordChange(

@@ -60,13 +60,6 @@ class AccountsUnitOfWork(UnitOfWork, Protocol):
     sessions: SessionTerminator  # auth's: ends sessions in this transaction
 
 
-class MailCaps(Protocol):
-    async def allow(self, address: str) -> bool:
-        """Count one mail to this address; ``False`` once its per-minute or per-hour cap is
-        reached (then send nothing, and answer exactly as if it had been sent)."""
-        ...
-
-
 class PasswordHasher(Protocol):
     async def hash(self, password: str) -> PasswordHash: ...
 

@@ -1,4 +1,5 @@
-"""What other modules may use of accounts: check credentials, look an account up.
+"""What other modules may use of accounts: check credentials, look an account up, and keep
+the account's copy of its MFA state current.
 
 The auth module signs users in through this facade; it never touches accounts' tables.
 """
@@ -9,9 +10,22 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-from gatehouse.modules.accounts.domain.errors import EmailNotVerified, InvalidCredentials
+from gatehouse.modules.accounts.domain.errors import (
+    EmailNotVerified,
+    InvalidCredentials,
+    ReauthFailed,
+)
+from gatehouse.modules.accounts.domain.model import MfaSummary
 
-__all__ = ["AccountDirectory", "AccountSnapshot", "EmailNotVerified", "InvalidCredentials"]
+__all__ = [
+    "AccountDirectory",
+    "AccountSnapshot",
+    "EmailNotVerified",
+    "InvalidCredentials",
+    "MfaSummary",
+    "MfaSummaryRecorder",
+    "ReauthFailed",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,4 +48,15 @@ class AccountDirectory(Protocol):
         """
         ...
 
+    async def reauthenticate(self, user_id: uuid.UUID, password: str) -> AccountSnapshot:
+        """The signed-in user proves the password again (step-up). Raises ``ReauthFailed``
+        (403 ``reauth_failed``) for a wrong one, after the same work as a right one."""
+        ...
+
     async def get(self, user_id: uuid.UUID) -> AccountSnapshot | None: ...
+
+
+class MfaSummaryRecorder(Protocol):
+    """Bound to the caller's transaction: the account shows this summary once it commits."""
+
+    async def record(self, user_id: uuid.UUID, summary: MfaSummary) -> None: ...

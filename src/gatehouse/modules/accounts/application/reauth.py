@@ -1,4 +1,9 @@
-"""Re-authentication for sensitive changes: the signed-in user proves the password again."""
+"""Re-authentication for sensitive changes.
+
+The password half of step-up lives here (``reauthenticate``, offered to auth through the
+``AccountDirectory`` facade); auth adds MFA codes and hands routes a ``StepUpProof``. Use cases
+that change something sensitive take that proof and check it is the acting user's.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from collections.abc import Callable
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, PasswordHasher
 from gatehouse.modules.accounts.domain.errors import ReauthFailed
 from gatehouse.modules.accounts.domain.model import User
+from gatehouse.shared.step_up import StepUpProof
 
 
 async def reauthenticate(
@@ -25,3 +31,9 @@ async def reauthenticate(
     if not await hasher.verify(password, user.password_hash):
         raise ReauthFailed
     return user
+
+
+def check_proof(proof: StepUpProof, user_id: uuid.UUID) -> None:
+    """A proof given by someone else is no proof."""
+    if proof.user_id != user_id:
+        raise ReauthFailed

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from gatehouse.modules.accounts.domain.model import User
+from gatehouse.modules.accounts.domain.model import MfaSummary, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,7 @@ class UserView:
     is_active: bool
     created_at: datetime
     locale: str | None = None
+    mfa: MfaSummary = field(default_factory=MfaSummary)
 
     @classmethod
     def of(cls, user: User) -> UserView:
@@ -31,4 +32,5 @@ class UserView:
             is_active=user.is_active,
             created_at=user.created_at,
             locale=user.locale,
+            mfa=user.mfa,
         )

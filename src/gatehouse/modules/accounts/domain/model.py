@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -84,6 +84,16 @@ class PasswordHash:
     value: str
 
 
+@dataclass(frozen=True, slots=True)
+class MfaSummary:
+    """What the account shows of its second factors. The auth module owns the factors and
+    keeps this copy current in the same transaction as every change to them."""
+
+    totp: bool = False
+    email: bool = False
+    backup_codes_remaining: int = 0
+
+
 class Role(StrEnum):
     USER = "user"
     ADMIN = "admin"
@@ -103,6 +113,7 @@ class User:
     is_active: bool = True
     roles: tuple[str, ...] = (Role.USER.value,)
     locale: str | None = None  # the language of the account's mails
+    mfa: MfaSummary = field(default_factory=MfaSummary)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, User) and other.id == self.id

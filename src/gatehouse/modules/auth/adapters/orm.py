@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     ForeignKey,
@@ -18,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import INET, UUID
 
+from gatehouse.modules.auth.domain.mfa import MfaChallenge, UserMfa
 from gatehouse.modules.auth.domain.model import RefreshToken, Session
 from gatehouse.shared.persistence import TextTuple, mapper_registry, metadata
 
@@ -60,7 +62,49 @@ refresh_token_table = Table(
 )
 
 
+# One row per user with any MFA state: locked while one of its codes is checked.
+mfa_table = Table(
+    "auth_mfa",
+    metadata,
+    Column("user_id", UUID(as_uuid=True), primary_key=True),
+    Column("totp_secret", Text),  # sealed (SecretBox): "v<key version>:<Fernet token>"
+    Column("totp_enabled_at", DateTime(timezone=True)),
+    Column("totp_last_step", BigInteger),  # the newest accepted code's time step
+    Column("totp_pending_secret", Text),  # sealed; awaiting its first code
+    Column("totp_pending_expires_at", DateTime(timezone=True)),
+    Column("email_enabled_at", DateTime(timezone=True)),
+    Column("email_code_hash", LargeBinary),  # keyed hash (CodeHasher) of the newest code
+    Column("email_code_expires_at", DateTime(timezone=True)),
+    Column("email_code_attempts", Integer, nullable=False, server_default=text("0")),
+)
+
+backup_code_table = Table(
+    "auth_mfa_backup_code",
+    metadata,
+    Column("user_id", UUID(as_uuid=True), primary_key=True),
+    Column("code_hash", LargeBinary, primary_key=True),  # keyed hash (CodeHasher)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+)
+
+challenge_table = Table(
+    "auth_mfa_challenge",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("token_hash", LargeBinary, nullable=False, unique=True),  # SHA-256 of the mfa_token
+    Column("user_id", UUID(as_uuid=True), nullable=False),
+    Column("amr", TextTuple, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Index("ix_auth_mfa_challenge_user_id", "user_id"),
+)
+
+
 def start_mappers() -> None:
     if getattr(Session, "__mapper__", None) is None:
         mapper_registry.map_imperatively(Session, session_table)
         mapper_registry.map_imperatively(RefreshToken, refresh_token_table)
+        mapper_registry.map_imperatively(UserMfa, mfa_table)
+        mapper_registry.map_imperatively(MfaChallenge, challenge_table)

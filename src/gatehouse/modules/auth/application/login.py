@@ -1,4 +1,5 @@
-"""Sign in with email and password: start a session, return a token pair."""
+"""Sign in with email and password: start a session and return a token pair, or, when the
+account has a second factor, return an MFA challenge (``mfa_sign_in`` finishes it)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta
 
 from gatehouse.modules.accounts.application.public import AccountDirectory, AccountSnapshot
 from gatehouse.modules.audit.application.public import SecurityEvent
+from gatehouse.modules.auth.application.mfa import MfaRequired, open_challenge
 from gatehouse.modules.auth.application.ports import (
     AccessTokenIssuer,
     AuthUnitOfWork,
@@ -116,11 +118,15 @@ class SessionTokenHandler:
         self._clock = clock
         self._policy = policy
 
-
-class LoginHandler(SessionTokenHandler):
-    async def __call__(self, cmd: Login) -> TokenPair:
-        account = await self._accounts.authenticate(cmd.email, cmd.password)
-        now = self._clock.now()
+    async def _start_session(
+        self,
+        uow: AuthUnitOfWork,
+        account: AccountSnapshot,
+        start: SessionStart,
+        now: datetime,
+    ) -> tuple[Session, str]:
+        """A new session and its first refresh token, the sign-in's audit event and, on a new
+        device, a notice, in the caller's transaction (which commits them)."""
         refresh_token = self._tokens.new()
         absolute = now + self._policy.absolute_ttl
         session = Session(
@@ -130,33 +136,56 @@ class LoginHandler(SessionTokenHandler):
             last_used_at=now,
             idle_expires_at=min(now + self._policy.idle_ttl, absolute),
             absolute_expires_at=absolute,
-            user_agent=(cmd.user_agent or None) and cmd.user_agent[:MAX_USER_AGENT],
-            ip=cmd.ip,
-            amr=("pwd",),
+            user_agent=(start.user_agent or None) and start.user_agent[:MAX_USER_AGENT],
+            ip=start.ip,
+            amr=start.amr,
         )
+        history = await uow.sessions.device_history(account.user_id, session.user_agent)
+        await uow.sessions.add(session)
+        await uow.refresh_tokens.add(
+            RefreshToken(
+                token_hash=self._tokens.hash(refresh_token),
+                session_id=session.id,
+                generation=0,
+                created_at=now,
+            )
+        )
+        await uow.audit.record(
+            SecurityEvent(
+                type="auth.signed_in",
+                user_id=account.user_id,
+                session_id=session.id,
+                ip=start.ip,
+                user_agent=session.user_agent,
+                details={"method": start.method},
+            )
+        )
+        if history.signed_in_before and not history.this_device_before:
+            locale = account.locale or start.locale
+            await uow.outbox.enqueue(_new_device_notice(account, session, locale))
+        return session, refresh_token
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStart:
+    amr: tuple[str, ...]
+    method: str  # for the audit event: "password", "password+totp", ...
+    user_agent: str | None
+    ip: str | None
+    locale: str
+
+
+class LoginHandler(SessionTokenHandler):
+    async def __call__(self, cmd: Login) -> TokenPair | MfaRequired:
+        account = await self._accounts.authenticate(cmd.email, cmd.password)
+        now = self._clock.now()
         async with self._uow() as uow:
-            history = await uow.sessions.device_history(account.user_id, session.user_agent)
-            await uow.sessions.add(session)
-            await uow.refresh_tokens.add(
-                RefreshToken(
-                    token_hash=self._tokens.hash(refresh_token),
-                    session_id=session.id,
-                    generation=0,
-                    created_at=now,
-                )
-            )
-            await uow.audit.record(
-                SecurityEvent(
-                    type="auth.signed_in",
-                    user_id=account.user_id,
-                    session_id=session.id,
-                    ip=cmd.ip,
-                    user_agent=session.user_agent,
-                    details={"method": "password"},
-                )
-            )
-            if history.signed_in_before and not history.this_device_before:
-                locale = account.locale or cmd.locale
-                await uow.outbox.enqueue(_new_device_notice(account, session, locale))
+            mfa = await uow.mfa.get(account.user_id)
+            if mfa is not None and mfa.has_factor():
+                required = await open_challenge(uow, mfa, ("pwd",), now)
+                await uow.commit()
+                return required
+            start = SessionStart(("pwd",), "password", cmd.user_agent, cmd.ip, cmd.locale)
+            session, refresh_token = await self._start_session(uow, account, start, now)
             await uow.commit()
         return self._pairs(account, session, refresh_token, now)

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from gatehouse.modules.accounts.application.public import MfaSummaryRecorder
 from gatehouse.modules.audit.application.public import AuditTrail
+from gatehouse.modules.auth.domain.mfa import MfaChallenge, UserMfa
 from gatehouse.modules.auth.domain.model import AccessClaims, RefreshToken, Session
 from gatehouse.modules.notifications.application.public import MailOutbox
 from gatehouse.shared.uow import UnitOfWork
@@ -52,9 +54,44 @@ class RefreshTokenRepository(Protocol):
         ...
 
 
+class MfaRepository(Protocol):
+    async def get(self, user_id: uuid.UUID, *, for_update: bool = False) -> UserMfa | None: ...
+
+    async def get_or_add(self, user_id: uuid.UUID) -> UserMfa:
+        """The user's row, created if missing (concurrent callers get the same one), locked."""
+        ...
+
+    async def backup_codes_remaining(self, user_id: uuid.UUID) -> int: ...
+
+    async def replace_backup_codes(
+        self, user_id: uuid.UUID, code_hashes: list[bytes], now: datetime
+    ) -> None:
+        """The new set; every code of the old set stops working."""
+        ...
+
+    async def use_backup_code(
+        self, user_id: uuid.UUID, candidates: list[bytes], now: datetime
+    ) -> bool:
+        """Spend the unused code whose hash is among ``candidates``; ``False`` if none is."""
+        ...
+
+    async def delete_backup_codes(self, user_id: uuid.UUID) -> None: ...
+
+
+class MfaChallengeRepository(Protocol):
+    async def add(self, challenge: MfaChallenge) -> None: ...
+
+    async def get(self, token_hash: bytes) -> MfaChallenge | None:
+        """The challenge, locked: two answers to one challenge are decided one at a time."""
+        ...
+
+
 class AuthUnitOfWork(UnitOfWork, Protocol):
     sessions: SessionRepository
     refresh_tokens: RefreshTokenRepository
+    mfa: MfaRepository
+    challenges: MfaChallengeRepository
+    mfa_summary: MfaSummaryRecorder  # accounts': the account's copy of the MFA state
     audit: AuditTrail
     outbox: MailOutbox
 
@@ -138,3 +175,34 @@ class TotpCodes(Protocol):
     def accept(self, secret: str, code: str, now: datetime, last_step: int | None) -> int | None:
         """The time step of a valid ``code`` newer than ``last_step``, else ``None``."""
         ...
+
+
+class CodeHasher(Protocol):
+    """Keyed hashes of short codes (backup codes, emailed codes) bound to their user, so a
+    copy of the database alone does not let anyone search the small code space offline."""
+
+    def digest(self, user_id: uuid.UUID, code: str) -> bytes:
+        """Under the newest key version: what to store."""
+        ...
+
+    def candidates(self, user_id: uuid.UUID, code: str) -> list[bytes]:
+        """Under every key version, newest first: what a stored hash may be."""
+        ...
+
+
+class QrCodes(Protocol):
+    def svg(self, data: str) -> str:
+        """``data`` as a QR code, an inline SVG document."""
+        ...
+
+
+class AttemptLimiter(Protocol):
+    """Counts failures per key in a sliding window and refuses further tries past a limit."""
+
+    async def check(self, key: str) -> None:
+        """Raises ``TooManyAttempts`` (with ``retry_after``) while ``key`` is over its limit."""
+        ...
+
+    async def failed(self, key: str) -> None: ...
+
+    async def succeeded(self, key: str) -> None: ...

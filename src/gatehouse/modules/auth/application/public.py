@@ -15,12 +15,14 @@ class SessionTerminator(Protocol):
     async def end_all(
         self, user_id: uuid.UUID, reason: str, *, keep: uuid.UUID | None = None
     ) -> list[uuid.UUID]:
-        """End every active session of the user but ``keep``; return the ended ids."""
+        """End every active session of the user but ``keep``, and every sign-in halfway
+        through (open ``mfa_token``s, an emailed code); return the ended sessions' ids."""
         ...
 
     async def forget(self, user_id: uuid.UUID) -> None:
-        """Erase what the user's sessions recorded about them (IP, user agent). The rows stay,
-        ended, until they expire: the revocation check still finds them."""
+        """Erase what the user's sessions recorded about them (IP, user agent) and every MFA
+        factor, backup code and challenge. Session rows stay, ended, until they expire: the
+        revocation check still finds them."""
         ...
 
 

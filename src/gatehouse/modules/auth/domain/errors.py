@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from gatehouse.shared.errors import Forbidden, NotFound, Unauthenticated
+from gatehouse.shared.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+)
 
 
 class InvalidAccessToken(Unauthenticated):
@@ -36,3 +43,51 @@ class CsrfFailed(Forbidden):
 
     code = "csrf_failed"
     title = "The request failed the CSRF check"
+
+
+class MfaTokenInvalid(Unauthenticated):
+    """Unknown, expired, used, or voided by five wrong codes: sign in with the password again."""
+
+    code = "mfa_token_invalid"
+    title = "The MFA token is invalid or has expired"
+
+
+class MfaCodeInvalid(Unauthenticated):
+    code = "mfa_code_invalid"
+    title = "The code is not correct"
+
+
+class MfaMethodUnavailable(InvalidInput):
+    """The user has no such factor (or no backup codes left)."""
+
+    code = "mfa_method_unavailable"
+    title = "That method is not available for this account"
+
+
+class MfaNotEnabled(Conflict):
+    code = "mfa_not_enabled"
+    title = "Two-step verification is not turned on"
+
+
+class TotpEnrolmentMissing(Conflict):
+    """Confirming without a pending secret, or after it expired (15 minutes)."""
+
+    code = "totp_enrolment_missing"
+    title = "There is no authenticator setup to confirm; start again"
+
+
+class TotpCodeInvalid(InvalidInput):
+    code = "totp_code_invalid"
+    title = "The code does not match the authenticator setup"
+
+
+class MailCapReached(TooManyRequests):
+    """The address's mail caps (1 a minute, 5 an hour, shared by every mail) are used up."""
+
+    code = "too_many_mails"
+    title = "Too many mails to this address; try again later"
+
+
+class TooManyAttempts(TooManyRequests):
+    code = "too_many_attempts"
+    title = "Too many failed attempts; try again later"

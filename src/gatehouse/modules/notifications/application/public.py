@@ -30,6 +30,16 @@ class MailResolver(Protocol):
         ...
 
 
+class MailCaps(Protocol):
+    """One budget per address shared by every module's mails: 1 a minute and 5 an hour."""
+
+    async def allow(self, address: str) -> bool:
+        """Count one mail to this address; ``False`` once its per-minute or per-hour cap is
+        reached (then send nothing; where the answer must not tell whether an account exists,
+        answer exactly as if it had been sent)."""
+        ...
+
+
 class MailOutbox(Protocol):
     async def enqueue(self, mail: OutgoingMail) -> None:
         """Record the mail in the caller's transaction; it is sent only if that commits."""

@@ -52,7 +52,7 @@ from gatehouse.shared.http.di import Provide
 from gatehouse.shared.http.locale import RequestLocale
 from gatehouse.shared.http.routing import JsonRoute, problems
 from gatehouse.shared.http.schemas import Accepted
-from gatehouse.shared.http.security import Client, CurrentPrincipal
+from gatehouse.shared.http.security import Client, CurrentPrincipal, StepUpRequired
 
 auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"], route_class=JsonRoute)
 me_router = APIRouter(prefix="/api/v1/me", tags=["me"], route_class=JsonRoute)
@@ -216,20 +216,21 @@ async def update_me(
     "",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="me_delete",
-    summary="Delete the account, proving the password",
-    responses=problems(401, 403, 413, 415, 422, 503),
+    summary="Delete the account, proving the password or an MFA code",
+    responses=problems(401, 403, 413, 415, 422, 429, 503),
 )
 @inject
 async def delete_me(
     body: DeleteAccountIn,
-    principal: CurrentPrincipal,
+    step_up: StepUpRequired,
     handler: DeleteAccountHandler = Depends(Provide["accounts.delete_account"]),  # noqa: B008
 ) -> None:
-    """Every session ends at once; the account, its one-time tokens, its audit events and what
-    its sessions recorded (IPs, user agents) are erased. One ``account.deleted`` audit event
-    remains (the account id and the time). A wrong password is 403 ``reauth_failed``. The
-    address can register again."""
-    await handler(DeleteAccount(principal.user_id, body.password))
+    """Every session ends at once; the account, its one-time tokens, its MFA factors, its audit
+    events and what its sessions recorded (IPs, user agents) are erased. One ``account.deleted``
+    audit event remains (the account id and the time). A wrong password or code is 403
+    ``reauth_failed``. The address can register again."""
+    proof = await step_up(password=body.password, code=body.code)
+    await handler(DeleteAccount(step_up.principal.user_id, proof))
 
 
 @me_router.post(
@@ -237,19 +238,21 @@ async def delete_me(
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="me_email_change",
     summary="Ask to change the sign-in address (confirmed from the new mailbox)",
-    responses=problems(401, 403, 413, 415, 422, 503),
+    responses=problems(401, 403, 413, 415, 422, 429, 503),
 )
 @inject
 async def change_email(
     body: ChangeEmailIn,
-    principal: CurrentPrincipal,
+    step_up: StepUpRequired,
     locale: RequestLocale,
     handler: RequestEmailChangeHandler = Depends(Provide["accounts.request_email_change"]),  # noqa: B008
 ) -> Accepted:
-    """202 whether or not the new address is free (a taken one gets no mail). The new address
-    gets a confirmation link (24 h), the current one a notice; nothing changes until the link is
-    used. A wrong password is 403 ``reauth_failed``."""
-    await handler(RequestEmailChange(principal.user_id, body.new_email, body.password, locale))
+    """``{new_email, password}`` or ``{new_email, code}``. 202 whether or not the new address is
+    free (a taken one gets no mail). The new address gets a confirmation link (24 h), the current
+    one a notice; nothing changes until the link is used. A wrong password or code is 403
+    ``reauth_failed``."""
+    proof = await step_up(password=body.password, code=body.code)
+    await handler(RequestEmailChange(step_up.principal.user_id, body.new_email, proof, locale))
     return EMAIL_CHANGE_ACCEPTED
 
 
@@ -275,24 +278,27 @@ async def confirm_email(
     "/password",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="me_password_change",
-    summary="Change the password, proving the current one",
-    responses=problems(401, 403, 413, 415, 422, 503),
+    summary="Change the password, proving the current one or an MFA code",
+    responses=problems(401, 403, 413, 415, 422, 429, 503),
 )
 @inject
 async def change_password(
     body: ChangePasswordIn,
-    principal: CurrentPrincipal,
+    step_up: StepUpRequired,
     client: Client,
     locale: RequestLocale,
     handler: ChangePasswordHandler = Depends(Provide["accounts.change_password"]),  # noqa: B008
 ) -> None:
-    """Every other session ends; this one stays signed in. A wrong current password is 403
-    ``reauth_failed``; a new password the policy refuses is 422 ``weak_password``."""
+    """``{current_password, new_password}`` or ``{code, new_password}``. Every other session
+    ends; this one stays signed in. A wrong current password or code is 403 ``reauth_failed``;
+    a new password the policy refuses is 422 ``weak_password``."""
+    proof = await step_up(password=body.current_password, code=body.code)
+    principal = step_up.principal
     await handler(
         ChangePassword(
             principal.user_id,
             principal.session_id,
-            body.current_password,
+            proof,
             body.new_password,
             ip=client.ip,
             user_agent=client.user_agent,

@@ -6,13 +6,20 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from gatehouse.modules.accounts.application.views import UserView
-from gatehouse.shared.http.schemas import OutSchema, SafeStr, Schema
+from gatehouse.shared.http.schemas import (
+    MfaCodeField,
+    OutSchema,
+    PasswordField,
+    SafeStr,
+    Schema,
+    StepUpIn,
+    exactly_one,
+)
 
 EmailField = Annotated[SafeStr, Field(min_length=1, max_length=320, examples=["ada@example.com"])]
-PasswordField = Annotated[SafeStr, Field(min_length=1, max_length=4096)]
 DisplayNameField = Annotated[SafeStr, Field(max_length=200, examples=["Ada Lovelace"])]
 TokenField = Annotated[SafeStr, Field(min_length=1, max_length=512)]
 
@@ -39,17 +46,24 @@ class EmailIn(Schema):
 
 
 class ChangePasswordIn(Schema):
-    current_password: PasswordField
+    """The current password, or an MFA code instead of it, and the new password."""
+
+    current_password: PasswordField | None = None
+    code: MfaCodeField | None = None
     new_password: PasswordField
 
+    @model_validator(mode="after")
+    def _one_proof(self) -> ChangePasswordIn:
+        exactly_one(self.current_password, self.code, "current_password and code")
+        return self
 
-class ChangeEmailIn(Schema):
+
+class ChangeEmailIn(StepUpIn):
     new_email: EmailField
-    password: PasswordField
 
 
-class DeleteAccountIn(Schema):
-    password: PasswordField
+class DeleteAccountIn(StepUpIn):
+    pass
 
 
 class ResetPasswordIn(Schema):
@@ -67,9 +81,9 @@ class UpdateProfileIn(Schema):
 
 
 class MfaSummaryOut(OutSchema):
-    totp: bool = False
-    email: bool = False
-    backup_codes_remaining: int = 0
+    totp: bool
+    email: bool
+    backup_codes_remaining: int
 
 
 class UserOut(OutSchema):
@@ -90,7 +104,11 @@ class UserOut(OutSchema):
             email_verified=view.email_verified,
             display_name=view.display_name,
             roles=list(view.roles),
-            mfa=MfaSummaryOut(),
+            mfa=MfaSummaryOut(
+                totp=view.mfa.totp,
+                email=view.mfa.email,
+                backup_codes_remaining=view.mfa.backup_codes_remaining,
+            ),
             locale=view.locale,
             created_at=view.created_at,
         )

@@ -3,6 +3,10 @@
 The one endpoint whose errors are RFC 6749 JSON bodies, not problem documents, so standard
 OAuth clients and Swagger UI's "Authorize" button can use it. It drives the same use cases as
 ``/login`` and ``/refresh``.
+
+An account with a second factor gets, for the password grant, a 400 ``mfa_required`` error
+carrying the ``mfa_token`` and ``methods`` (the Auth0 convention); finish the sign-in with
+``POST /api/v1/auth/mfa/verify``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from gatehouse.modules.auth.application.login import Login, LoginHandler, TokenPair
+from gatehouse.modules.auth.application.mfa import MfaRequired
 from gatehouse.modules.auth.application.refresh import RefreshSession, RefreshSessionHandler
 from gatehouse.shared.errors import (
     Forbidden,
@@ -51,7 +56,10 @@ _SCHEMA: dict[str, Any] = {
     },
     "responses": {
         "200": {"description": "RFC 6749 access token response"},
-        "400": {"description": "RFC 6749 error: invalid_request, invalid_grant, ..."},
+        "400": {
+            "description": "RFC 6749 error: invalid_request, invalid_grant, ...; or "
+            "mfa_required with mfa_token and methods (finish at /api/v1/auth/mfa/verify)"
+        },
         "503": {"description": "RFC 6749 error: temporarily_unavailable"},
     },
 }
@@ -109,7 +117,7 @@ async def _grant(
     request: Request,
     login: LoginHandler,
     refresh: RefreshSessionHandler,
-) -> TokenPair:
+) -> TokenPair | MfaRequired:
     grant = form.get("grant_type", "")
     try:
         if grant == "password":
@@ -158,4 +166,15 @@ async def token(
         pair = await _grant(await _form(request), request, login, refresh)
     except OAuthError as error:
         return error.response()
+    if isinstance(pair, MfaRequired):
+        return JSONResponse(
+            {
+                "error": "mfa_required",
+                "error_description": "a second factor is needed: POST /api/v1/auth/mfa/verify",
+                "mfa_token": pair.mfa_token,
+                "methods": [method.value for method in pair.methods],
+            },
+            status_code=400,
+            headers=NO_STORE,
+        )
     return _token_response(pair)

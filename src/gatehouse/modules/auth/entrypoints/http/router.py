@@ -10,7 +10,8 @@ from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from gatehouse.modules.auth.adapters.keys import ALGORITHM
-from gatehouse.modules.auth.application.login import Login, LoginHandler
+from gatehouse.modules.auth.application.login import Login, LoginHandler, TokenPair
+from gatehouse.modules.auth.application.mfa import MfaRequired
 from gatehouse.modules.auth.application.ports import PublicKeySet
 from gatehouse.modules.auth.application.refresh import RefreshSession, RefreshSessionHandler
 from gatehouse.modules.auth.application.sessions import (
@@ -31,6 +32,7 @@ from gatehouse.modules.auth.entrypoints.http.cookies import (
 from gatehouse.modules.auth.entrypoints.http.schemas import (
     LoginIn,
     LogoutIn,
+    MfaRequiredOut,
     OpenIdConfigurationOut,
     RefreshIn,
     SessionOut,
@@ -65,15 +67,18 @@ async def login(
     locale: RequestLocale,
     handler: LoginHandler = Depends(Provide["auth.login"]),  # noqa: B008
     allowed_origins: frozenset[str] = Depends(Provide["auth.allowed_origins"]),
-) -> TokenPairOut:
+) -> TokenPairOut | MfaRequiredOut:
     """Unknown address, wrong password and disabled account all answer the same 401.
 
     With ``"cookie": true`` the refresh token comes as an HttpOnly cookie (not in the body),
     with a readable ``gatehouse_csrf`` cookie to echo in ``X-CSRF-Token`` when refreshing.
+
+    An account with a second factor answers ``{"mfa_required": true, "mfa_token", "methods"}``
+    instead: finish with ``POST /auth/mfa/verify`` (send ``cookie`` there).
     """
     if body.cookie:
         check_origin(request, allowed_origins)
-    pair = await handler(
+    result = await handler(
         Login(
             email=body.email,
             password=body.password,
@@ -82,7 +87,14 @@ async def login(
             locale=locale,
         )
     )
-    if body.cookie:
+    if isinstance(result, MfaRequired):
+        return MfaRequiredOut.of(result)
+    return pair_out(response, result, cookie=body.cookie)
+
+
+def pair_out(response: Response, pair: TokenPair, *, cookie: bool) -> TokenPairOut:
+    """The pair in the body, or in cookie mode the refresh token in cookies instead."""
+    if cookie:
         set_session_cookies(response, pair)
         return TokenPairOut.of(pair, refresh_in_body=False)
     return TokenPairOut.of(pair)
@@ -129,8 +141,7 @@ async def refresh(
     pair = await handler(
         RefreshSession(cookie, csrf_token=csrf_from(request), user_agent=user_agent, ip=ip)
     )
-    set_session_cookies(response, pair)
-    return TokenPairOut.of(pair, refresh_in_body=False)
+    return pair_out(response, pair, cookie=True)
 
 
 @well_known_router.get("/jwks.json", operation_id="jwks", summary="Public signing keys (JWK Set)")

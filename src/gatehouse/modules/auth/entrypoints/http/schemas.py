@@ -9,8 +9,12 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from gatehouse.modules.auth.application.login import TokenPair
+from gatehouse.modules.auth.application.mfa import MfaRequired, MfaStatus, TotpEnrolment
 from gatehouse.modules.auth.application.sessions import SessionView
-from gatehouse.shared.http.schemas import OutSchema, SafeStr, Schema
+from gatehouse.shared.http.schemas import MfaCodeField, OutSchema, SafeStr, Schema
+
+MfaTokenField = Annotated[SafeStr, Field(min_length=1, max_length=256)]
+MethodField = Literal["totp", "email", "backup_code"]
 
 
 class LoginIn(Schema):
@@ -80,3 +84,71 @@ class OpenIdConfigurationOut(OutSchema):
     id_token_signing_alg_values_supported: list[str]
     subject_types_supported: list[str]
     response_types_supported: list[str]
+
+
+class MfaRequiredOut(OutSchema):
+    """The password was right; a second factor is needed: POST /auth/mfa/verify."""
+
+    mfa_required: Literal[True] = True
+    mfa_token: str = Field(description="single use, for 5 minutes and 5 wrong codes")
+    methods: list[MethodField]
+    expires_in: int
+
+    @classmethod
+    def of(cls, required: MfaRequired) -> MfaRequiredOut:
+        return cls(
+            mfa_token=required.mfa_token,
+            methods=[method.value for method in required.methods],
+            expires_in=required.expires_in,
+        )
+
+
+class VerifyMfaIn(Schema):
+    mfa_token: MfaTokenField
+    method: MethodField
+    code: MfaCodeField
+    cookie: bool = False
+
+
+class MfaTokenIn(Schema):
+    mfa_token: MfaTokenField
+
+
+class MfaStatusOut(OutSchema):
+    totp: bool
+    email: bool
+    backup_codes_remaining: int
+    totp_pending: bool = Field(description="an authenticator setup awaits its first code")
+    few_backup_codes: bool = Field(description="three or fewer remain: offer to make new ones")
+
+    @classmethod
+    def of(cls, status: MfaStatus) -> MfaStatusOut:
+        return cls(
+            totp=status.totp,
+            email=status.email,
+            backup_codes_remaining=status.backup_codes_remaining,
+            totp_pending=status.totp_pending,
+            few_backup_codes=status.few_backup_codes,
+        )
+
+
+class TotpEnrolmentOut(OutSchema):
+    secret: str = Field(description="base 32, for typing into an app by hand")
+    otpauth_uri: str
+    qr_svg: str = Field(description="the otpauth URI as a QR code, an SVG document")
+
+    @classmethod
+    def of(cls, enrolment: TotpEnrolment) -> TotpEnrolmentOut:
+        return cls(
+            secret=enrolment.secret,
+            otpauth_uri=enrolment.otpauth_uri,
+            qr_svg=enrolment.qr_svg,
+        )
+
+
+class ConfirmTotpIn(Schema):
+    code: Annotated[SafeStr, Field(min_length=6, max_length=6, pattern=r"^[0-9]{6}$")]
+
+
+class BackupCodesOut(OutSchema):
+    backup_codes: list[str] = Field(description="10 codes, each works once; show them once")

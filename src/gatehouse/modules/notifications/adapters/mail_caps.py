@@ -12,10 +12,10 @@ import logging
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from gatehouse.modules.accounts.application.ports import MailCaps
+from gatehouse.modules.notifications.application.public import MailCaps
 from gatehouse.shared.clock import Clock
 
-log = logging.getLogger("gatehouse.accounts")
+log = logging.getLogger("gatehouse.notifications")
 
 PREFIX = "gatehouse:mail-cap:"
 

@@ -1,0 +1,70 @@
+"""Step-up: the signed-in user proves the password, or gives a fresh MFA code, again.
+
+Every module's sensitive routes use it (``shared.http.security.StepUpRequired``). Failures are
+counted per user: past five in fifteen minutes, step-up answers 429 until the window passes,
+so a stolen access token cannot be used to search the six-digit code space.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from gatehouse.modules.accounts.application.public import AccountDirectory, ReauthFailed
+from gatehouse.modules.auth.application.mfa import BackupCodeNotice, SecondFactor
+from gatehouse.modules.auth.application.ports import AttemptLimiter, AuthUnitOfWork
+from gatehouse.shared.clock import Clock
+from gatehouse.shared.principal import Principal
+from gatehouse.shared.step_up import StepUp, StepUpProof
+
+
+class StepUpHandler(StepUp):
+    def __init__(
+        self,
+        *,
+        accounts: AccountDirectory,
+        uow: Callable[[], AuthUnitOfWork],
+        factor: SecondFactor,
+        limiter: AttemptLimiter,
+        clock: Clock,
+    ) -> None:
+        self._accounts = accounts
+        self._uow = uow
+        self._factor = factor
+        self._limiter = limiter
+        self._clock = clock
+
+    async def prove(
+        self, principal: Principal, *, password: str | None, code: str | None
+    ) -> StepUpProof:
+        key = f"step-up:{principal.user_id}"
+        await self._limiter.check(key)
+        try:
+            if password is not None:
+                await self._accounts.reauthenticate(principal.user_id, password)
+                method = "pwd"
+            elif code is not None:
+                method = await self._code(principal.user_id, code)
+            else:
+                raise ReauthFailed("send the password or a code")
+        except ReauthFailed:
+            await self._limiter.failed(key)
+            raise
+        await self._limiter.succeeded(key)
+        return StepUpProof(principal.user_id, method, self._clock.now())
+
+    async def _code(self, user_id: uuid.UUID, code: str) -> str:
+        account = await self._accounts.get(user_id)
+        if account is None or not account.is_active:
+            raise ReauthFailed
+        async with self._uow() as uow:
+            mfa = await uow.mfa.get(user_id, for_update=True)
+            if mfa is None or not mfa.has_factor():
+                raise ReauthFailed("two-step verification is off: send the password")
+            now = self._clock.now()
+            notice = BackupCodeNotice(account, account.locale or "en")
+            method = await self._factor.identify(uow, mfa, code, now, notice=notice)
+            await uow.commit()  # a spent code stays spent; a wrong emailed code counts
+        if method is None:
+            raise ReauthFailed
+        return method.value
