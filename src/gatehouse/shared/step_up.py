@@ -26,9 +26,15 @@ class StepUpProof:
 
 class StepUp(Protocol):
     async def prove(
-        self, principal: Principal, *, password: str | None, code: str | None
+        self,
+        principal: Principal,
+        *,
+        password: str | None,
+        code: str | None,
+        locale: str = "en",
     ) -> StepUpProof:
-        """Check the password, or else the MFA code, of the principal's user.
+        """Check the password, or else the MFA code, of the principal's user (``locale``: of
+        the notice a spent backup code sends, when the account has no saved language).
 
         Raises a ``Forbidden`` error (``reauth_failed``) for a wrong or missing credential and
         ``TooManyRequests`` after repeated failures.

@@ -12,6 +12,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from gatehouse.shared.errors import Unauthenticated
 from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.locale import RequestLocale
 from gatehouse.shared.principal import Principal, PrincipalResolver
 from gatehouse.shared.step_up import StepUp, StepUpProof
 
@@ -43,21 +44,25 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 class StepUpCheck:
     """The signed-in user's step-up, ready to check the proof the route's body carries."""
 
-    def __init__(self, gate: StepUp, principal: Principal) -> None:
+    def __init__(self, gate: StepUp, principal: Principal, locale: str) -> None:
         self._gate = gate
+        self._locale = locale
         self.principal = principal
 
     async def __call__(self, *, password: str | None, code: str | None) -> StepUpProof:
         """403 ``reauth_failed`` for a wrong password or code; 429 after five failures."""
-        return await self._gate.prove(self.principal, password=password, code=code)
+        return await self._gate.prove(
+            self.principal, password=password, code=code, locale=self._locale
+        )
 
 
 @inject
 async def _step_up(
     principal: CurrentPrincipal,
+    locale: RequestLocale,
     gate: StepUp = Depends(Provide["step_up"]),  # noqa: B008
 ) -> StepUpCheck:
-    return StepUpCheck(gate, principal)
+    return StepUpCheck(gate, principal, locale)
 
 
 StepUpRequired = Annotated[StepUpCheck, Depends(_step_up)]

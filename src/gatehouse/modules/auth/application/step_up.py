@@ -35,7 +35,12 @@ class StepUpHandler(StepUp):
         self._clock = clock
 
     async def prove(
-        self, principal: Principal, *, password: str | None, code: str | None
+        self,
+        principal: Principal,
+        *,
+        password: str | None,
+        code: str | None,
+        locale: str = "en",
     ) -> StepUpProof:
         key = f"step-up:{principal.user_id}"
         await self._limiter.check(key)
@@ -44,7 +49,7 @@ class StepUpHandler(StepUp):
                 await self._accounts.reauthenticate(principal.user_id, password)
                 method = "pwd"
             elif code is not None:
-                method = await self._code(principal.user_id, code)
+                method = await self._code(principal.user_id, code, locale)
             else:
                 raise ReauthFailed("send the password or a code")
         except ReauthFailed:
@@ -53,7 +58,7 @@ class StepUpHandler(StepUp):
         await self._limiter.succeeded(key)
         return StepUpProof(principal.user_id, method, self._clock.now())
 
-    async def _code(self, user_id: uuid.UUID, code: str) -> str:
+    async def _code(self, user_id: uuid.UUID, code: str, locale: str) -> str:
         account = await self._accounts.get(user_id)
         if account is None or not account.is_active:
             raise ReauthFailed
@@ -62,7 +67,7 @@ class StepUpHandler(StepUp):
             if mfa is None or not mfa.has_factor():
                 raise ReauthFailed("two-step verification is off: send the password")
             now = self._clock.now()
-            notice = BackupCodeNotice(account, account.locale or "en")
+            notice = BackupCodeNotice(account, locale)
             method = await self._factor.identify(uow, mfa, code, now, notice=notice)
             await uow.commit()  # a spent code stays spent; a wrong emailed code counts
         if method is None:

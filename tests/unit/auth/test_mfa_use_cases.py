@@ -1,0 +1,307 @@
+"""MFA domain rules and use cases, through in-memory fakes (the crypto adapters are the real,
+pure ones: they need no infrastructure)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pyotp
+import pytest
+
+from gatehouse.modules.accounts.application.public import (
+    AccountDirectory,
+    AccountSnapshot,
+    EmailNotVerified,
+    MfaSummary,
+    ReauthFailed,
+)
+from gatehouse.modules.auth.adapters.mfa_crypto import HmacCodeHasher
+from gatehouse.modules.auth.adapters.secret_box import FernetSecretBox
+from gatehouse.modules.auth.adapters.totp import PyotpCodes
+from gatehouse.modules.auth.application.mfa import (
+    Caller,
+    ConfirmTotp,
+    ConfirmTotpHandler,
+    DisableTotpHandler,
+    EnableEmailFactorHandler,
+    MfaChange,
+    SecondFactor,
+    SendEmailCode,
+    SendEmailCodeHandler,
+    normalize_backup_code,
+)
+from gatehouse.modules.auth.application.ports import AttemptLimiter, QrCodes
+from gatehouse.modules.auth.application.step_up import StepUpHandler
+from gatehouse.modules.auth.domain.errors import (
+    MailCapReached,
+    TooManyAttempts,
+    TotpEnrolmentMissing,
+)
+from gatehouse.modules.auth.domain.mfa import (
+    MfaChallenge,
+    MfaMethod,
+    UserMfa,
+    amr_after,
+)
+from gatehouse.modules.notifications.application.public import MailCaps
+from gatehouse.shared.principal import Principal
+from gatehouse.shared.step_up import StepUpProof
+from tests.unit.fakes import FixedClock, InMemoryAuthUnitOfWork
+
+USER = uuid.uuid4()
+KEYS = {1: b"k" * 32}
+BOX = FernetSecretBox(KEYS)
+HASHER = HmacCodeHasher(KEYS)
+TOTP = PyotpCodes()
+PRINCIPAL = Principal(USER, uuid.uuid4(), ("user",), ("pwd",), "jti")
+
+
+class Directory(AccountDirectory):
+    def __init__(self, *, verified: bool = True) -> None:
+        self.snapshot = AccountSnapshot(USER, "ada@example.com", ("user",), True, verified)
+        self.reauthenticated = 0
+
+    async def authenticate(self, email: str, password: str) -> AccountSnapshot:
+        raise NotImplementedError
+
+    async def reauthenticate(self, user_id: uuid.UUID, password: str) -> AccountSnapshot:
+        self.reauthenticated += 1
+        if password != "right":
+            raise ReauthFailed
+        return self.snapshot
+
+    async def get(self, user_id: uuid.UUID) -> AccountSnapshot | None:
+        return self.snapshot if user_id == USER else None
+
+
+class Caps(MailCaps):
+    def __init__(self, allow: bool = True) -> None:
+        self._allow = allow
+
+    async def allow(self, address: str) -> bool:
+        return self._allow
+
+
+class Limiter(AttemptLimiter):
+    def __init__(self, blocked: bool = False) -> None:
+        self.blocked = blocked
+        self.failures = 0
+
+    async def check(self, key: str) -> None:
+        if self.blocked:
+            raise TooManyAttempts(60)
+
+    async def failed(self, key: str) -> None:
+        self.failures += 1
+
+    async def succeeded(self, key: str) -> None:
+        self.failures = 0
+
+
+class Qr(QrCodes):
+    def svg(self, data: str) -> str:
+        return f"<svg>{data}</svg>"
+
+
+class World:
+    def __init__(self, *, verified: bool = True, caps: bool = True) -> None:
+        self.uow = InMemoryAuthUnitOfWork()
+        self.clock = FixedClock()
+        self.directory = Directory(verified=verified)
+        self.factor = SecondFactor(box=BOX, totp=TOTP, hasher=HASHER)
+        self.parts: dict[str, Any] = {
+            "uow": self.uow,
+            "accounts": self.directory,
+            "factor": self.factor,
+            "box": BOX,
+            "totp": TOTP,
+            "hasher": HASHER,
+            "qr": Qr(),
+            "caps": Caps(caps),
+            "clock": self.clock,
+            "issuer": "Gatehouse",
+        }
+
+    def change(self) -> MfaChange:
+        return MfaChange(StepUpProof(USER, "pwd", self.clock.now()), Caller(locale="de"))
+
+    async def enrolled(self) -> tuple[str, list[str]]:
+        secret = TOTP.new_secret()
+        self.uow.committed.mfa[USER] = UserMfa(user_id=USER)
+        self.uow.committed.mfa[USER].begin_totp(
+            BOX.seal(secret.encode()), self.clock.now(), timedelta(minutes=15)
+        )
+        code = pyotp.TOTP(secret).at(self.clock.now())
+        codes = await ConfirmTotpHandler(**self.parts)(ConfirmTotp(USER, code))
+        return secret, codes
+
+
+def test_methods_are_offered_only_with_a_factor_and_in_a_stable_order() -> None:
+    mfa = UserMfa(user_id=USER)
+    assert mfa.methods(backup_codes=10) == ()  # backup codes alone are no factor
+    mfa.enable_email(FixedClock().now())
+    assert mfa.methods(backup_codes=0) == (MfaMethod.EMAIL,)
+    mfa.totp_secret = "v1:sealed"
+    assert mfa.methods(backup_codes=2) == (
+        MfaMethod.TOTP,
+        MfaMethod.EMAIL,
+        MfaMethod.BACKUP_CODE,
+    )
+    assert amr_after(("pwd",), MfaMethod.TOTP) == ("pwd", "otp", "mfa")
+
+
+def test_an_emailed_code_is_newest_only_and_dies_after_five_wrong_tries() -> None:
+    now = FixedClock().now()
+    mfa = UserMfa(user_id=USER)
+    mfa.enable_email(now)
+    mfa.issue_email_code(b"old", now + timedelta(minutes=10))
+    mfa.issue_email_code(b"new", now + timedelta(minutes=10))
+    assert not mfa.spend_email_code([b"old"], now)
+    assert mfa.spend_email_code([b"new"], now)
+    assert not mfa.spend_email_code([b"new"], now)  # spent
+
+    mfa.issue_email_code(b"code", now + timedelta(minutes=10))
+    for _ in range(5):
+        assert not mfa.spend_email_code([b"wrong"], now)
+    assert not mfa.spend_email_code([b"code"], now)  # the fifth wrong try ended it
+    mfa.issue_email_code(b"late", now + timedelta(minutes=10))
+    assert not mfa.spend_email_code([b"late"], now + timedelta(minutes=10))
+
+
+def test_a_challenge_is_void_after_its_fifth_failure() -> None:
+    now = FixedClock().now()
+    challenge = MfaChallenge(
+        id=uuid.uuid4(),
+        token_hash=b"h",
+        user_id=USER,
+        amr=("pwd",),
+        created_at=now,
+        expires_at=now + timedelta(minutes=5),
+    )
+    assert [challenge.fail(now) for _ in range(4)] == [4, 3, 2, 1]
+    assert challenge.is_open(now)
+    assert challenge.fail(now) == 0
+    assert not challenge.is_open(now)
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("abcde12345", "abcde12345"),
+        (" ABCDE-12345 ", "abcde12345"),
+        ("abcde 12345", "abcde12345"),
+        ("oabcdeil12", "0abcde1112"),  # Crockford: O is 0, I and L are 1
+        ("abcde1234", None),
+        ("abcde12345u", None),
+        ("abcdeu2345", None),  # no U in the alphabet
+        ("ａbcde12345", None),  # a full-width letter
+    ],
+)
+def test_backup_codes_are_read_the_way_people_type_them(typed: str, stored: str | None) -> None:
+    assert normalize_backup_code(typed) == stored
+
+
+def test_code_hashes_are_keyed_bound_to_the_user_and_survive_a_key_rotation() -> None:
+    rotated = HmacCodeHasher({1: b"k" * 32, 2: b"n" * 32})
+    assert HASHER.digest(USER, "123456") != HASHER.digest(uuid.uuid4(), "123456")
+    assert HmacCodeHasher({1: b"x" * 32}).digest(USER, "1") != HASHER.digest(USER, "1")
+    assert rotated.digest(USER, "123456") != HASHER.digest(USER, "123456")  # newest key
+    assert HASHER.digest(USER, "123456") in rotated.candidates(USER, "123456")
+
+
+async def test_confirming_needs_a_pending_setup_that_has_not_expired() -> None:
+    world = World()
+    with pytest.raises(TotpEnrolmentMissing):
+        await ConfirmTotpHandler(**world.parts)(ConfirmTotp(USER, "123456"))
+    secret = TOTP.new_secret()
+    world.uow.committed.mfa[USER] = UserMfa(user_id=USER)
+    world.uow.committed.mfa[USER].begin_totp(
+        BOX.seal(secret.encode()), world.clock.now(), timedelta(minutes=15)
+    )
+    world.clock.advance(timedelta(minutes=15))
+    code = pyotp.TOTP(secret).at(world.clock.now())
+    with pytest.raises(TotpEnrolmentMissing):
+        await ConfirmTotpHandler(**world.parts)(ConfirmTotp(USER, code))
+
+
+async def test_confirming_turns_totp_on_with_ten_hashed_codes_a_summary_and_a_notice() -> None:
+    world = World()
+    _, codes = await world.enrolled()
+    state = world.uow.committed
+    assert len(codes) == 10
+    assert set(state.backup_codes) == {(USER, HASHER.digest(USER, code)) for code in codes}
+    assert state.summaries[USER] == MfaSummary(totp=True, email=False, backup_codes_remaining=10)
+    assert [e.type for e in state.events] == ["mfa.totp_enabled"]
+    [mail] = state.mails
+    assert (mail.template, mail.params["change"]) == ("mfa_changed", "totp_enabled")
+
+
+async def test_turning_the_last_factor_off_drops_the_backup_codes() -> None:
+    world = World()
+    await world.enrolled()
+    await DisableTotpHandler(**world.parts)(world.change())
+    state = world.uow.committed
+    assert state.backup_codes == {}
+    assert state.summaries[USER] == MfaSummary()
+    assert state.mails[-1].locale == "de"  # the caller's language; the account saved none
+
+
+async def test_email_codes_need_a_verified_address_and_respect_the_mail_caps() -> None:
+    unverified = World(verified=False)
+    with pytest.raises(EmailNotVerified):
+        await EnableEmailFactorHandler(**unverified.parts)(unverified.change())
+    world = World(caps=False)
+    await EnableEmailFactorHandler(**world.parts)(world.change())
+    with pytest.raises(MailCapReached):
+        await SendEmailCodeHandler(**world.parts)(SendEmailCode(user_id=USER))
+    assert world.uow.committed.mfa[USER].email_code_hash is None
+    assert [m.template for m in world.uow.committed.mails] == ["mfa_changed"]
+
+
+async def test_step_up_by_code_spends_it_and_wrong_ones_are_counted() -> None:
+    world = World()
+    secret, codes = await world.enrolled()
+    limiter = Limiter()
+    step_up = StepUpHandler(
+        accounts=world.directory,
+        uow=world.uow,
+        factor=world.factor,
+        limiter=limiter,
+        clock=world.clock,
+    )
+    with pytest.raises(ReauthFailed):
+        await step_up.prove(PRINCIPAL, password=None, code="000000")
+    assert limiter.failures == 1
+    world.clock.advance(timedelta(seconds=30))
+    code = pyotp.TOTP(secret).at(world.clock.now())
+    proof = await step_up.prove(PRINCIPAL, password=None, code=code)
+    assert (proof.user_id, proof.method) == (USER, "totp")
+    assert limiter.failures == 0
+    with pytest.raises(ReauthFailed):  # the same code again
+        await step_up.prove(PRINCIPAL, password=None, code=code)
+
+    backup = await step_up.prove(PRINCIPAL, password=None, code=codes[0], locale="de")
+    assert backup.method == "backup_code"
+    notice = world.uow.committed.mails[-1]
+    assert (notice.template, notice.params["remaining"], notice.locale) == (
+        "backup_code_used",
+        "9",
+        "de",
+    )
+    assert (await step_up.prove(PRINCIPAL, password="right", code=None)).method == "pwd"
+
+
+async def test_a_blocked_step_up_checks_nothing() -> None:
+    world = World()
+    step_up = StepUpHandler(
+        accounts=world.directory,
+        uow=world.uow,
+        factor=world.factor,
+        limiter=Limiter(blocked=True),
+        clock=world.clock,
+    )
+    with pytest.raises(TooManyAttempts):
+        await step_up.prove(PRINCIPAL, password="right", code=None)
+    assert world.directory.reauthenticated == 0
