@@ -98,6 +98,17 @@ def _new_device_notice(account: AccountSnapshot, session: Session, locale: str) 
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SessionStart:
+    """How a new session came to be: its `amr`, and who asked, for the audit event."""
+
+    amr: tuple[str, ...]
+    method: str  # for the audit event: "password", "password+totp", ...
+    user_agent: str | None
+    ip: str | None
+    locale: str
+
+
 class SessionTokenHandler:
     """What login and refresh both need: accounts, sessions, tokens, time and the policy."""
 
@@ -164,15 +175,6 @@ class SessionTokenHandler:
             locale = account.locale or start.locale
             await uow.outbox.enqueue(_new_device_notice(account, session, locale))
         return session, refresh_token
-
-
-@dataclass(frozen=True, slots=True)
-class SessionStart:
-    amr: tuple[str, ...]
-    method: str  # for the audit event: "password", "password+totp", ...
-    user_agent: str | None
-    ip: str | None
-    locale: str
 
 
 class LoginHandler(SessionTokenHandler):
