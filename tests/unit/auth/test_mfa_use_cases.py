@@ -24,7 +24,7 @@ from gatehouse.modules.auth.application.mfa import (
     Caller,
     ConfirmTotp,
     ConfirmTotpHandler,
-    DisableTotpHandler,
+    DisableFactorHandler,
     EnableEmailFactorHandler,
     MfaChange,
     SecondFactor,
@@ -241,7 +241,7 @@ async def test_confirming_turns_totp_on_with_ten_hashed_codes_a_summary_and_a_no
 async def test_turning_the_last_factor_off_drops_the_backup_codes() -> None:
     world = World()
     await world.enrolled()
-    await DisableTotpHandler(**world.parts)(world.change())
+    await DisableFactorHandler(method=MfaMethod.TOTP, **world.parts)(world.change())
     state = world.uow.committed
     assert state.backup_codes == {}
     assert state.summaries[USER] == MfaSummary()

@@ -18,8 +18,7 @@ from gatehouse.modules.auth.application.login import LoginHandler, SessionPolicy
 from gatehouse.modules.auth.application.mfa import (
     BeginTotpHandler,
     ConfirmTotpHandler,
-    DisableEmailFactorHandler,
-    DisableTotpHandler,
+    DisableFactorHandler,
     EnableEmailFactorHandler,
     GetMfaStatusHandler,
     RegenerateBackupCodesHandler,
@@ -36,6 +35,7 @@ from gatehouse.modules.auth.application.sessions import (
     LogoutHandler,
 )
 from gatehouse.modules.auth.application.step_up import StepUpHandler
+from gatehouse.modules.auth.domain.mfa import MfaMethod
 
 
 class AuthContainer(containers.DeclarativeContainer):
@@ -123,9 +123,11 @@ class AuthContainer(containers.DeclarativeContainer):
     mfa_status = providers.Singleton(GetMfaStatusHandler, **_mfa_parts)
     begin_totp = providers.Singleton(BeginTotpHandler, **_mfa_parts)
     confirm_totp = providers.Singleton(ConfirmTotpHandler, **_mfa_parts)
-    disable_totp = providers.Singleton(DisableTotpHandler, **_mfa_parts)
+    disable_totp = providers.Singleton(DisableFactorHandler, method=MfaMethod.TOTP, **_mfa_parts)
     enable_email_factor = providers.Singleton(EnableEmailFactorHandler, **_mfa_parts)
-    disable_email_factor = providers.Singleton(DisableEmailFactorHandler, **_mfa_parts)
+    disable_email_factor = providers.Singleton(
+        DisableFactorHandler, method=MfaMethod.EMAIL, **_mfa_parts
+    )
     regenerate_backup_codes = providers.Singleton(RegenerateBackupCodesHandler, **_mfa_parts)
     send_email_code = providers.Singleton(SendEmailCodeHandler, **_mfa_parts)
     refresh = providers.Singleton(

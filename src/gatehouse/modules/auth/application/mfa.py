@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from gatehouse.modules.accounts.application.public import (
     AccountDirectory,
@@ -381,18 +382,6 @@ class ConfirmTotpHandler(MfaHandler):
         return codes
 
 
-class DisableTotpHandler(MfaHandler):
-    async def __call__(self, cmd: MfaChange) -> None:
-        account = await self._account(cmd.proof.user_id)
-        async with self._uow() as uow:
-            mfa = await uow.mfa.get(account.user_id, for_update=True)
-            if mfa is None or not mfa.totp_enabled:
-                raise MfaNotEnabled("no authenticator is set up")
-            mfa.disable_totp()
-            await self._changed(uow, mfa, account, "totp_disabled", cmd.caller)
-            await uow.commit()
-
-
 class EnableEmailFactorHandler(MfaHandler):
     """Codes by mail to the account's (verified) address. Turning it on again changes nothing."""
 
@@ -409,15 +398,21 @@ class EnableEmailFactorHandler(MfaHandler):
             await uow.commit()
 
 
-class DisableEmailFactorHandler(MfaHandler):
+class DisableFactorHandler(MfaHandler):
+    """Turn one factor (``totp`` or ``email``) off; 409 ``mfa_not_enabled`` when it is off."""
+
+    def __init__(self, *, method: MfaMethod, **parts: Any) -> None:
+        super().__init__(**parts)
+        self._method = method
+
     async def __call__(self, cmd: MfaChange) -> None:
         account = await self._account(cmd.proof.user_id)
         async with self._uow() as uow:
             mfa = await uow.mfa.get(account.user_id, for_update=True)
-            if mfa is None or not mfa.email_enabled:
-                raise MfaNotEnabled("sign-in codes by email are not turned on")
-            mfa.disable_email()
-            await self._changed(uow, mfa, account, "email_disabled", cmd.caller)
+            if mfa is None or not mfa.is_enabled(self._method):
+                raise MfaNotEnabled(f"{self._method.value} is not turned on")
+            mfa.disable(self._method)
+            await self._changed(uow, mfa, account, f"{self._method.value}_disabled", cmd.caller)
             await uow.commit()
 
 

@@ -63,6 +63,16 @@ class UserMfa:
     def has_factor(self) -> bool:
         return self.totp_enabled or self.email_enabled
 
+    def is_enabled(self, factor: MfaMethod) -> bool:
+        """Whether a factor (``TOTP`` or ``EMAIL``) is on."""
+        return self.totp_enabled if factor is MfaMethod.TOTP else self.email_enabled
+
+    def disable(self, factor: MfaMethod) -> None:
+        if factor is MfaMethod.TOTP:
+            self.disable_totp()
+        else:
+            self.disable_email()
+
     def methods(self, backup_codes: int) -> tuple[MfaMethod, ...]:
         """The methods a challenge may be answered with, in the order to offer them."""
         if not self.has_factor():

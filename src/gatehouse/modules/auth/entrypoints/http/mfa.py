@@ -11,8 +11,7 @@ from gatehouse.modules.auth.application.mfa import (
     Caller,
     ConfirmTotp,
     ConfirmTotpHandler,
-    DisableEmailFactorHandler,
-    DisableTotpHandler,
+    DisableFactorHandler,
     EnableEmailFactorHandler,
     GetMfaStatusHandler,
     MfaChange,
@@ -37,7 +36,13 @@ from gatehouse.shared.http.di import Provide
 from gatehouse.shared.http.locale import RequestLocale
 from gatehouse.shared.http.routing import JsonRoute, problems
 from gatehouse.shared.http.schemas import Accepted, StepUpIn
-from gatehouse.shared.http.security import Client, ClientInfo, CurrentPrincipal, StepUpRequired
+from gatehouse.shared.http.security import (
+    Client,
+    ClientInfo,
+    CurrentPrincipal,
+    StepUpCheck,
+    StepUpRequired,
+)
 
 auth_mfa_router = APIRouter(prefix="/api/v1/auth/mfa", tags=["auth"], route_class=JsonRoute)
 me_mfa_router = APIRouter(prefix="/api/v1/me/mfa", tags=["me", "mfa"], route_class=JsonRoute)
@@ -48,6 +53,14 @@ STEP_UP_ERRORS = (401, 403, 413, 415, 422, 429, 503)
 
 def _caller(client: ClientInfo, locale: str) -> Caller:
     return Caller(ip=client.ip, user_agent=client.user_agent, locale=locale)
+
+
+async def _proven(
+    body: StepUpIn, step_up: StepUpCheck, client: ClientInfo, locale: str
+) -> MfaChange:
+    """The change the caller asked for, once the body's password or code proved it is them."""
+    proof = await step_up(password=body.password, code=body.code)
+    return MfaChange(proof, _caller(client, locale))
 
 
 @auth_mfa_router.post(
@@ -136,8 +149,7 @@ async def begin_totp(
 ) -> TotpEnrolmentOut:
     """Show ``qr_svg`` (or ``secret`` to type in) and ask for the first code, then confirm it
     within 15 minutes. An authenticator already set up keeps working until then."""
-    proof = await step_up(password=body.password, code=body.code)
-    return TotpEnrolmentOut.of(await handler(MfaChange(proof, _caller(client, locale))))
+    return TotpEnrolmentOut.of(await handler(await _proven(body, step_up, client, locale)))
 
 
 @me_mfa_router.post(
@@ -173,11 +185,10 @@ async def delete_totp(
     step_up: StepUpRequired,
     client: Client,
     locale: RequestLocale,
-    handler: DisableTotpHandler = Depends(Provide["auth.disable_totp"]),  # noqa: B008
+    handler: DisableFactorHandler = Depends(Provide["auth.disable_totp"]),  # noqa: B008
 ) -> None:
     """With no factor left, the backup codes go too."""
-    proof = await step_up(password=body.password, code=body.code)
-    await handler(MfaChange(proof, _caller(client, locale)))
+    await handler(await _proven(body, step_up, client, locale))
 
 
 @me_mfa_router.post(
@@ -197,8 +208,7 @@ async def enable_email(
 ) -> None:
     """The address must be verified (403 ``email_not_verified``). Make backup codes next
     (``POST /me/mfa/backup-codes``) so a lost mailbox does not lock the account."""
-    proof = await step_up(password=body.password, code=body.code)
-    await handler(MfaChange(proof, _caller(client, locale)))
+    await handler(await _proven(body, step_up, client, locale))
 
 
 @me_mfa_router.delete(
@@ -214,10 +224,9 @@ async def disable_email(
     step_up: StepUpRequired,
     client: Client,
     locale: RequestLocale,
-    handler: DisableEmailFactorHandler = Depends(Provide["auth.disable_email_factor"]),  # noqa: B008
+    handler: DisableFactorHandler = Depends(Provide["auth.disable_email_factor"]),  # noqa: B008
 ) -> None:
-    proof = await step_up(password=body.password, code=body.code)
-    await handler(MfaChange(proof, _caller(client, locale)))
+    await handler(await _proven(body, step_up, client, locale))
 
 
 @me_mfa_router.post(
@@ -254,5 +263,5 @@ async def regenerate_backup_codes(
     handler: RegenerateBackupCodesHandler = Depends(Provide["auth.regenerate_backup_codes"]),  # noqa: B008
 ) -> BackupCodesOut:
     """Needs a factor turned on (409 ``mfa_not_enabled``)."""
-    proof = await step_up(password=body.password, code=body.code)
-    return BackupCodesOut(backup_codes=await handler(MfaChange(proof, _caller(client, locale))))
+    codes = await handler(await _proven(body, step_up, client, locale))
+    return BackupCodesOut(backup_codes=codes)
