@@ -106,6 +106,21 @@ async def verified_user(
     )
 
 
+PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "code", "request_id"}
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body.keys() >= PROBLEM_KEYS
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["type"] == f"https://gatehouse.dev/problems/{code}"
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body
+
+
 def with_clock(clock: FixedClock) -> Callable[[FastAPI], None]:
     def prepare(app: FastAPI) -> None:
         app.state.container.clock.override(providers.Object(clock))

@@ -12,21 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from gatehouse.main.settings import Settings
-from tests.e2e.conftest import PASSWORD, ClientFactory, unique_email
-
-PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "code", "request_id"}
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body.keys() >= PROBLEM_KEYS
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"] == f"https://gatehouse.dev/problems/{code}"
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body
+from tests.e2e.conftest import PASSWORD, ClientFactory, assert_problem, unique_email
 
 
 async def test_unknown_path_is_a_404_problem(client: httpx.AsyncClient) -> None:

@@ -25,6 +25,7 @@ from tests.e2e.conftest import (
     PASSWORD,
     ClientFactory,
     account,
+    assert_problem,
     bearer,
     login,
     sql,
@@ -129,8 +130,7 @@ async def test_totp_enrolment_then_sign_in_with_a_pyotp_code(
     wrong = await mailing.post(
         f"{ME_MFA}/totp/confirm", json={"code": "000000"}, headers=bearer(pair)
     )
-    assert wrong.status_code == 422
-    assert wrong.json()["code"] == "totp_code_invalid"
+    assert_problem(wrong, 422, "totp_code_invalid")
     confirmed = await mailing.post(
         f"{ME_MFA}/totp/confirm", json={"code": code_at(secret, clock)}, headers=bearer(pair)
     )
@@ -159,8 +159,7 @@ async def test_totp_enrolment_then_sign_in_with_a_pyotp_code(
     assert (await mailing.get("/api/v1/me", headers=bearer(tokens))).status_code == 200
     # The mfa_token is single use.
     again = await verify(mailing, required["mfa_token"], "totp", next_code(secret, clock))
-    assert again.status_code == 401
-    assert again.json()["code"] == "mfa_token_invalid"
+    assert_problem(again, 401, "mfa_token_invalid")
 
 
 @pytest.mark.skipif(shutil.which("oathtool") is None, reason="oathtool is not installed")
@@ -196,8 +195,7 @@ async def test_a_totp_code_works_once_and_only_within_one_step_of_now(
 
     second = await challenge(mailing, email)
     replay = await verify(mailing, second["mfa_token"], "totp", previous_step)
-    assert replay.status_code == 401
-    assert replay.json()["code"] == "mfa_code_invalid"
+    assert_problem(replay, 401, "mfa_code_invalid")
     two_late = await verify(mailing, second["mfa_token"], "totp", code_at(secret, clock, -2 * STEP))
     assert two_late.status_code == 401
     two_early = await verify(mailing, second["mfa_token"], "totp", code_at(secret, clock, 2 * STEP))
@@ -218,14 +216,12 @@ async def test_five_wrong_codes_void_the_mfa_token(
     required = await challenge(mailing, email)
     for left in (4, 3, 2, 1):
         wrong = await verify(mailing, required["mfa_token"], "totp", "000000")
-        assert wrong.status_code == 401
-        assert wrong.json()["code"] == "mfa_code_invalid"
+        assert_problem(wrong, 401, "mfa_code_invalid")
         assert wrong.json()["detail"] == f"{left} tries left"
     fifth = await verify(mailing, required["mfa_token"], "totp", "000000")
-    assert fifth.json()["code"] == "mfa_token_invalid"
+    assert_problem(fifth, 401, "mfa_token_invalid")
     right = await verify(mailing, required["mfa_token"], "totp", next_code(secret, clock))
-    assert right.status_code == 401
-    assert right.json()["code"] == "mfa_token_invalid"
+    assert_problem(right, 401, "mfa_token_invalid")
     failures = await sql(
         settings,
         "SELECT count(*) FROM audit_event WHERE type = 'auth.mfa_failed' AND user_id = "
@@ -306,8 +302,7 @@ async def test_email_codes_sign_in_newest_only_and_capped(
     assert first_code is not None
     assert first_code.group(1) not in first["Subject"]
     capped = await mailing.post("/api/v1/auth/mfa/email", json={"mfa_token": token})
-    assert capped.status_code == 429
-    assert capped.json()["code"] == "too_many_mails"
+    assert_problem(capped, 429, "too_many_mails")
 
     clock.advance(timedelta(seconds=61))
     assert (
@@ -339,8 +334,7 @@ async def test_an_emailed_code_expires_after_ten_minutes(
     late = await mailing.post(
         f"{ME_MFA}/backup-codes", json={"code": code.group(1)}, headers=bearer(pair)
     )
-    assert late.status_code == 403
-    assert late.json()["code"] == "reauth_failed"
+    assert_problem(late, 403, "reauth_failed")
 
 
 async def test_the_email_factor_needs_a_verified_address(
@@ -353,8 +347,7 @@ async def test_the_email_factor_needs_a_verified_address(
         response = await client.post(
             f"{ME_MFA}/email", json={"password": PASSWORD}, headers=bearer(pair)
         )
-        assert response.status_code == 403
-        assert response.json()["code"] == "email_not_verified"
+        assert_problem(response, 403, "email_not_verified")
 
 
 async def test_step_up_takes_a_fresh_code_or_the_password_and_blocks_after_five_failures(
@@ -374,8 +367,7 @@ async def test_step_up_takes_a_fresh_code_or_the_password_and_blocks_after_five_
     replay = await mailing.post(
         f"{ME_MFA}/backup-codes", json={"code": code_at(secret, clock)}, headers=headers
     )
-    assert replay.status_code == 403
-    assert replay.json()["code"] == "reauth_failed"
+    assert_problem(replay, 403, "reauth_failed")
     neither = await mailing.post(f"{ME_MFA}/backup-codes", json={}, headers=headers)
     assert neither.status_code == 422
     both = await mailing.post(
@@ -399,8 +391,7 @@ async def test_step_up_takes_a_fresh_code_or_the_password_and_blocks_after_five_
     blocked = await mailing.request(
         "DELETE", f"{ME_MFA}/totp", json={"code": next_code(secret, clock)}, headers=headers
     )
-    assert blocked.status_code == 429
-    assert blocked.json()["code"] == "too_many_attempts"
+    assert_problem(blocked, 429, "too_many_attempts")
     assert 0 < int(blocked.headers["retry-after"]) <= 900
     assert (await mailing.get(ME_MFA, headers=headers)).json()["totp"] is True
 
@@ -420,8 +411,7 @@ async def test_turning_the_last_factor_off_ends_mfa_and_its_backup_codes(
     again = await mailing.request(
         "DELETE", f"{ME_MFA}/totp", json={"password": PASSWORD}, headers=bearer(pair)
     )
-    assert again.status_code == 409
-    assert again.json()["code"] == "mfa_not_enabled"
+    assert_problem(again, 409, "mfa_not_enabled")
     none = await mailing.post(
         f"{ME_MFA}/backup-codes", json={"password": PASSWORD}, headers=bearer(pair)
     )
@@ -458,8 +448,7 @@ async def test_a_password_change_voids_sign_ins_waiting_for_a_second_factor(
     )
     assert changed.status_code == 204, changed.text
     late = await verify(mailing, waiting["mfa_token"], "totp", next_code(secret, clock))
-    assert late.status_code == 401
-    assert late.json()["code"] == "mfa_token_invalid"
+    assert_problem(late, 401, "mfa_token_invalid")
 
 
 async def test_deleting_the_account_with_a_code_erases_its_factors(
@@ -519,7 +508,6 @@ async def test_malformed_verify_bodies_are_422(
 
 async def test_an_unknown_mfa_token_is_401(client: httpx.AsyncClient) -> None:
     response = await verify(client, "no-such-token", "totp", "123456")
-    assert response.status_code == 401
-    assert response.json()["code"] == "mfa_token_invalid"
+    assert_problem(response, 401, "mfa_token_invalid")
     sent = await client.post("/api/v1/auth/mfa/email", json={"mfa_token": "no-such-token"})
     assert sent.status_code == 401
