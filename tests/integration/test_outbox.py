@@ -87,7 +87,7 @@ async def test_mail_enqueued_in_a_rolled_back_transaction_is_never_stored_or_sen
     clock: FixedClock,
 ) -> None:
     async with outbox_uow() as tx:
-        await tx.outbox.enqueue(verification_mail(str(unique_email())))
+        tx.record(verification_mail(str(unique_email())))
         # no commit: the change and its mail go together
 
     result = await dispatcher(engine, smtp_server, clock)()
@@ -105,7 +105,7 @@ async def test_committed_mail_is_delivered_over_smtp_with_text_and_html_parts(
 ) -> None:
     to = str(unique_email("verify"))
     async with outbox_uow() as tx:
-        await tx.outbox.enqueue(verification_mail(to))
+        tx.record(verification_mail(to))
         await tx.commit()
     [pending] = await outbox_rows(engine)
     assert pending.status == "pending"
@@ -141,7 +141,7 @@ async def test_a_permanent_smtp_refusal_dead_letters_the_mail_and_wipes_its_para
 ) -> None:
     smtp_server.reply_with = "550 5.7.1 message refused"
     async with outbox_uow() as tx:
-        await tx.outbox.enqueue(verification_mail(str(unique_email())))
+        tx.record(verification_mail(str(unique_email())))
         await tx.commit()
 
     result = await dispatcher(engine, smtp_server, clock)()
@@ -166,7 +166,7 @@ async def test_a_recipient_refused_with_550_is_dead_lettered(
     smtp_server.reply_with = "550 5.1.1 no such user"
     smtp_server.reply_at = "RCPT"
     async with outbox_uow() as tx:
-        await tx.outbox.enqueue(verification_mail(str(unique_email())))
+        tx.record(verification_mail(str(unique_email())))
         await tx.commit()
 
     result = await dispatcher(engine, smtp_server, clock)()
@@ -184,7 +184,7 @@ async def test_mail_waits_in_the_outbox_while_smtp_is_down_and_goes_out_once_it_
 ) -> None:
     to = str(unique_email("outage"))
     async with outbox_uow() as tx:
-        await tx.outbox.enqueue(verification_mail(to))
+        tx.record(verification_mail(to))
         await tx.commit()
     dispatch = dispatcher(engine, smtp_server, clock)
     smtp_server.stop()
@@ -222,7 +222,7 @@ async def test_two_dispatchers_running_concurrently_send_each_mail_exactly_once(
     recipients = [str(unique_email(f"bulk{i}")) for i in range(20)]
     async with outbox_uow() as tx:
         for to in recipients:
-            await tx.outbox.enqueue(verification_mail(to))
+            tx.record(verification_mail(to))
         await tx.commit()
     ids = {row.id for row in await outbox_rows(engine)}
 

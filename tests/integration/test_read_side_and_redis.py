@@ -10,7 +10,7 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gatehouse.main.app import build_container
+from gatehouse.main.container import build_container
 from gatehouse.main.settings import Settings
 from gatehouse.modules.accounts.adapters.repositories import SqlAlchemyAccountsUnitOfWork
 from gatehouse.modules.accounts.adapters.views import AsyncpgUserViews
@@ -39,7 +39,15 @@ async def test_the_read_side_returns_what_the_unit_of_work_committed(
     verified_at = T0 + timedelta(minutes=3)
     user.mark_email_verified(verified_at)
     user.roles = ("user", "admin")
-    expected = UserView.of(user)
+    expected = UserView(
+        id=user.id,
+        email=user.email.value,
+        email_verified=True,
+        display_name="Grace Hopper",
+        roles=("user", "admin"),
+        is_active=True,
+        created_at=user.created_at,
+    )
     async with _uow(session_factory) as tx:
         await tx.users.add(user)
         await tx.commit()

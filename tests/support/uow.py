@@ -1,28 +1,54 @@
-"""The accounts unit of work with its real collaborators (outbox, audit trail, auth's session
-terminator), all bound to its session, as main wires it."""
+"""The accounts unit of work with the event handlers main registers (audit's trail,
+notifications' outbox, auth's session ending), all writing in its transaction."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gatehouse.modules.accounts.adapters.repositories import SqlAlchemyAccountsUnitOfWork
-from gatehouse.modules.audit.adapters.trail import SqlAlchemyAuditTrail
-from gatehouse.modules.auth.adapters.repositories import SqlAlchemySessionTerminator
-from gatehouse.modules.notifications.adapters.outbox import SqlAlchemyMailOutbox
+from gatehouse.modules.accounts.adapters.repositories import (
+    SqlAlchemyAccountsUnitOfWork,
+    accounts_subscriptions,
+)
+from gatehouse.modules.audit.adapters.trail import audit_subscriptions
+from gatehouse.modules.auth.adapters.events import auth_subscriptions
+from gatehouse.modules.auth.application.ports import SessionRevocations
+from gatehouse.modules.notifications.adapters.outbox import outbox_subscriptions
 from gatehouse.shared.clock import Clock
+from gatehouse.shared.messagebus import EventHandlers
 from tests.support.builders import T0
 from tests.support.clock import FixedClock
+
+
+class _NoDenylist(SessionRevocations):
+    """Integration tests of one unit of work check PostgreSQL, not Redis."""
+
+    async def is_revoked(self, session_id: uuid.UUID) -> bool:
+        return False
+
+    async def revoked(self, session_ids: list[uuid.UUID]) -> None:
+        return None
+
+    async def sync(self, interval_seconds: float) -> int:
+        return 0
+
+
+def event_handlers(clock: Clock, revocations: SessionRevocations | None = None) -> EventHandlers:
+    """Every module's subscriptions, as ``build_container`` joins them."""
+    return EventHandlers.of(
+        [
+            audit_subscriptions(clock),
+            outbox_subscriptions(clock),
+            accounts_subscriptions(),
+            auth_subscriptions(clock, revocations or _NoDenylist()),
+        ]
+    )
 
 
 def accounts_uow(
     session_factory: async_sessionmaker[AsyncSession], clock: Clock | None = None
 ) -> Callable[[], SqlAlchemyAccountsUnitOfWork]:
-    at = clock or FixedClock(T0)
-    return lambda: SqlAlchemyAccountsUnitOfWork(
-        session_factory,
-        outbox_factory=lambda session: SqlAlchemyMailOutbox(session, at),
-        audit_factory=lambda session: SqlAlchemyAuditTrail(session, at),
-        sessions_factory=lambda session: SqlAlchemySessionTerminator(session, at),
-    )
+    handlers = event_handlers(clock or FixedClock(T0))
+    return lambda: SqlAlchemyAccountsUnitOfWork(session_factory, handlers)

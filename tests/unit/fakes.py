@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from gatehouse.modules.accounts.application.ports import (
     AccountsUnitOfWork,
@@ -15,8 +16,9 @@ from gatehouse.modules.accounts.application.ports import (
     PasswordHasher,
     UserRepository,
 )
-from gatehouse.modules.accounts.application.public import MfaSummaryRecorder
+from gatehouse.modules.accounts.application.views import UserView, UserViews
 from gatehouse.modules.accounts.domain.errors import EmailAlreadyRegistered
+from gatehouse.modules.accounts.domain.events import MfaSummaryChanged
 from gatehouse.modules.accounts.domain.model import (
     Email,
     MfaSummary,
@@ -36,13 +38,12 @@ from gatehouse.modules.auth.application.ports import (
     SessionRepository,
     SessionRevocations,
 )
-from gatehouse.modules.auth.application.public import SessionTerminator
 from gatehouse.modules.auth.domain.mfa import MfaChallenge, UserMfa
 from gatehouse.modules.auth.domain.model import AccessClaims, RefreshToken, Session
 from gatehouse.modules.notifications.application.public import MailOutbox, OutgoingMail
 from gatehouse.shared.clock import Clock
-
-StateT = TypeVar("StateT")
+from gatehouse.shared.events import DomainEvent
+from gatehouse.shared.messagebus import Subscription
 
 
 class FixedClock(Clock):
@@ -57,30 +58,26 @@ class FixedClock(Clock):
 
 
 @dataclass
-class _AccountsState:
+class _Recorded:
+    """The events a unit of work recorded, and the views tests read of them."""
+
+    recorded: list[DomainEvent] = field(default_factory=list)
+
+    @property
+    def mails(self) -> list[OutgoingMail]:
+        return [event for event in self.recorded if isinstance(event, OutgoingMail)]
+
+    @property
+    def events(self) -> list[SecurityEvent]:
+        return [event for event in self.recorded if isinstance(event, SecurityEvent)]
+
+
+@dataclass
+class _AccountsState(_Recorded):
     """What an in-memory "database" holds; copied in and out to mimic transactions."""
 
     users: dict[uuid.UUID, User] = field(default_factory=dict)
     tokens: dict[uuid.UUID, OneTimeToken] = field(default_factory=dict)
-    mails: list[OutgoingMail] = field(default_factory=list)
-    events: list[SecurityEvent] = field(default_factory=list)
-    ended_sessions: list[tuple[uuid.UUID, str]] = field(default_factory=list)  # (user, reason)
-
-
-class RecordingSessionTerminator(SessionTerminator):
-    """Auth's terminator as accounts sees it: records whose sessions ended, and why."""
-
-    def __init__(self, state: _AccountsState) -> None:
-        self._state = state
-
-    async def end_all(
-        self, user_id: uuid.UUID, reason: str, *, keep: uuid.UUID | None = None
-    ) -> list[uuid.UUID]:
-        self._state.ended_sessions.append((user_id, reason))
-        return [uuid.uuid5(user_id, reason)]  # one stand-in session id per call
-
-    async def forget(self, user_id: uuid.UUID) -> None:
-        self._state.ended_sessions.append((user_id, "forgotten"))
 
 
 class InMemoryUserRepository(UserRepository):
@@ -152,14 +149,22 @@ class InMemoryMailOutbox(MailOutbox):
         self._mails.append(mail)
 
 
+StateT = TypeVar("StateT", bound=_Recorded)
+
+
 class _InMemoryUnitOfWork(Generic[StateT]):
-    """A unit of work over a copied state: changes become visible to the next one on commit."""
+    """A unit of work over a copied state: changes become visible to the next one on commit.
+
+    Recorded events are kept in the state (in-transaction handlers write where a test reads:
+    ``mails``, ``events``); ``after_commit`` subscriptions (the real ones) run after a commit.
+    """
 
     committed: StateT
 
-    def __init__(self, committed: StateT) -> None:
+    def __init__(self, committed: StateT, after_commit: Sequence[Subscription[Any]] = ()) -> None:
         self.committed = committed
         self.commits = 0
+        self._after_commit = [s for s in after_commit if s.after_commit is not None]
 
     def __call__(self) -> Self:
         return self
@@ -180,9 +185,17 @@ class _InMemoryUnitOfWork(Generic[StateT]):
     ) -> None:
         del self._working
 
+    def record(self, event: DomainEvent) -> None:
+        self._working.recorded.append(event)
+
     async def commit(self) -> None:
+        new = self._working.recorded[len(self.committed.recorded) :]
         self.committed = copy.deepcopy(self._working)
         self.commits += 1
+        for event in new:
+            for subscription in self._after_commit:
+                if isinstance(event, subscription.event) and subscription.after_commit:
+                    await subscription.after_commit(event)
 
 
 class InMemoryAccountsUnitOfWork(_InMemoryUnitOfWork[_AccountsState], AccountsUnitOfWork):
@@ -192,9 +205,6 @@ class InMemoryAccountsUnitOfWork(_InMemoryUnitOfWork[_AccountsState], AccountsUn
     def _attach(self, state: _AccountsState) -> None:
         self.users = InMemoryUserRepository(state)
         self.tokens = InMemoryOneTimeTokenRepository(state)
-        self.outbox = InMemoryMailOutbox(state.mails)
-        self.audit = InMemoryAuditTrail(state.events)
-        self.sessions = RecordingSessionTerminator(state)
 
     @property
     def mails(self) -> list[OutgoingMail]:
@@ -224,15 +234,21 @@ class FakePasswordHasher(PasswordHasher):
 
 
 @dataclass
-class _AuthState:
+class _AuthState(_Recorded):
     sessions: dict[uuid.UUID, Session] = field(default_factory=dict)
     refresh_tokens: dict[bytes, RefreshToken] = field(default_factory=dict)
-    events: list[SecurityEvent] = field(default_factory=list)
-    mails: list[OutgoingMail] = field(default_factory=list)
     mfa: dict[uuid.UUID, UserMfa] = field(default_factory=dict)
     backup_codes: dict[tuple[uuid.UUID, bytes], datetime | None] = field(default_factory=dict)
     challenges: dict[bytes, MfaChallenge] = field(default_factory=dict)
-    summaries: dict[uuid.UUID, MfaSummary] = field(default_factory=dict)
+
+    @property
+    def summaries(self) -> dict[uuid.UUID, MfaSummary]:
+        """Accounts' copy of each user's MFA state, as the recorded changes leave it."""
+        return {
+            event.user_id: event.summary
+            for event in self.recorded
+            if isinstance(event, MfaSummaryChanged)
+        }
 
 
 class InMemoryMfaRepository(MfaRepository):
@@ -282,14 +298,6 @@ class InMemoryMfaChallengeRepository(MfaChallengeRepository):
 
     async def get(self, token_hash: bytes) -> MfaChallenge | None:
         return self._state.challenges.get(token_hash)
-
-
-class InMemoryMfaSummaryRecorder(MfaSummaryRecorder):
-    def __init__(self, state: _AuthState) -> None:
-        self._state = state
-
-    async def record(self, user_id: uuid.UUID, summary: MfaSummary) -> None:
-        self._state.summaries[user_id] = summary
 
 
 class InMemoryAuditTrail(AuditTrail):
@@ -371,17 +379,14 @@ class InMemoryRefreshTokenRepository(RefreshTokenRepository):
 
 
 class InMemoryAuthUnitOfWork(_InMemoryUnitOfWork[_AuthState], AuthUnitOfWork):
-    def __init__(self) -> None:
-        super().__init__(_AuthState())
+    def __init__(self, after_commit: Sequence[Subscription[Any]] = ()) -> None:
+        super().__init__(_AuthState(), after_commit)
 
     def _attach(self, state: _AuthState) -> None:
         self.sessions = InMemorySessionRepository(state)
         self.refresh_tokens = InMemoryRefreshTokenRepository(state)
         self.mfa = InMemoryMfaRepository(state)
         self.challenges = InMemoryMfaChallengeRepository(state)
-        self.mfa_summary = InMemoryMfaSummaryRecorder(state)
-        self.audit = InMemoryAuditTrail(state.events)
-        self.outbox = InMemoryMailOutbox(state.mails)
 
     @property
     def sessions_by_id(self) -> dict[uuid.UUID, Session]:
@@ -399,3 +404,26 @@ class FakeAccessTokenIssuer(AccessTokenIssuer):
     def issue(self, claims: AccessClaims) -> str:
         self.issued.append(claims)
         return f"access-{len(self.issued)}"
+
+
+class InMemoryUserViews(UserViews):
+    """The read side over a fake unit of work's committed users."""
+
+    def __init__(self, uow: InMemoryAccountsUnitOfWork) -> None:
+        self._uow = uow
+
+    async def get(self, user_id: uuid.UUID) -> UserView | None:
+        user = self._uow.committed.users.get(user_id)
+        if user is None:
+            return None
+        return UserView(
+            id=user.id,
+            email=user.email.value,
+            email_verified=user.email_verified,
+            display_name=user.display_name.value if user.display_name else None,
+            roles=user.roles,
+            is_active=user.is_active,
+            created_at=user.created_at,
+            locale=user.locale,
+            mfa=user.mfa,
+        )

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from types import ModuleType
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -14,22 +15,16 @@ from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry, Gauge
 
 import gatehouse
-from gatehouse.main.container import ApplicationContainer
+from gatehouse.main.container import ApplicationContainer, build_container, check_wiring
 from gatehouse.main.http import health
 from gatehouse.main.http.errors import install_error_handlers
 from gatehouse.main.http.middleware import HttpMetrics, RequestContextMiddleware, TrustedProxies
-from gatehouse.main.modules import ROUTERS, WIRED, start_mappers
+from gatehouse.main.modules import MODULES, SHARED_WIRED, start_mappers
 from gatehouse.main.settings import Settings
 from gatehouse.modules.notifications.entrypoints.worker import run_dispatcher
 from gatehouse.shared.errors import Unavailable
 
 log = logging.getLogger("gatehouse")
-
-
-def build_container(settings: Settings) -> ApplicationContainer:
-    container = ApplicationContainer(settings=settings)
-    container.check_dependencies()
-    return container
 
 
 def _add_routes(app: FastAPI, router: APIRouter) -> None:
@@ -110,14 +105,17 @@ def create_app(settings: Settings, *, container: ApplicationContainer | None = N
     container = container or build_container(settings)
     # Build the secret-bearing singletons now: a missing key or weak pepper refuses to start
     # here, with its own message, instead of failing inside the server's lifespan.
-    container.key_ring()
-    container.refresh_token_key()
-    container.accounts.hasher()
-    container.accounts.policy()
-    container.auth.secret_box()
-    container.auth.code_hasher()
+    for module in MODULES:
+        for provider in module.eager:
+            getattr(getattr(container, module.name), provider)()
     start_mappers()
-    container.wire(modules=[*WIRED, health])
+    wired: list[ModuleType | str] = [
+        *SHARED_WIRED,
+        *(wired for module in MODULES for wired in module.wired),
+        health,
+    ]
+    container.wire(modules=wired)
+    check_wiring(container, wired)
 
     app = FastAPI(
         title="Gatehouse",
@@ -135,8 +133,9 @@ def create_app(settings: Settings, *, container: ApplicationContainer | None = N
         "gatehouse_outbox_backlog", "Mails waiting in the outbox.", registry=registry
     )
     install_error_handlers(app)
-    for router in ROUTERS:
-        _add_routes(app, router)
+    for module in MODULES:
+        for router in module.routers:
+            _add_routes(app, router)
     # Probes are the most frequent and cheapest requests: match them before anything else,
     # FastAPI's own /openapi.json and /docs routes included.
     app.router.routes[:0] = health.router.routes

@@ -77,7 +77,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _worker_loop(settings: Settings) -> None:
-    from gatehouse.main.app import build_container  # noqa: PLC0415
+    from gatehouse.main.container import build_container  # noqa: PLC0415
     from gatehouse.main.modules import start_mappers  # noqa: PLC0415
     from gatehouse.modules.notifications.entrypoints.worker import run_dispatcher  # noqa: PLC0415
 
@@ -106,7 +106,7 @@ def _worker(settings: Settings) -> None:
 
 
 async def _create_admin(settings: Settings, email: str, password: str | None) -> int:
-    from gatehouse.main.app import build_container  # noqa: PLC0415
+    from gatehouse.main.container import build_container  # noqa: PLC0415
     from gatehouse.main.modules import start_mappers  # noqa: PLC0415
     from gatehouse.modules.accounts.application.admin import CreateAdmin  # noqa: PLC0415
     from gatehouse.shared.errors import GatehouseError  # noqa: PLC0415

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import os
+from collections.abc import Callable, Iterable, Iterator
+from types import ModuleType
 
 import redis.asyncio as redis
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from gatehouse.main.modules import MODULES
 from gatehouse.main.secrets import load_mfa_keys, load_peppers, load_refresh_token_key
 from gatehouse.main.settings import Settings
-from gatehouse.modules.accounts.application.mail_requests import MailRequestKind
 from gatehouse.modules.accounts.container import AccountsContainer
 from gatehouse.modules.audit.container import AuditContainer
-from gatehouse.modules.auth.adapters.keys import KeyRingSource
-from gatehouse.modules.auth.adapters.repositories import SqlAlchemySessionTerminator
-from gatehouse.modules.auth.adapters.revocations import RedisSessionRevocations
 from gatehouse.modules.auth.container import AuthContainer
-from gatehouse.modules.notifications.adapters.mail_caps import RedisMailCaps
-from gatehouse.modules.notifications.adapters.mail_templates import JinjaMailRenderer
-from gatehouse.modules.notifications.adapters.outbox import SqlAlchemyMailOutbox
 from gatehouse.modules.notifications.container import NotificationsContainer
 from gatehouse.shared.clock import SystemClock
+from gatehouse.shared.messagebus import EventHandlers
 from gatehouse.shared.pg import ReadPool, asyncpg_dsn
 
 
@@ -65,6 +64,8 @@ def _hash_concurrency(settings: Settings) -> int:
 
 
 class ApplicationContainer(containers.DeclarativeContainer):
+    """Infrastructure and the event handlers; ``build_container`` connects the modules."""
+
     settings = providers.Dependency(instance_of=Settings)
 
     clock = providers.Singleton(SystemClock)
@@ -72,101 +73,85 @@ class ApplicationContainer(containers.DeclarativeContainer):
     session_factory = providers.Singleton(async_sessionmaker, engine, expire_on_commit=False)
     read_pool = providers.Singleton(_read_pool, settings)
     redis = providers.Singleton(_redis, settings)
+    hash_concurrency = providers.Callable(_hash_concurrency, settings)
     peppers = providers.Singleton(load_peppers, settings)
     refresh_token_key = providers.Singleton(load_refresh_token_key, settings)
     mfa_keys = providers.Singleton(load_mfa_keys, settings)
-    key_ring = providers.Singleton(
-        KeyRingSource,
-        settings.provided.resolved_keys_dir,
-        create_if_missing=settings.provided.is_dev,
-        policy=settings.provided.key_rotation,
-        clock=clock,
-        reload_seconds=settings.provided.keys_reload_seconds,
-    )
+    # Every module's subscriptions, joined by the event handlers (``build_container``).
+    subscriptions = providers.List()
+    events = providers.Singleton(EventHandlers.of, subscriptions)
 
-    audit = providers.Container(AuditContainer, clock=clock, read_pool=read_pool)
+    # Set by ``build_container`` from ``MODULES``; declared here for the type checker only.
+    audit: providers.Container[AuditContainer]
+    notifications: providers.Container[NotificationsContainer]
+    accounts: providers.Container[AccountsContainer]
+    auth: providers.Container[AuthContainer]
 
-    # What modules hand each other. Bound to the caller's AsyncSession (``factory(session)``),
-    # so a mail or the end of a user's sessions commits with the caller's change.
-    outbox_factory = providers.Factory(SqlAlchemyMailOutbox, clock=clock).provider
-    session_terminator_factory = providers.Factory(
-        SqlAlchemySessionTerminator, clock=clock
-    ).provider
-    session_revocations = providers.Singleton(
-        RedisSessionRevocations,
-        redis,
-        read_pool,
-        # Access tokens live this long (plus the verifier's leeway): older ones are refused anyway.
-        window_seconds=providers.Callable(
-            lambda ttl: ttl + 60, settings.provided.access_token_ttl_seconds
-        ),
-    )
 
-    # Mail templates: notifications renders with them; accounts checks a saved locale against
-    # the languages they exist in.
-    mail_renderer = providers.Singleton(JinjaMailRenderer, public_url=settings.provided.public_url)
-    mail_locales = mail_renderer.provided.locales
-    # One budget per address for every module's mails.
-    mail_caps = providers.Singleton(RedisMailCaps, redis, clock)
+def build_container(settings: Settings) -> ApplicationContainer:
+    """The root container with every module of ``MODULES`` connected, in order: each module's
+    container, its subscriptions on the event handlers, its exports under root ids and what it
+    registers into other modules' extension points.
 
-    accounts = providers.Container(
-        AccountsContainer,
-        clock=clock,
-        session_factory=session_factory,
-        read_pool=read_pool,
-        outbox_factory=outbox_factory,
-        audit_factory=audit.trail_factory,
-        sessions_factory=session_terminator_factory,
-        session_denylist=session_revocations,
-        mail_caps=mail_caps,
-        locales=mail_locales,
-        reset_ttl_seconds=settings.provided.password_reset_token_ttl_seconds,
-        peppers=peppers,
-        bcrypt_rounds=settings.provided.bcrypt_rounds,
-        hash_concurrency=providers.Callable(_hash_concurrency, settings),
-        hash_queue_limit=settings.provided.hash_queue_limit,
-        public_url=settings.provided.public_url,
-        verification_ttl_seconds=settings.provided.verification_token_ttl_seconds,
-        require_verified_email=settings.provided.require_verified_email,
-    )
-    auth = providers.Container(
-        AuthContainer,
-        clock=clock,
-        session_factory=session_factory,
-        accounts=accounts.directory,
-        key_ring=key_ring,
-        issuer=settings.provided.issuer,
-        audience=settings.provided.jwt_audience,
-        access_ttl_seconds=settings.provided.access_token_ttl_seconds,
-        idle_ttl_seconds=settings.provided.refresh_idle_ttl_seconds,
-        absolute_ttl_seconds=settings.provided.refresh_absolute_ttl_seconds,
-        reuse_grace_seconds=settings.provided.refresh_reuse_grace_seconds,
-        refresh_token_key=refresh_token_key,
-        revocations=session_revocations,
-        audit_factory=audit.trail_factory,
-        outbox_factory=outbox_factory,
-        allowed_origins=settings.provided.browser_origins,
-        mfa_summary_factory=accounts.mfa_summary_factory,
-        mail_caps=mail_caps,
-        redis=redis,
-        mfa_keys=mfa_keys,
-        mfa_issuer=settings.provided.mfa_issuer,
-    )
+    The modules are connected on a fresh subclass, so wiring (which maps the instance's
+    providers onto its class's) sees them as declared, and builds never share providers.
+    """
 
-    notifications = providers.Container(
-        NotificationsContainer,
-        clock=clock,
-        engine=engine,
-        listen_dsn=read_pool.provided.dsn,
-        smtp_url=settings.provided.smtp_url,
-        mail_from=settings.provided.mail_from,
-        smtp_timeout=settings.provided.smtp_timeout_seconds,
-        renderer=mail_renderer,
-        resolvers=providers.Dict(
-            dict.fromkeys([kind.value for kind in MailRequestKind], accounts.mail_resolver)
-        ),
-    )
+    class Root(ApplicationContainer):
+        subscriptions = providers.List()
+        events = providers.Singleton(EventHandlers.of, subscriptions)
 
-    # The cross-module contracts the shared HTTP layer injects by id (and mail_locales).
-    principal_resolver = auth.principal_resolver
-    step_up = auth.step_up
+    for module in MODULES:
+        module_container = module.connect(Root)
+        setattr(Root, module.name, module_container)
+        Root.subscriptions.add_args(module_container.subscriptions)
+        for root_id, module_id in module.exports.items():
+            setattr(Root, root_id, getattr(module_container, module_id))
+        if module.register is not None:
+            module.register(Root)
+    container = Root(settings=settings)
+    container.check_dependencies()
+    return container
+
+
+class UnresolvedProvider(LookupError):
+    """A ``Provide["..."]`` id that names no provider of the container."""
+
+
+def _markers(function: Callable[..., object]) -> Iterator[str]:
+    """The string ids of the ``Provide`` markers in a function's parameters (as defaults, or
+    inside FastAPI's ``Depends`` and ``Annotated``)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return
+    for parameter in parameters:
+        candidates = [parameter.default, *getattr(parameter.annotation, "__metadata__", ())]
+        for candidate in candidates:
+            marker = getattr(candidate, "dependency", candidate)
+            if getattr(marker, "__IS_MARKER__", False) is not True:
+                continue
+            provider_id = getattr(marker, "provider", None)
+            if isinstance(provider_id, str):
+                yield provider_id
+
+
+def check_wiring(container: containers.Container, modules: Iterable[ModuleType | str]) -> None:
+    """Refuse to start when a wired function asks for an id the container does not have,
+    naming it (dependency-injector would otherwise hand the function the marker itself)."""
+    for module in modules:
+        loaded = importlib.import_module(module) if isinstance(module, str) else module
+        for name, member in vars(loaded).items():
+            if not inspect.isfunction(member):
+                continue
+            for provider_id in _markers(member):
+                target: object = container
+                try:
+                    for part in provider_id.split("."):
+                        target = getattr(target, part)
+                except AttributeError:
+                    msg = (
+                        f'Provide["{provider_id}"] in {loaded.__name__}.{name} names no provider'
+                        " of the container"
+                    )
+                    raise UnresolvedProvider(msg) from None

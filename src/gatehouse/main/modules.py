@@ -1,54 +1,184 @@
-"""The one list a new module appends to: its mappers and its routers."""
+"""The one list a new module appends to: one record per module, in dependency order.
+
+A record says how main connects the module's container to the infrastructure and to the
+modules before it (``connect``), what it exports under a root id for the shared HTTP layer
+(``exports``), what it plugs into another module's extension point (``register``), and its
+routers, mappers and tables. Nothing else in main names a module.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
 
+from dependency_injector import providers
 from fastapi import APIRouter
 
 from gatehouse.modules.accounts.adapters import orm as accounts_orm
+from gatehouse.modules.accounts.container import AccountsContainer
 from gatehouse.modules.accounts.entrypoints.http import pages as accounts_pages
 from gatehouse.modules.accounts.entrypoints.http import router as accounts_http
 from gatehouse.modules.audit.adapters import orm as audit_orm
+from gatehouse.modules.audit.container import AuditContainer
 from gatehouse.modules.audit.entrypoints.http import router as audit_http
 from gatehouse.modules.auth.adapters import orm as auth_orm
+from gatehouse.modules.auth.container import AuthContainer
 from gatehouse.modules.auth.entrypoints.http import mfa as auth_mfa
 from gatehouse.modules.auth.entrypoints.http import oauth as auth_oauth
 from gatehouse.modules.auth.entrypoints.http import router as auth_http
 from gatehouse.modules.notifications.adapters import orm as notifications_orm
+from gatehouse.modules.notifications.container import NotificationsContainer, register_resolver
 
-MAPPERS: tuple[Callable[[], None], ...] = (accounts_orm.start_mappers, auth_orm.start_mappers)
+# The root container class while its modules are connected (``connect``, ``register``). Its
+# module attributes are set at run time, so mypy cannot see them; the providers they hold are
+# untyped (``Provider[Any]``) anyway.
+Root = Any
 
-ROUTERS: tuple[APIRouter, ...] = (
-    accounts_http.auth_router,
-    auth_http.auth_router,
-    auth_oauth.router,
-    auth_mfa.auth_mfa_router,
-    accounts_http.me_router,
-    auth_mfa.me_mfa_router,
-    auth_http.sessions_router,
-    audit_http.me_router,
-    auth_http.well_known_router,
-    accounts_pages.router,
+
+@dataclass(frozen=True)
+class Module:
+    name: str  # the root container's attribute, and the prefix of its ``Provide`` ids
+    connect: Callable[[Root], providers.Container[Any]]
+    routers: tuple[APIRouter, ...] = ()
+    wired: tuple[ModuleType, ...] = ()  # modules whose functions use ``Provide[...]``
+    tables: ModuleType | None = None  # imported for its tables, so metadata knows them
+    start_mappers: Callable[[], None] | None = None
+    exports: Mapping[str, str] = field(default_factory=dict)  # root id -> the module's id
+    # Into other modules' extension points, as providers, before the container is built.
+    register: Callable[[Root], None] | None = None
+    # Providers built when the app is created, so a missing key or a weak pepper refuses to
+    # start with its own message instead of failing inside the server's lifespan.
+    eager: tuple[str, ...] = ()
+
+
+def _audit(root: Root) -> providers.Container[Any]:
+    return providers.Container(AuditContainer, clock=root.clock, read_pool=root.read_pool)
+
+
+def _notifications(root: Root) -> providers.Container[Any]:
+    settings = root.settings
+    return providers.Container(
+        NotificationsContainer,
+        clock=root.clock,
+        engine=root.engine,
+        redis=root.redis,
+        listen_dsn=root.read_pool.provided.dsn,
+        smtp_url=settings.provided.smtp_url,
+        mail_from=settings.provided.mail_from,
+        smtp_timeout=settings.provided.smtp_timeout_seconds,
+        public_url=settings.provided.public_url,
+    )
+
+
+def _accounts(root: Root) -> providers.Container[Any]:
+    settings = root.settings
+    return providers.Container(
+        AccountsContainer,
+        clock=root.clock,
+        session_factory=root.session_factory,
+        read_pool=root.read_pool,
+        events=root.events,
+        mail_caps=root.notifications.caps,
+        locales=root.notifications.locales,
+        reset_ttl_seconds=settings.provided.password_reset_token_ttl_seconds,
+        peppers=root.peppers,
+        bcrypt_rounds=settings.provided.bcrypt_rounds,
+        hash_concurrency=root.hash_concurrency,
+        hash_queue_limit=settings.provided.hash_queue_limit,
+        public_url=settings.provided.public_url,
+        verification_ttl_seconds=settings.provided.verification_token_ttl_seconds,
+        require_verified_email=settings.provided.require_verified_email,
+    )
+
+
+def _register_mail_resolver(root: Root) -> None:
+    register_resolver(
+        root.notifications, root.accounts.mail_request_templates(), root.accounts.mail_resolver
+    )
+
+
+def _auth(root: Root) -> providers.Container[Any]:
+    settings = root.settings
+    return providers.Container(
+        AuthContainer,
+        clock=root.clock,
+        session_factory=root.session_factory,
+        read_pool=root.read_pool,
+        redis=root.redis,
+        events=root.events,
+        accounts=root.accounts.directory,
+        mail_caps=root.notifications.caps,
+        keys_dir=settings.provided.resolved_keys_dir,
+        create_keys=settings.provided.is_dev,
+        key_rotation=settings.provided.key_rotation,
+        keys_reload_seconds=settings.provided.keys_reload_seconds,
+        issuer=settings.provided.issuer,
+        audience=settings.provided.jwt_audience,
+        access_ttl_seconds=settings.provided.access_token_ttl_seconds,
+        idle_ttl_seconds=settings.provided.refresh_idle_ttl_seconds,
+        absolute_ttl_seconds=settings.provided.refresh_absolute_ttl_seconds,
+        reuse_grace_seconds=settings.provided.refresh_reuse_grace_seconds,
+        refresh_token_key=root.refresh_token_key,
+        allowed_origins=settings.provided.browser_origins,
+        mfa_keys=root.mfa_keys,
+        mfa_issuer=settings.provided.mfa_issuer,
+    )
+
+
+MODULES: tuple[Module, ...] = (
+    Module(
+        "audit",
+        _audit,
+        routers=(audit_http.me_router,),
+        wired=(audit_http,),
+        tables=audit_orm,
+    ),
+    Module(
+        "notifications",
+        _notifications,
+        tables=notifications_orm,
+        exports={"mail_locales": "locales"},
+    ),
+    Module(
+        "accounts",
+        _accounts,
+        routers=(accounts_http.auth_router, accounts_http.me_router, accounts_pages.router),
+        wired=(accounts_http, accounts_pages),
+        tables=accounts_orm,
+        start_mappers=accounts_orm.start_mappers,
+        register=_register_mail_resolver,
+        eager=("hasher", "policy"),
+    ),
+    Module(
+        "auth",
+        _auth,
+        routers=(
+            auth_http.auth_router,
+            auth_oauth.router,
+            auth_mfa.auth_mfa_router,
+            auth_mfa.me_mfa_router,
+            auth_http.sessions_router,
+            auth_http.well_known_router,
+        ),
+        wired=(auth_http, auth_mfa, auth_oauth),
+        tables=auth_orm,
+        start_mappers=auth_orm.start_mappers,
+        exports={"principal_resolver": "principal_resolver", "step_up": "step_up"},
+        eager=("key_ring", "refresh_token_key", "secret_box", "code_hasher"),
+    ),
 )
 
-# Modules whose functions use ``Provide[...]`` markers.
-WIRED = (
-    accounts_http,
-    accounts_pages,
-    audit_http,
-    auth_http,
-    auth_mfa,
-    auth_oauth,
-    "gatehouse.shared.http.security",
-    "gatehouse.shared.http.locale",
-)
-
-# Imported for their tables, so metadata (Alembic, tests) knows every module's schema.
-TABLE_MODULES = (accounts_orm, audit_orm, auth_orm, notifications_orm)
+# The shared HTTP layer's dependencies, injected by the root ids the modules export.
+SHARED_WIRED = ("gatehouse.shared.http.security", "gatehouse.shared.http.locale")
 
 
 def start_mappers() -> None:
     """Map every module's domain classes. Idempotent; the app, Alembic and tests call it."""
-    for start in MAPPERS:
-        start()
+    for module in MODULES:
+        if module.start_mappers is not None:
+            module.start_mappers()
+
+
+TABLE_MODULES = tuple(module.tables for module in MODULES if module.tables is not None)

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import registry
 
 from gatehouse.shared.errors import Conflict, GatehouseError, Unavailable
+from gatehouse.shared.events import DomainEvent
+from gatehouse.shared.messagebus import EventHandlers
 
 NAMING_CONVENTION: Mapping[str, str] = {
     "ix": "ix_%(column_0_label)s",
@@ -80,14 +82,20 @@ class SqlAlchemyUnitOfWork:
     """Owns one ``AsyncSession`` for one transaction. Commit is explicit; exit rolls back.
 
     Subclasses attach their repositories in ``_attach`` and list the unique constraints they
-    translate in ``conflicts``.
+    translate in ``conflicts``. Recorded events are handled through ``events`` at commit: the
+    in-transaction handlers first (in recording order, including events they record), then
+    the commit, then the after-commit handlers.
     """
 
     conflicts: Mapping[str, type[Conflict]] = {}
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], events: EventHandlers
+    ) -> None:
         self._session_factory = session_factory
+        self._events = events
         self._session: AsyncSession | None = None
+        self._recorded: list[DomainEvent] = []
 
     @property
     def session(self) -> AsyncSession:
@@ -100,6 +108,7 @@ class SqlAlchemyUnitOfWork:
         """Bind the module's repositories to the session."""
 
     async def __aenter__(self) -> Self:
+        self._recorded = []
         self._session = self._session_factory()
         self._attach(self._session)
         return self
@@ -111,6 +120,7 @@ class SqlAlchemyUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session, self._session = self.session, None
+        self._recorded = []
         try:
             # Closing rolls back whatever was not committed and detaches the objects with
             # their loaded state intact, so results stay readable after the block.
@@ -125,5 +135,15 @@ class SqlAlchemyUnitOfWork:
     async def flush(self) -> None:
         await self.session.flush()
 
+    def record(self, event: DomainEvent) -> None:
+        self._recorded.append(event)
+
     async def commit(self) -> None:
+        handled: list[DomainEvent] = []
+        while self._recorded:
+            event = self._recorded.pop(0)
+            await self._events.in_transaction(event, self)
+            handled.append(event)
         await self.session.commit()
+        for event in handled:
+            await self._events.after_commit(event)

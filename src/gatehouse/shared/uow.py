@@ -1,12 +1,15 @@
-"""Unit of work base: one transaction, explicit commit, rollback on exit."""
+"""Unit of work base: one transaction, explicit commit, rollback on exit, and the domain events
+recorded in it."""
 
 from __future__ import annotations
 
 from types import TracebackType
 from typing import Protocol, Self
 
+from gatehouse.shared.events import EventRecorder
 
-class UnitOfWork(Protocol):
+
+class UnitOfWork(EventRecorder, Protocol):
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(
@@ -18,4 +21,7 @@ class UnitOfWork(Protocol):
         """Roll back whatever was not committed and release the connection."""
         ...
 
-    async def commit(self) -> None: ...
+    async def commit(self) -> None:
+        """Run the in-transaction handlers of the recorded events, commit, then run the
+        after-commit ones."""
+        ...

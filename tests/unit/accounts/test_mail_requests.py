@@ -5,17 +5,23 @@ from __future__ import annotations
 import pytest
 
 from gatehouse.modules.accounts.application.mail_requests import (
-    AccountMailResolver,
     MailRequestKind,
     RequestMail,
-    RequestMailHandler,
 )
 from gatehouse.modules.accounts.application.register import RegisterUser, RegisterUserHandler
+from gatehouse.modules.accounts.container import AccountsContainer
 from gatehouse.modules.accounts.domain.errors import InvalidEmail
 from gatehouse.modules.accounts.domain.model import TokenPurpose
 from gatehouse.modules.notifications.application.public import MailCaps, OutgoingMail
-from tests.unit.accounts.conftest import LINKS, PASSWORD
-from tests.unit.fakes import FixedClock, InMemoryAccountsUnitOfWork
+from tests.unit.accounts.conftest import PASSWORD, build_accounts
+from tests.unit.fakes import FakePasswordHasher, FixedClock, InMemoryAccountsUnitOfWork
+
+
+def _accounts(
+    uow: InMemoryAccountsUnitOfWork, caps: MailCaps | None = None, clock: FixedClock | None = None
+) -> AccountsContainer:
+    return build_accounts(uow, FakePasswordHasher(), clock or FixedClock(), caps=caps)
+
 
 RESET = MailRequestKind.PASSWORD_RESET
 RESEND = MailRequestKind.RESEND_VERIFICATION
@@ -35,7 +41,7 @@ async def test_the_request_queues_the_same_row_for_any_address_and_never_looks_i
     uow: InMemoryAccountsUnitOfWork,
 ) -> None:
     caps = CountingCaps(allowed=10)
-    handler = RequestMailHandler(uow, caps)
+    handler = _accounts(uow, caps).request_mail()
     await handler(RequestMail(RESET, "Nobody@Example.com", "de"))
     assert uow.mails == [OutgoingMail("nobody@example.com", RESET.value, {}, "de")]
     assert caps.asked == ["nobody@example.com"]
@@ -44,7 +50,7 @@ async def test_the_request_queues_the_same_row_for_any_address_and_never_looks_i
 async def test_over_the_cap_nothing_is_queued_and_a_malformed_address_is_422(
     uow: InMemoryAccountsUnitOfWork,
 ) -> None:
-    handler = RequestMailHandler(uow, CountingCaps(allowed=1))
+    handler = _accounts(uow, CountingCaps(allowed=1)).request_mail()
     await handler(RequestMail(RESET, "ada@example.com"))
     await handler(RequestMail(RESET, "ada@example.com"))
     assert len(uow.mails) == 1
@@ -55,13 +61,13 @@ async def test_over_the_cap_nothing_is_queued_and_a_malformed_address_is_422(
 @pytest.fixture
 async def registered(register: RegisterUserHandler, uow: InMemoryAccountsUnitOfWork) -> None:
     await register(RegisterUser("ada@example.com", PASSWORD))
-    uow.committed.mails.clear()
+    uow.committed.recorded.clear()
 
 
 async def test_the_resolver_mails_a_fresh_link_to_an_account_and_nothing_to_a_stranger(
     registered: None, uow: InMemoryAccountsUnitOfWork, clock: FixedClock
 ) -> None:
-    resolver = AccountMailResolver(uow, clock, LINKS)
+    resolver = _accounts(uow, clock=clock).mail_resolver()
     assert await resolver.resolve(OutgoingMail("eve@example.com", RESET.value, {})) is None
     mail = await resolver.resolve(OutgoingMail("ada@example.com", RESET.value, {}, "de"))
     assert mail is not None
@@ -78,7 +84,7 @@ async def test_the_resolver_mails_a_fresh_link_to_an_account_and_nothing_to_a_st
 async def test_a_resend_goes_to_unverified_accounts_only_with_a_code(
     registered: None, uow: InMemoryAccountsUnitOfWork, clock: FixedClock
 ) -> None:
-    resolver = AccountMailResolver(uow, clock, LINKS)
+    resolver = _accounts(uow, clock=clock).mail_resolver()
     mail = await resolver.resolve(OutgoingMail("ada@example.com", RESEND.value, {}))
     assert mail is not None
     assert mail.template == "verify_email"
@@ -93,5 +99,5 @@ async def test_a_disabled_account_gets_nothing(
 ) -> None:
     [user] = uow.committed.users.values()
     user.is_active = False
-    resolver = AccountMailResolver(uow, clock, LINKS)
+    resolver = _accounts(uow, clock=clock).mail_resolver()
     assert await resolver.resolve(OutgoingMail("ada@example.com", RESET.value, {})) is None

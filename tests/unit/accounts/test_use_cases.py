@@ -7,13 +7,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from gatehouse.modules.accounts.application.directory import AccountsDirectory
-from gatehouse.modules.accounts.application.profile import UpdateProfile, UpdateProfileHandler
+from gatehouse.modules.accounts.application.profile import UpdateProfile
 from gatehouse.modules.accounts.application.register import (
     RegisterUser,
     RegisterUserHandler,
 )
 from gatehouse.modules.accounts.application.tokens import hash_secret
-from gatehouse.modules.accounts.application.verify_email import VerifyEmail, VerifyEmailHandler
+from gatehouse.modules.accounts.application.verify_email import VerifyEmail
+from gatehouse.modules.accounts.container import AccountsContainer
 from gatehouse.modules.accounts.domain.errors import (
     AccountGone,
     EmailNotVerified,
@@ -28,7 +29,7 @@ from gatehouse.modules.accounts.domain.model import (
     PasswordHash,
     TokenPurpose,
 )
-from tests.unit.accounts.conftest import PASSWORD
+from tests.unit.accounts.conftest import PASSWORD, build_accounts
 from tests.unit.fakes import FakePasswordHasher, FixedClock, InMemoryAccountsUnitOfWork
 
 
@@ -76,10 +77,13 @@ async def test_register_refuses_a_weak_password_before_touching_storage(
 
 
 async def test_verify_email_marks_the_user_verified_once(
-    register: RegisterUserHandler, uow: InMemoryAccountsUnitOfWork, clock: FixedClock
+    register: RegisterUserHandler,
+    uow: InMemoryAccountsUnitOfWork,
+    clock: FixedClock,
+    accounts: AccountsContainer,
 ) -> None:
     await register(RegisterUser("ada@example.com", PASSWORD))
-    verify = VerifyEmailHandler(uow, clock)
+    verify = accounts.verify_email()
     token = _token_from(uow)
 
     view = await verify(VerifyEmail(token))
@@ -90,24 +94,30 @@ async def test_verify_email_marks_the_user_verified_once(
 
 
 async def test_verify_email_refuses_an_expired_token(
-    register: RegisterUserHandler, uow: InMemoryAccountsUnitOfWork, clock: FixedClock
+    register: RegisterUserHandler,
+    uow: InMemoryAccountsUnitOfWork,
+    clock: FixedClock,
+    accounts: AccountsContainer,
 ) -> None:
     await register(RegisterUser("ada@example.com", PASSWORD))
     clock.advance(timedelta(hours=24))
     with pytest.raises(TokenInvalid):
-        await VerifyEmailHandler(uow, clock)(VerifyEmail(_token_from(uow)))
+        await accounts.verify_email()(VerifyEmail(_token_from(uow)))
 
 
 @pytest.mark.parametrize("token", ["", "x" * 513, "not-a-token"])
 async def test_verify_email_refuses_unknown_or_malformed_tokens(
-    uow: InMemoryAccountsUnitOfWork, clock: FixedClock, token: str
+    uow: InMemoryAccountsUnitOfWork, clock: FixedClock, token: str, accounts: AccountsContainer
 ) -> None:
     with pytest.raises(TokenInvalid):
-        await VerifyEmailHandler(uow, clock)(VerifyEmail(token))
+        await accounts.verify_email()(VerifyEmail(token))
 
 
 async def test_a_new_verification_token_voids_the_older_one(
-    register: RegisterUserHandler, uow: InMemoryAccountsUnitOfWork, clock: FixedClock
+    register: RegisterUserHandler,
+    uow: InMemoryAccountsUnitOfWork,
+    clock: FixedClock,
+    accounts: AccountsContainer,
 ) -> None:
     await register(RegisterUser("ada@example.com", PASSWORD))
     first = _token_from(uow)
@@ -126,16 +136,19 @@ async def test_a_new_verification_token_voids_the_older_one(
         )
         await tx.commit()
     with pytest.raises(TokenInvalid):
-        await VerifyEmailHandler(uow, clock)(VerifyEmail(first))
-    assert (await VerifyEmailHandler(uow, clock)(VerifyEmail("second"))).email_verified
+        await accounts.verify_email()(VerifyEmail(first))
+    assert (await accounts.verify_email()(VerifyEmail("second"))).email_verified
 
 
 async def test_update_profile_renames_and_clears(
-    register: RegisterUserHandler, uow: InMemoryAccountsUnitOfWork, clock: FixedClock
+    register: RegisterUserHandler,
+    uow: InMemoryAccountsUnitOfWork,
+    clock: FixedClock,
+    accounts: AccountsContainer,
 ) -> None:
     await register(RegisterUser("ada@example.com", PASSWORD, "Ada"))
     user_id = next(iter(uow.committed.users))
-    update = UpdateProfileHandler(uow, clock, ("de", "en"))
+    update = accounts.update_profile()
 
     assert (await update(UpdateProfile(user_id, " Countess "))).display_name == "Countess"
     assert (await update(UpdateProfile(user_id, None))).display_name is None
@@ -144,11 +157,14 @@ async def test_update_profile_renames_and_clears(
 
 
 async def test_update_profile_changes_only_what_is_sent_and_knows_the_locales(
-    register: RegisterUserHandler, uow: InMemoryAccountsUnitOfWork, clock: FixedClock
+    register: RegisterUserHandler,
+    uow: InMemoryAccountsUnitOfWork,
+    clock: FixedClock,
+    accounts: AccountsContainer,
 ) -> None:
     await register(RegisterUser("ada@example.com", PASSWORD, "Ada"))
     user_id = next(iter(uow.committed.users))
-    update = UpdateProfileHandler(uow, clock, ("de", "en"))
+    update = accounts.update_profile()
 
     german = await update(UpdateProfile(user_id, locale="de"))
     assert (german.locale, german.display_name) == ("de", "Ada")
@@ -165,11 +181,12 @@ async def directory(
     uow: InMemoryAccountsUnitOfWork,
     hasher: FakePasswordHasher,
     clock: FixedClock,
+    accounts: AccountsContainer,
 ) -> AccountsDirectory:
     await register(RegisterUser("ada@example.com", PASSWORD))
-    await VerifyEmailHandler(uow, clock)(VerifyEmail(_token_from(uow)))
+    await accounts.verify_email()(VerifyEmail(_token_from(uow)))
     hasher.calls.clear()
-    return AccountsDirectory(uow, hasher, clock, require_verified_email=True)
+    return accounts.directory()
 
 
 async def test_authenticate_returns_the_account_for_right_credentials(
@@ -213,14 +230,15 @@ async def test_authenticate_refuses_an_unverified_email_only_after_the_right_pas
     uow: InMemoryAccountsUnitOfWork,
     hasher: FakePasswordHasher,
     clock: FixedClock,
+    accounts: AccountsContainer,
 ) -> None:
     await register(RegisterUser("bob@example.com", PASSWORD))
-    directory = AccountsDirectory(uow, hasher, clock, require_verified_email=True)
+    directory = accounts.directory()
     with pytest.raises(InvalidCredentials):
         await directory.authenticate("bob@example.com", "wrong password!")
     with pytest.raises(EmailNotVerified):
         await directory.authenticate("bob@example.com", PASSWORD)
-    lenient = AccountsDirectory(uow, hasher, clock, require_verified_email=False)
+    lenient = build_accounts(uow, hasher, clock, require_verified_email=False).directory()
     assert (await lenient.authenticate("bob@example.com", PASSWORD)).email == "bob@example.com"
 
 

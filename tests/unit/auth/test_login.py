@@ -12,13 +12,13 @@ from gatehouse.modules.accounts.application.public import (
     ReauthFailed,
 )
 from gatehouse.modules.auth.adapters.refresh_tokens import HmacRefreshTokens
-from gatehouse.modules.auth.application.login import (
+from gatehouse.modules.auth.application.signing_in import (
     Login,
     LoginHandler,
     SessionPolicy,
     TokenPair,
-    TokenPairIssuer,
 )
+from tests.support.containers import REFRESH_TOKEN_KEY, auth_container, with_uow
 from tests.unit.fakes import (
     FakeAccessTokenIssuer,
     FixedClock,
@@ -30,7 +30,7 @@ USER_ID = uuid.uuid4()
 POLICY = SessionPolicy(
     access_ttl=timedelta(minutes=15), idle_ttl=timedelta(days=7), absolute_ttl=timedelta(days=30)
 )
-TOKENS = HmacRefreshTokens(b"k" * 32)
+TOKENS = HmacRefreshTokens(REFRESH_TOKEN_KEY)
 
 
 class StubDirectory(AccountDirectory):
@@ -54,23 +54,25 @@ class StubDirectory(AccountDirectory):
 
 
 class Parts:
+    """The auth container with fakes for its infrastructure (its wiring is the app's)."""
+
     def __init__(self) -> None:
-        self.uow = InMemoryAuthUnitOfWork()
         self.issuer = FakeAccessTokenIssuer()
         self.clock = FixedClock()
         self.directory = StubDirectory()
-        self.pairs = TokenPairIssuer(self.issuer, TOKENS, POLICY)
         self.revocations = RecordingRevocations()
+        self.auth = auth_container(
+            clock=self.clock,
+            accounts=self.directory,
+            tokens=self.issuer,
+            revocations=self.revocations,
+        )
+        self.uow = InMemoryAuthUnitOfWork(after_commit=self.auth.subscriptions())
+        with_uow(self.auth, self.uow)
+        assert self.auth.session_policy() == POLICY
 
     def login(self) -> LoginHandler:
-        return LoginHandler(
-            accounts=self.directory,
-            uow=self.uow,
-            tokens=TOKENS,
-            pairs=self.pairs,
-            clock=self.clock,
-            policy=POLICY,
-        )
+        return self.auth.login()
 
     async def sign_in(self, login: Login) -> TokenPair:
         """Login, for an account without a second factor: a token pair."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
 
 import pyotp
 import pytest
@@ -20,20 +19,13 @@ from gatehouse.modules.accounts.application.public import (
 from gatehouse.modules.auth.adapters.mfa_crypto import HmacCodeHasher
 from gatehouse.modules.auth.adapters.secret_box import FernetSecretBox
 from gatehouse.modules.auth.adapters.totp import PyotpCodes
-from gatehouse.modules.auth.application.mfa import (
+from gatehouse.modules.auth.application.factor_management import (
     Caller,
     ConfirmTotp,
-    ConfirmTotpHandler,
-    DisableFactorHandler,
-    EnableEmailFactorHandler,
     MfaChange,
-    SecondFactor,
     SendEmailCode,
-    SendEmailCodeHandler,
-    normalize_backup_code,
 )
 from gatehouse.modules.auth.application.ports import AttemptLimiter, QrCodes
-from gatehouse.modules.auth.application.step_up import StepUpHandler
 from gatehouse.modules.auth.domain.errors import (
     MailCapReached,
     TooManyAttempts,
@@ -44,14 +36,21 @@ from gatehouse.modules.auth.domain.mfa import (
     MfaMethod,
     UserMfa,
     amr_after,
+    normalize_backup_code,
 )
 from gatehouse.modules.notifications.application.public import MailCaps
 from gatehouse.shared.principal import Principal
 from gatehouse.shared.step_up import StepUpProof
-from tests.unit.fakes import FixedClock, InMemoryAuthUnitOfWork
+from tests.support.containers import MFA_KEYS, auth_container, with_uow
+from tests.unit.fakes import (
+    FakeAccessTokenIssuer,
+    FixedClock,
+    InMemoryAuthUnitOfWork,
+    RecordingRevocations,
+)
 
 USER = uuid.uuid4()
-KEYS = {1: b"k" * 32}
+KEYS = MFA_KEYS
 BOX = FernetSecretBox(KEYS)
 HASHER = HmacCodeHasher(KEYS)
 TOTP = PyotpCodes()
@@ -106,23 +105,25 @@ class Qr(QrCodes):
 
 
 class World:
-    def __init__(self, *, verified: bool = True, caps: bool = True) -> None:
+    """The auth container with fakes for its infrastructure (its wiring is the app's)."""
+
+    def __init__(
+        self, *, verified: bool = True, caps: bool = True, limiter: Limiter | None = None
+    ) -> None:
         self.uow = InMemoryAuthUnitOfWork()
         self.clock = FixedClock()
         self.directory = Directory(verified=verified)
-        self.factor = SecondFactor(box=BOX, totp=TOTP, hasher=HASHER)
-        self.parts: dict[str, Any] = {
-            "uow": self.uow,
-            "accounts": self.directory,
-            "factor": self.factor,
-            "box": BOX,
-            "totp": TOTP,
-            "hasher": HASHER,
-            "qr": Qr(),
-            "caps": Caps(caps),
-            "clock": self.clock,
-            "issuer": "Gatehouse",
-        }
+        self.limiter = limiter or Limiter()
+        self.auth = auth_container(
+            clock=self.clock,
+            accounts=self.directory,
+            tokens=FakeAccessTokenIssuer(),
+            revocations=RecordingRevocations(),
+            caps=Caps(caps),
+            limiter=self.limiter,
+            qr=Qr(),
+        )
+        with_uow(self.auth, self.uow)
 
     def change(self) -> MfaChange:
         return MfaChange(StepUpProof(USER, "pwd", self.clock.now()), Caller(locale="de"))
@@ -134,7 +135,7 @@ class World:
             BOX.seal(secret.encode()), self.clock.now(), timedelta(minutes=15)
         )
         code = pyotp.TOTP(secret).at(self.clock.now())
-        codes = await ConfirmTotpHandler(**self.parts)(ConfirmTotp(USER, code))
+        codes = await self.auth.confirm_totp()(ConfirmTotp(USER, code))
         return secret, codes
 
 
@@ -214,7 +215,7 @@ def test_code_hashes_are_keyed_bound_to_the_user_and_survive_a_key_rotation() ->
 async def test_confirming_needs_a_pending_setup_that_has_not_expired() -> None:
     world = World()
     with pytest.raises(TotpEnrolmentMissing):
-        await ConfirmTotpHandler(**world.parts)(ConfirmTotp(USER, "123456"))
+        await world.auth.confirm_totp()(ConfirmTotp(USER, "123456"))
     secret = TOTP.new_secret()
     world.uow.committed.mfa[USER] = UserMfa(user_id=USER)
     world.uow.committed.mfa[USER].begin_totp(
@@ -223,7 +224,7 @@ async def test_confirming_needs_a_pending_setup_that_has_not_expired() -> None:
     world.clock.advance(timedelta(minutes=15))
     code = pyotp.TOTP(secret).at(world.clock.now())
     with pytest.raises(TotpEnrolmentMissing):
-        await ConfirmTotpHandler(**world.parts)(ConfirmTotp(USER, code))
+        await world.auth.confirm_totp()(ConfirmTotp(USER, code))
 
 
 async def test_confirming_turns_totp_on_with_ten_hashed_codes_a_summary_and_a_notice() -> None:
@@ -241,7 +242,7 @@ async def test_confirming_turns_totp_on_with_ten_hashed_codes_a_summary_and_a_no
 async def test_turning_the_last_factor_off_drops_the_backup_codes() -> None:
     world = World()
     await world.enrolled()
-    await DisableFactorHandler(method=MfaMethod.TOTP, **world.parts)(world.change())
+    await world.auth.disable_totp()(world.change())
     state = world.uow.committed
     assert state.backup_codes == {}
     assert state.summaries[USER] == MfaSummary()
@@ -251,11 +252,11 @@ async def test_turning_the_last_factor_off_drops_the_backup_codes() -> None:
 async def test_email_codes_need_a_verified_address_and_respect_the_mail_caps() -> None:
     unverified = World(verified=False)
     with pytest.raises(EmailNotVerified):
-        await EnableEmailFactorHandler(**unverified.parts)(unverified.change())
+        await unverified.auth.enable_email_factor()(unverified.change())
     world = World(caps=False)
-    await EnableEmailFactorHandler(**world.parts)(world.change())
+    await world.auth.enable_email_factor()(world.change())
     with pytest.raises(MailCapReached):
-        await SendEmailCodeHandler(**world.parts)(SendEmailCode(user_id=USER))
+        await world.auth.send_email_code()(SendEmailCode(user_id=USER))
     assert world.uow.committed.mfa[USER].email_code_hash is None
     assert [m.template for m in world.uow.committed.mails] == ["mfa_changed"]
 
@@ -263,14 +264,8 @@ async def test_email_codes_need_a_verified_address_and_respect_the_mail_caps() -
 async def test_step_up_by_code_spends_it_and_wrong_ones_are_counted() -> None:
     world = World()
     secret, codes = await world.enrolled()
-    limiter = Limiter()
-    step_up = StepUpHandler(
-        accounts=world.directory,
-        uow=world.uow,
-        factor=world.factor,
-        limiter=limiter,
-        clock=world.clock,
-    )
+    limiter = world.limiter
+    step_up = world.auth.step_up()
     with pytest.raises(ReauthFailed):
         await step_up.prove(PRINCIPAL, password=None, code="000000")
     assert limiter.failures == 1
@@ -294,14 +289,8 @@ async def test_step_up_by_code_spends_it_and_wrong_ones_are_counted() -> None:
 
 
 async def test_a_blocked_step_up_checks_nothing() -> None:
-    world = World()
-    step_up = StepUpHandler(
-        accounts=world.directory,
-        uow=world.uow,
-        factor=world.factor,
-        limiter=Limiter(blocked=True),
-        clock=world.clock,
-    )
+    world = World(limiter=Limiter(blocked=True))
+    step_up = world.auth.step_up()
     with pytest.raises(TooManyAttempts):
         await step_up.prove(PRINCIPAL, password="right", code=None)
     assert world.directory.reauthenticated == 0

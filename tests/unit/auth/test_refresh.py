@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from gatehouse.modules.auth.application.login import Login, TokenPair
 from gatehouse.modules.auth.application.refresh import RefreshSession, RefreshSessionHandler
+from gatehouse.modules.auth.application.signing_in import Login, TokenPair
 from gatehouse.modules.auth.domain.errors import (
     CsrfFailed,
     RefreshTokenInvalid,
@@ -18,15 +18,7 @@ from tests.unit.auth.test_login import POLICY, TOKENS, Parts
 
 
 def _refresh(parts: Parts) -> RefreshSessionHandler:
-    return RefreshSessionHandler(
-        accounts=parts.directory,
-        uow=parts.uow,
-        tokens=TOKENS,
-        pairs=parts.pairs,
-        clock=parts.clock,
-        policy=POLICY,
-        revocations=parts.revocations,
-    )
+    return parts.auth.refresh()
 
 
 @pytest.fixture
@@ -140,6 +132,19 @@ async def test_a_disabled_account_cannot_refresh(parts: Parts) -> None:
     parts.directory.active = False
     with pytest.raises(RefreshTokenInvalid):
         await _refresh(parts)(RefreshSession(first.refresh_token))
+
+
+async def test_a_disabled_accounts_refresh_is_refused_before_the_token_is_spent(
+    parts: Parts,
+) -> None:
+    first = await _login(parts)
+    parts.directory.active = False
+    with pytest.raises(RefreshTokenInvalid):
+        await _refresh(parts)(RefreshSession(first.refresh_token))
+    assert _live_tokens(parts) == [TOKENS.hash(first.refresh_token)]  # rolled back, unspent
+    parts.directory.active = True  # enabled again: the same token still works, once
+    second = await _refresh(parts)(RefreshSession(first.refresh_token))
+    assert _live_tokens(parts) == [TOKENS.hash(second.refresh_token)]
 
 
 def test_children_are_derived_with_the_key_and_are_stable() -> None:

@@ -4,18 +4,16 @@ import uuid
 
 import pytest
 
-from gatehouse.modules.auth.application.login import Login, TokenPair
 from gatehouse.modules.auth.application.sessions import (
-    EndAllSessionsHandler,
-    EndSessionHandler,
+    EndAllSessions,
+    EndSession,
     ListSessions,
-    ListSessionsHandler,
-    LogoutHandler,
+    Logout,
 )
+from gatehouse.modules.auth.application.signing_in import Login, TokenPair
 from gatehouse.modules.auth.domain.errors import SessionNotFound
 from gatehouse.shared.principal import Principal
-from tests.unit.auth.test_login import TOKENS, USER_ID, Parts
-from tests.unit.fakes import RecordingRevocations
+from tests.unit.auth.test_login import USER_ID, Parts
 
 
 @pytest.fixture
@@ -33,7 +31,7 @@ async def _logins(parts: Parts, count: int) -> list[TokenPair]:
 
 async def test_sessions_page_newest_first_and_mark_the_current_one(parts: Parts) -> None:
     pairs = await _logins(parts, 3)
-    handler = ListSessionsHandler(parts.uow, parts.clock)
+    handler = parts.auth.list_sessions()
     first = await handler(ListSessions(principal(pairs[0]), limit=2))
     assert [str(s.id) for s in first.items] == [pairs[2].session_id, pairs[1].session_id]
     assert first.next_before is not None
@@ -44,9 +42,9 @@ async def test_sessions_page_newest_first_and_mark_the_current_one(parts: Parts)
 
 async def test_ending_a_session_revokes_it_and_tells_the_denylist(parts: Parts) -> None:
     [pair] = await _logins(parts, 1)
-    revocations = RecordingRevocations()
-    await EndSessionHandler(parts.uow, revocations, parts.clock)(
-        principal(pair), uuid.UUID(pair.session_id), "logout"
+    revocations = parts.revocations
+    await parts.auth.end_session()(
+        EndSession(principal(pair), uuid.UUID(pair.session_id), "logout")
     )
     [session] = parts.uow.sessions_by_id.values()
     assert session.revoked_at == parts.clock.now()
@@ -58,23 +56,20 @@ async def test_another_users_session_cannot_be_ended(parts: Parts) -> None:
     [pair] = await _logins(parts, 1)
     intruder = principal(pair, user_id=uuid.uuid4())
     with pytest.raises(SessionNotFound):
-        await EndSessionHandler(parts.uow, RecordingRevocations(), parts.clock)(
-            intruder, uuid.UUID(pair.session_id), "x"
-        )
+        await parts.auth.end_session()(EndSession(intruder, uuid.UUID(pair.session_id), "x"))
     assert all(s.revoked_at is None for s in parts.uow.sessions_by_id.values())
 
 
 async def test_logout_with_a_refresh_token_ends_both_sessions(parts: Parts) -> None:
     laptop, phone = await _logins(parts, 2)
-    revocations = RecordingRevocations()
-    end = EndSessionHandler(parts.uow, revocations, parts.clock)
-    await LogoutHandler(parts.uow, TOKENS, end)(principal(laptop), phone.refresh_token)
+    revocations = parts.revocations
+    await parts.auth.logout()(Logout(principal(laptop), phone.refresh_token))
     assert {str(s) for s in revocations.told} == {laptop.session_id, phone.session_id}
 
 
 async def test_end_all_revokes_every_active_session(parts: Parts) -> None:
     await _logins(parts, 3)
-    revocations = RecordingRevocations()
-    await EndAllSessionsHandler(parts.uow, revocations, parts.clock)(USER_ID, "logout_all")
+    revocations = parts.revocations
+    await parts.auth.end_all_sessions()(EndAllSessions(USER_ID, "logout_all"))
     assert len(revocations.told) == 3
     assert all(s.revoke_reason == "logout_all" for s in parts.uow.sessions_by_id.values())

@@ -1,9 +1,13 @@
-"""Wiring of the accounts module: its inputs are declared, main provides them."""
+"""Wiring of the accounts module: its inputs are declared, main provides them.
+
+Exports ``directory`` (auth signs users in through it), ``subscriptions`` (its handler of
+auth's MFA summary) and ``mail_resolvers`` (registered into notifications' extension point).
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -11,7 +15,7 @@ from gatehouse.modules.accounts.adapters.common_passwords import load_common_pas
 from gatehouse.modules.accounts.adapters.password_hasher import BcryptPasswordHasher
 from gatehouse.modules.accounts.adapters.repositories import (
     SqlAlchemyAccountsUnitOfWork,
-    SqlAlchemyMfaSummaryRecorder,
+    accounts_subscriptions,
 )
 from gatehouse.modules.accounts.adapters.views import AsyncpgUserViews
 from gatehouse.modules.accounts.application.admin import CreateAdminHandler
@@ -23,11 +27,15 @@ from gatehouse.modules.accounts.application.email_change import (
 )
 from gatehouse.modules.accounts.application.mail_requests import (
     AccountMailResolver,
+    MailRequestKind,
     RequestMailHandler,
 )
 from gatehouse.modules.accounts.application.mails import LinkSettings
 from gatehouse.modules.accounts.application.password_change import ChangePasswordHandler
-from gatehouse.modules.accounts.application.password_reset import ResetPasswordHandler
+from gatehouse.modules.accounts.application.password_reset import (
+    PasswordSetter,
+    ResetPasswordHandler,
+)
 from gatehouse.modules.accounts.application.profile import GetProfileHandler, UpdateProfileHandler
 from gatehouse.modules.accounts.application.register import RegisterUserHandler
 from gatehouse.modules.accounts.application.verify_email import VerifyEmailHandler
@@ -38,10 +46,7 @@ class AccountsContainer(containers.DeclarativeContainer):
     clock: providers.Dependency[Any] = providers.Dependency()
     session_factory: providers.Dependency[Any] = providers.Dependency()
     read_pool: providers.Dependency[Any] = providers.Dependency()
-    outbox_factory: providers.Dependency[Any] = providers.Dependency()
-    audit_factory: providers.Dependency[Any] = providers.Dependency()
-    sessions_factory: providers.Dependency[Any] = providers.Dependency()  # auth's terminator
-    session_denylist: providers.Dependency[Any] = providers.Dependency()  # auth's denylist
+    events: providers.Dependency[Any] = providers.Dependency()  # EventHandlers, from main
     mail_caps: providers.Dependency[Any] = providers.Dependency()  # notifications' MailCaps
     locales: providers.Dependency[Any] = providers.Dependency()  # those mails exist in
     reset_ttl_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
@@ -53,6 +58,7 @@ class AccountsContainer(containers.DeclarativeContainer):
     verification_ttl_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
     require_verified_email: providers.Dependency[bool] = providers.Dependency(instance_of=bool)
 
+    subscriptions = providers.Singleton(accounts_subscriptions)
     hasher = providers.Singleton(
         BcryptPasswordHasher,
         peppers,
@@ -61,16 +67,8 @@ class AccountsContainer(containers.DeclarativeContainer):
         queue_limit=hash_queue_limit,
     )
     policy = providers.Singleton(PasswordPolicy, providers.Callable(load_common_passwords))
-    uow = providers.Factory(
-        SqlAlchemyAccountsUnitOfWork,
-        session_factory=session_factory,
-        outbox_factory=outbox_factory,
-        audit_factory=audit_factory,
-        sessions_factory=sessions_factory,
-    )
+    uow = providers.Factory(SqlAlchemyAccountsUnitOfWork, session_factory, events)
     views = providers.Singleton(AsyncpgUserViews, read_pool)
-    # For auth: keeps the account's MFA summary current, in auth's transaction.
-    mfa_summary_factory = providers.Factory(SqlAlchemyMfaSummaryRecorder).provider
     links = providers.Singleton(
         LinkSettings,
         public_url=public_url,
@@ -81,16 +79,26 @@ class AccountsContainer(containers.DeclarativeContainer):
     mail_resolver = providers.Singleton(
         AccountMailResolver, uow=uow.provider, clock=clock, links=links
     )
-    # Changing and resetting the password are built from the same parts (PasswordHandler).
-    _password_parts: ClassVar[dict[str, Any]] = {
-        "uow": uow.provider,
-        "hasher": hasher,
-        "policy": policy,
-        "denylist": session_denylist,
-        "clock": clock,
-        "links": links,
-    }
-    change_password = providers.Singleton(ChangePasswordHandler, **_password_parts)
+    # For notifications' extension point: the templates of accounts' mail requests.
+    mail_request_templates = providers.Object(tuple(kind.value for kind in MailRequestKind))
+
+    password_setter = providers.Singleton(PasswordSetter, links)
+    change_password = providers.Singleton(
+        ChangePasswordHandler,
+        uow=uow.provider,
+        hasher=hasher,
+        policy=policy,
+        setter=password_setter,
+        clock=clock,
+    )
+    reset_password = providers.Singleton(
+        ResetPasswordHandler,
+        uow=uow.provider,
+        hasher=hasher,
+        policy=policy,
+        setter=password_setter,
+        clock=clock,
+    )
     request_email_change = providers.Singleton(
         RequestEmailChangeHandler,
         uow=uow.provider,
@@ -99,12 +107,9 @@ class AccountsContainer(containers.DeclarativeContainer):
         links=links,
     )
     confirm_email_change = providers.Singleton(
-        ConfirmEmailChangeHandler, uow=uow.provider, clock=clock, links=links
+        ConfirmEmailChangeHandler, uow=uow.provider, views=views, clock=clock, links=links
     )
-    delete_account = providers.Singleton(
-        DeleteAccountHandler, uow=uow.provider, denylist=session_denylist
-    )
-    reset_password = providers.Singleton(ResetPasswordHandler, **_password_parts)
+    delete_account = providers.Singleton(DeleteAccountHandler, uow=uow.provider)
 
     register_user = providers.Singleton(
         RegisterUserHandler,
@@ -114,14 +119,17 @@ class AccountsContainer(containers.DeclarativeContainer):
         clock=clock,
         links=links,
     )
-    verify_email = providers.Singleton(VerifyEmailHandler, uow=uow.provider, clock=clock)
+    verify_email = providers.Singleton(
+        VerifyEmailHandler, uow=uow.provider, views=views, clock=clock
+    )
     get_profile = providers.Singleton(GetProfileHandler, views)
     update_profile = providers.Singleton(
-        UpdateProfileHandler, uow=uow.provider, clock=clock, locales=locales
+        UpdateProfileHandler, uow=uow.provider, views=views, clock=clock, locales=locales
     )
     directory = providers.Singleton(
         AccountsDirectory,
         uow=uow.provider,
+        views=views,
         hasher=hasher,
         clock=clock,
         require_verified_email=require_verified_email,

@@ -1,4 +1,5 @@
-"""Wiring of the audit module."""
+"""Wiring of the audit module: inputs declared, main provides them; ``subscriptions`` is what it
+exports (its handlers of other modules' security events)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from gatehouse.modules.audit.adapters.trail import AsyncpgAuditEventViews, SqlAlchemyAuditTrail
+from gatehouse.modules.audit.adapters.trail import AsyncpgAuditEventViews, audit_subscriptions
 from gatehouse.modules.audit.application.queries import ListAuditEventsHandler
 
 
@@ -14,7 +15,6 @@ class AuditContainer(containers.DeclarativeContainer):
     clock: providers.Dependency[Any] = providers.Dependency()
     read_pool: providers.Dependency[Any] = providers.Dependency()
 
-    # Called with the caller's AsyncSession: ``trail_factory(session)``.
-    trail_factory = providers.Factory(SqlAlchemyAuditTrail, clock=clock).provider
+    subscriptions = providers.Singleton(audit_subscriptions, clock)
     views = providers.Singleton(AsyncpgAuditEventViews, read_pool)
     list_events = providers.Singleton(ListAuditEventsHandler, views)

@@ -1,50 +1,79 @@
-"""Wiring of the auth module."""
+"""Wiring of the auth module: its inputs are declared, main provides them.
+
+Exports ``principal_resolver`` and ``step_up`` (the shared HTTP layer's contracts),
+``revocations`` (the lifespan runs its sync) and ``subscriptions`` (its handlers of accounts'
+credential events and of its own ended sessions).
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from dependency_injector import containers, providers
 
 from gatehouse.modules.auth.adapters.attempts import RedisAttemptLimiter
+from gatehouse.modules.auth.adapters.events import auth_subscriptions
 from gatehouse.modules.auth.adapters.jwt_tokens import JwtAccessTokens
+from gatehouse.modules.auth.adapters.keys import KeyRingSource
 from gatehouse.modules.auth.adapters.mfa_crypto import HmacCodeHasher, SegnoQrCodes
 from gatehouse.modules.auth.adapters.refresh_tokens import HmacRefreshTokens
 from gatehouse.modules.auth.adapters.repositories import SqlAlchemyAuthUnitOfWork
+from gatehouse.modules.auth.adapters.revocations import RedisSessionRevocations
 from gatehouse.modules.auth.adapters.secret_box import FernetSecretBox
 from gatehouse.modules.auth.adapters.totp import PyotpCodes
-from gatehouse.modules.auth.application.login import LoginHandler, SessionPolicy, TokenPairIssuer
-from gatehouse.modules.auth.application.mfa import (
+from gatehouse.modules.auth.application.factor_management import (
     BeginTotpHandler,
     ConfirmTotpHandler,
     DisableFactorHandler,
     EnableEmailFactorHandler,
+    FactorChanges,
     GetMfaStatusHandler,
     RegenerateBackupCodesHandler,
-    SecondFactor,
     SendEmailCodeHandler,
 )
-from gatehouse.modules.auth.application.mfa_sign_in import VerifyMfaHandler
 from gatehouse.modules.auth.application.principal import AccessTokenPrincipalResolver
 from gatehouse.modules.auth.application.refresh import RefreshSessionHandler
+from gatehouse.modules.auth.application.second_factors import SecondFactor
 from gatehouse.modules.auth.application.sessions import (
     EndAllSessionsHandler,
     EndSessionHandler,
     ListSessionsHandler,
     LogoutHandler,
 )
+from gatehouse.modules.auth.application.signing_in import (
+    ChallengeOpener,
+    LoginHandler,
+    SessionPolicy,
+    SessionStarter,
+    TokenPairIssuer,
+    VerifyMfaHandler,
+)
 from gatehouse.modules.auth.application.step_up import StepUpHandler
 from gatehouse.modules.auth.domain.mfa import MfaMethod
+
+
+def _seconds(seconds: int) -> timedelta:
+    return timedelta(seconds=seconds)
+
+
+def _revocation_window(access_ttl_seconds: int) -> int:
+    """Access tokens live this long (plus the verifier's leeway): older ones are refused anyway."""
+    return access_ttl_seconds + 60
 
 
 class AuthContainer(containers.DeclarativeContainer):
     clock: providers.Dependency[Any] = providers.Dependency()
     session_factory: providers.Dependency[Any] = providers.Dependency()
-    accounts: providers.Dependency[Any] = (
-        providers.Dependency()
-    )  # accounts.application.public.AccountDirectory
-    key_ring: providers.Dependency[Any] = providers.Dependency()
+    read_pool: providers.Dependency[Any] = providers.Dependency()
+    redis: providers.Dependency[Any] = providers.Dependency()
+    events: providers.Dependency[Any] = providers.Dependency()  # EventHandlers, from main
+    accounts: providers.Dependency[Any] = providers.Dependency()  # accounts' AccountDirectory
+    mail_caps: providers.Dependency[Any] = providers.Dependency()  # notifications' MailCaps
+    keys_dir: providers.Dependency[Any] = providers.Dependency()  # a Path
+    create_keys: providers.Dependency[bool] = providers.Dependency(instance_of=bool)  # in dev
+    key_rotation: providers.Dependency[Any] = providers.Dependency()  # a KeyRotationPolicy
+    keys_reload_seconds: providers.Dependency[float] = providers.Dependency()
     issuer: providers.Dependency[str] = providers.Dependency(instance_of=str)
     audience: providers.Dependency[str] = providers.Dependency(instance_of=str)
     access_ttl_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
@@ -55,86 +84,132 @@ class AuthContainer(containers.DeclarativeContainer):
     allowed_origins: providers.Dependency[frozenset[str]] = providers.Dependency(
         instance_of=frozenset
     )
-    # SessionRevocations (adapters.revocations), shared with accounts through main.
-    revocations: providers.Dependency[Any] = providers.Dependency()
-    audit_factory: providers.Dependency[Any] = providers.Dependency()
-    outbox_factory: providers.Dependency[Any] = providers.Dependency()
-    mfa_summary_factory: providers.Dependency[Any] = providers.Dependency()  # accounts'
-    mail_caps: providers.Dependency[Any] = providers.Dependency()  # notifications'
-    redis: providers.Dependency[Any] = providers.Dependency()
     mfa_keys: providers.Dependency[dict[int, bytes]] = providers.Dependency(instance_of=dict)
     mfa_issuer: providers.Dependency[str] = providers.Dependency(instance_of=str)
 
-    tokens = providers.Singleton(JwtAccessTokens, key_ring, issuer=issuer, audience=audience)
-    uow = providers.Factory(
-        SqlAlchemyAuthUnitOfWork,
-        session_factory,
-        audit_factory,
-        outbox_factory,
-        mfa_summary_factory,
+    key_ring = providers.Singleton(
+        KeyRingSource,
+        keys_dir,
+        create_if_missing=create_keys,
+        policy=key_rotation,
+        clock=clock,
+        reload_seconds=keys_reload_seconds,
     )
+    revocations = providers.Singleton(
+        RedisSessionRevocations,
+        redis,
+        read_pool,
+        window_seconds=providers.Callable(_revocation_window, access_ttl_seconds),
+    )
+    subscriptions = providers.Singleton(auth_subscriptions, clock, revocations)
+    uow = providers.Factory(SqlAlchemyAuthUnitOfWork, session_factory, events)
+    tokens = providers.Singleton(JwtAccessTokens, key_ring, issuer=issuer, audience=audience)
     session_policy = providers.Singleton(
         SessionPolicy,
-        access_ttl=providers.Factory(timedelta, seconds=access_ttl_seconds),
-        idle_ttl=providers.Factory(timedelta, seconds=idle_ttl_seconds),
-        absolute_ttl=providers.Factory(timedelta, seconds=absolute_ttl_seconds),
-        reuse_grace=providers.Factory(timedelta, seconds=reuse_grace_seconds),
+        access_ttl=providers.Callable(_seconds, access_ttl_seconds),
+        idle_ttl=providers.Callable(_seconds, idle_ttl_seconds),
+        absolute_ttl=providers.Callable(_seconds, absolute_ttl_seconds),
+        reuse_grace=providers.Callable(_seconds, reuse_grace_seconds),
     )
     refresh_tokens = providers.Singleton(HmacRefreshTokens, refresh_token_key)
     pairs = providers.Singleton(TokenPairIssuer, tokens, refresh_tokens, session_policy)
-    # Login and refresh are built from the same parts (SessionTokenHandler).
-    _session_token_parts: ClassVar[dict[str, Any]] = {
-        "accounts": accounts,
-        "uow": uow.provider,
-        "tokens": refresh_tokens,
-        "pairs": pairs,
-        "clock": clock,
-        "policy": session_policy,
-    }
-    login = providers.Singleton(LoginHandler, **_session_token_parts)
+    principal_resolver = providers.Singleton(AccessTokenPrincipalResolver, tokens, revocations)
 
-    # MFA.
+    # Signing in.
+    starter = providers.Singleton(SessionStarter, refresh_tokens, session_policy)
+    challenges = providers.Singleton(ChallengeOpener)
+    login = providers.Singleton(
+        LoginHandler,
+        accounts=accounts,
+        uow=uow.provider,
+        starter=starter,
+        challenges=challenges,
+        pairs=pairs,
+        clock=clock,
+    )
+
+    # Second factors.
     secret_box = providers.Singleton(FernetSecretBox, mfa_keys)
     code_hasher = providers.Singleton(HmacCodeHasher, mfa_keys)
     totp_codes = providers.Singleton(PyotpCodes)
     factor = providers.Singleton(SecondFactor, box=secret_box, totp=totp_codes, hasher=code_hasher)
-    verify_mfa = providers.Singleton(VerifyMfaHandler, factor=factor, **_session_token_parts)
+    verify_mfa = providers.Singleton(
+        VerifyMfaHandler,
+        accounts=accounts,
+        uow=uow.provider,
+        factor=factor,
+        starter=starter,
+        pairs=pairs,
+        clock=clock,
+    )
+    limiter = providers.Singleton(RedisAttemptLimiter, redis)
     step_up = providers.Singleton(
         StepUpHandler,
         accounts=accounts,
         uow=uow.provider,
         factor=factor,
-        limiter=providers.Singleton(RedisAttemptLimiter, redis),
+        limiter=limiter,
         clock=clock,
     )
-    # Every MFA use case is built from the same parts (MfaHandler).
-    _mfa_parts: ClassVar[dict[str, Any]] = {
-        "uow": uow.provider,
-        "accounts": accounts,
-        "factor": factor,
-        "box": secret_box,
-        "totp": totp_codes,
-        "hasher": code_hasher,
-        "qr": providers.Singleton(SegnoQrCodes),
-        "caps": mail_caps,
-        "clock": clock,
-        "issuer": mfa_issuer,
-    }
-    mfa_status = providers.Singleton(GetMfaStatusHandler, **_mfa_parts)
-    begin_totp = providers.Singleton(BeginTotpHandler, **_mfa_parts)
-    confirm_totp = providers.Singleton(ConfirmTotpHandler, **_mfa_parts)
-    disable_totp = providers.Singleton(DisableFactorHandler, method=MfaMethod.TOTP, **_mfa_parts)
-    enable_email_factor = providers.Singleton(EnableEmailFactorHandler, **_mfa_parts)
+
+    # Factor management.
+    factor_changes = providers.Singleton(
+        FactorChanges, accounts=accounts, hasher=code_hasher, clock=clock
+    )
+    qr = providers.Singleton(SegnoQrCodes)
+    mfa_status = providers.Singleton(GetMfaStatusHandler, uow=uow.provider, clock=clock)
+    begin_totp = providers.Singleton(
+        BeginTotpHandler,
+        uow=uow.provider,
+        changes=factor_changes,
+        box=secret_box,
+        totp=totp_codes,
+        qr=qr,
+        clock=clock,
+        issuer=mfa_issuer,
+    )
+    confirm_totp = providers.Singleton(
+        ConfirmTotpHandler,
+        uow=uow.provider,
+        changes=factor_changes,
+        factor=factor,
+        totp=totp_codes,
+        clock=clock,
+    )
+    disable_totp = providers.Singleton(
+        DisableFactorHandler, uow=uow.provider, changes=factor_changes, method=MfaMethod.TOTP
+    )
+    enable_email_factor = providers.Singleton(
+        EnableEmailFactorHandler, uow=uow.provider, changes=factor_changes, clock=clock
+    )
     disable_email_factor = providers.Singleton(
-        DisableFactorHandler, method=MfaMethod.EMAIL, **_mfa_parts
+        DisableFactorHandler, uow=uow.provider, changes=factor_changes, method=MfaMethod.EMAIL
     )
-    regenerate_backup_codes = providers.Singleton(RegenerateBackupCodesHandler, **_mfa_parts)
-    send_email_code = providers.Singleton(SendEmailCodeHandler, **_mfa_parts)
+    regenerate_backup_codes = providers.Singleton(
+        RegenerateBackupCodesHandler, uow=uow.provider, changes=factor_changes
+    )
+    send_email_code = providers.Singleton(
+        SendEmailCodeHandler,
+        uow=uow.provider,
+        changes=factor_changes,
+        hasher=code_hasher,
+        caps=mail_caps,
+        clock=clock,
+    )
+
+    # Refresh and sessions.
     refresh = providers.Singleton(
-        RefreshSessionHandler, revocations=revocations, **_session_token_parts
+        RefreshSessionHandler,
+        accounts=accounts,
+        uow=uow.provider,
+        tokens=refresh_tokens,
+        pairs=pairs,
+        clock=clock,
+        policy=session_policy,
     )
-    principal_resolver = providers.Singleton(AccessTokenPrincipalResolver, tokens, revocations)
-    list_sessions = providers.Singleton(ListSessionsHandler, uow.provider, clock)
-    end_session = providers.Singleton(EndSessionHandler, uow.provider, revocations, clock)
-    end_all_sessions = providers.Singleton(EndAllSessionsHandler, uow.provider, revocations, clock)
-    logout = providers.Singleton(LogoutHandler, uow.provider, refresh_tokens, end_session)
+    list_sessions = providers.Singleton(ListSessionsHandler, uow=uow.provider, clock=clock)
+    end_session = providers.Singleton(EndSessionHandler, uow=uow.provider, clock=clock)
+    end_all_sessions = providers.Singleton(EndAllSessionsHandler, uow=uow.provider, clock=clock)
+    logout = providers.Singleton(
+        LogoutHandler, uow=uow.provider, tokens=refresh_tokens, end=end_session
+    )

@@ -1,13 +1,19 @@
-"""Wiring of the notifications module."""
+"""Wiring of the notifications module: inputs declared, main provides them. Exports the mail
+caps and template locales other modules use, its outbox ``subscriptions``, and ``resolvers``,
+the extension point modules register their mail-request resolvers into (``register_resolver``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from dependency_injector import containers, providers
 
+from gatehouse.modules.notifications.adapters.mail_caps import RedisMailCaps
+from gatehouse.modules.notifications.adapters.mail_templates import JinjaMailRenderer
 from gatehouse.modules.notifications.adapters.outbox import (
     SqlAlchemyOutboxStore,
+    outbox_subscriptions,
 )
 from gatehouse.modules.notifications.adapters.transports import (
     LogMailTransport,
@@ -32,12 +38,21 @@ def _mail_domain(sender: str) -> str:
 class NotificationsContainer(containers.DeclarativeContainer):
     clock: providers.Dependency[Any] = providers.Dependency()
     engine: providers.Dependency[Any] = providers.Dependency()
+    redis: providers.Dependency[Any] = providers.Dependency()
     listen_dsn: providers.Dependency[Any] = providers.Dependency()
     smtp_url: providers.Dependency[Any] = providers.Dependency()
     mail_from: providers.Dependency[str] = providers.Dependency(instance_of=str)
     smtp_timeout: providers.Dependency[float] = providers.Dependency(instance_of=float)
-    resolvers: providers.Dependency[Any] = providers.Dependency()  # template -> MailResolver
-    renderer: providers.Dependency[Any] = providers.Dependency()  # MailRenderer, from main
+    public_url: providers.Dependency[str] = providers.Dependency(instance_of=str)
+
+    subscriptions = providers.Singleton(outbox_subscriptions, clock)
+    renderer = providers.Singleton(JinjaMailRenderer, public_url=public_url)
+    # The languages mails exist in (accounts checks a saved locale against them).
+    locales = renderer.provided.locales
+    # One budget per address for every module's mails.
+    caps = providers.Singleton(RedisMailCaps, redis, clock)
+    # template name -> MailResolver: the extension point (``register_resolver``).
+    resolvers = providers.Dict()
 
     store = providers.Singleton(SqlAlchemyOutboxStore, engine, listen_dsn)
     transport = providers.Singleton(_transport, smtp_url, mail_from, smtp_timeout)
@@ -50,3 +65,18 @@ class NotificationsContainer(containers.DeclarativeContainer):
         clock=clock,
         mail_domain=providers.Callable(_mail_domain, mail_from),
     )
+
+
+def register_resolver(
+    notifications: providers.Container[NotificationsContainer],
+    templates: Iterable[str],
+    resolver: providers.Provider[Any],
+) -> None:
+    """Let ``resolver`` (another module's ``MailResolver`` provider) answer the mail requests
+    queued under ``templates``. Before the container is built: the resolver is built lazily."""
+    resolvers: providers.Dict = notifications.resolvers  # type: ignore[assignment]
+    for template in templates:
+        if template in resolvers.kwargs:
+            msg = f"a resolver for {template!r} is registered already"
+            raise ValueError(msg)
+        resolvers.add_kwargs({template: resolver})

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, true, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.modules.accounts.adapters.orm import (
     UNIQUE_EMAIL,
@@ -19,18 +19,15 @@ from gatehouse.modules.accounts.application.ports import (
     OneTimeTokenRepository,
     UserRepository,
 )
-from gatehouse.modules.accounts.application.public import MfaSummaryRecorder
 from gatehouse.modules.accounts.domain.errors import EmailAlreadyRegistered
+from gatehouse.modules.accounts.domain.events import MfaSummaryChanged
 from gatehouse.modules.accounts.domain.model import (
     Email,
-    MfaSummary,
     OneTimeToken,
     TokenPurpose,
     User,
 )
-from gatehouse.modules.audit.application.public import AuditTrail
-from gatehouse.modules.auth.application.public import SessionTerminator
-from gatehouse.modules.notifications.application.public import MailOutbox
+from gatehouse.shared.messagebus import Subscription, Transaction
 from gatehouse.shared.persistence import SqlAlchemyUnitOfWork
 
 
@@ -107,24 +104,23 @@ class SqlAlchemyOneTimeTokenRepository(OneTimeTokenRepository):
         )
 
 
-class SqlAlchemyMfaSummaryRecorder(MfaSummaryRecorder):
-    """Bound to another module's session (auth's): the copy changes in its transaction."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    async def record(self, user_id: uuid.UUID, summary: MfaSummary) -> None:
-        t = user_table
-        await self._session.execute(
-            update(t)
-            .where(t.c.id == user_id)
-            .values(
-                mfa_totp=summary.totp,
-                mfa_email=summary.email,
-                mfa_backup_codes=summary.backup_codes_remaining,
-            )
-            .execution_options(synchronize_session=False)
+async def _copy_mfa_summary(event: MfaSummaryChanged, tx: Transaction) -> None:
+    """In the recording module's (auth's) transaction: the copy changes with the factors."""
+    t = user_table
+    await tx.session.execute(
+        update(t)
+        .where(t.c.id == event.user_id)
+        .values(
+            mfa_totp=event.summary.totp,
+            mfa_email=event.summary.email,
+            mfa_backup_codes=event.summary.backup_codes_remaining,
         )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def accounts_subscriptions() -> list[Subscription[Any]]:
+    return [Subscription(MfaSummaryChanged, in_transaction=_copy_mfa_summary)]
 
 
 class SqlAlchemyAccountsUnitOfWork(SqlAlchemyUnitOfWork, AccountsUnitOfWork):
@@ -132,25 +128,7 @@ class SqlAlchemyAccountsUnitOfWork(SqlAlchemyUnitOfWork, AccountsUnitOfWork):
 
     users: UserRepository
     tokens: OneTimeTokenRepository
-    outbox: MailOutbox
-    audit: AuditTrail
-    sessions: SessionTerminator
-
-    def __init__(
-        self,
-        session_factory: async_sessionmaker[AsyncSession],
-        outbox_factory: Callable[[AsyncSession], MailOutbox],
-        audit_factory: Callable[[AsyncSession], AuditTrail],
-        sessions_factory: Callable[[AsyncSession], SessionTerminator],
-    ) -> None:
-        super().__init__(session_factory)
-        self._outbox_factory = outbox_factory
-        self._audit_factory = audit_factory
-        self._sessions_factory = sessions_factory
 
     def _attach(self, session: AsyncSession) -> None:
         self.users = SqlAlchemyUserRepository(session)
         self.tokens = SqlAlchemyOneTimeTokenRepository(session)
-        self.outbox = self._outbox_factory(session)
-        self.audit = self._audit_factory(session)
-        self.sessions = self._sessions_factory(session)

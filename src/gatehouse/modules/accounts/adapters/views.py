@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from gatehouse.modules.accounts.application.ports import UserViews
-from gatehouse.modules.accounts.application.views import UserView
+from gatehouse.modules.accounts.application.views import UserView, UserViews
 from gatehouse.modules.accounts.domain.model import MfaSummary
 from gatehouse.shared.pg import ReadPool
 

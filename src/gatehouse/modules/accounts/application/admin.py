@@ -45,12 +45,10 @@ class CreateAdminHandler:
         async with self._uow() as uow:
             user = await uow.users.get_by_email(email)
             if user is not None:
-                if Role.ADMIN.value not in user.roles:
-                    user.roles = (*user.roles, Role.ADMIN.value)
-                    user.updated_at = now
+                user.grant_role(Role.ADMIN, now)
                 if cmd.password is not None:
                     self._policy.check(cmd.password, email)
-                    user.password_hash = await self._hasher.hash(cmd.password)
+                    user.change_password(await self._hasher.hash(cmd.password), now)
                 await uow.commit()
                 return AdminCreated(str(user.id), created=False, generated_password=None)
             generated = None
@@ -58,16 +56,15 @@ class CreateAdminHandler:
             if password is None:
                 password = generated = secrets.token_urlsafe(18)
             self._policy.check(password, email)
-            user = User(
-                id=new_id(),
+            user = User.register(
+                user_id=new_id(),
                 email=email,
                 password_hash=await self._hasher.hash(password),
                 display_name=None,
-                created_at=now,
-                updated_at=now,
-                email_verified_at=now,
-                roles=(Role.USER.value, Role.ADMIN.value),
+                now=now,
+                email_verified=True,  # the operator vouches for the address
             )
+            user.grant_role(Role.ADMIN, now)
             await uow.users.add(user)
             await uow.commit()
             return AdminCreated(str(user.id), created=True, generated_password=generated)

@@ -1,9 +1,10 @@
 """Delete the signed-in user's account, after a step-up (the password or an MFA code).
 
-In one transaction: every session ends and forgets the user's IP and user agent, the user's
-audit events are erased and one ``account.deleted`` event (the account id and the time, nothing
-personal) is recorded, and the account row goes with its one-time tokens. After the commit the
-ended sessions' access tokens are denylisted.
+In one transaction: the account row goes with its one-time tokens, ``AccountDeleted`` is
+recorded (auth's handler ends every session, forgets the user's IP and user agent and every MFA
+row, and denylists the ended sessions' access tokens after the commit), the user's audit events
+are erased and one ``account.deleted`` event (the account id and the time, nothing personal)
+remains.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork
 from gatehouse.modules.accounts.application.reauth import check_proof
 from gatehouse.modules.accounts.domain.errors import ReauthFailed
-from gatehouse.modules.audit.application.public import SecurityEvent
-from gatehouse.modules.auth.application.public import SessionDenylist
+from gatehouse.modules.accounts.domain.events import AccountDeleted
+from gatehouse.modules.audit.application.public import SecurityEvent, SecurityEventsErased
 from gatehouse.shared.step_up import StepUpProof
 
 
@@ -27,13 +28,8 @@ class DeleteAccount:
 
 
 class DeleteAccountHandler:
-    def __init__(
-        self,
-        uow: Callable[[], AccountsUnitOfWork],
-        denylist: SessionDenylist,
-    ) -> None:
+    def __init__(self, uow: Callable[[], AccountsUnitOfWork]) -> None:
         self._uow = uow
-        self._denylist = denylist
 
     async def __call__(self, cmd: DeleteAccount) -> None:
         check_proof(cmd.proof, cmd.user_id)
@@ -41,10 +37,8 @@ class DeleteAccountHandler:
             user = await uow.users.get(cmd.user_id, for_update=True)
             if user is None:  # deleted meanwhile, by a racing request
                 raise ReauthFailed
-            ended = await uow.sessions.end_all(user.id, "account_deleted")
-            await uow.sessions.forget(user.id)
-            await uow.audit.erase(user.id)
-            await uow.audit.record(SecurityEvent(type="account.deleted", user_id=user.id))
+            uow.record(AccountDeleted(user_id=user.id))
+            uow.record(SecurityEventsErased(user_id=user.id))
+            uow.record(SecurityEvent(type="account.deleted", user_id=user.id))
             await uow.users.delete(user)
             await uow.commit()
-        await self._denylist.revoked(ended)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, PasswordHasher
 from gatehouse.modules.accounts.application.public import AccountDirectory, AccountSnapshot
 from gatehouse.modules.accounts.application.reauth import reauthenticate
+from gatehouse.modules.accounts.application.views import UserView, UserViews
 from gatehouse.modules.accounts.domain.errors import (
     EmailNotVerified,
     InvalidCredentials,
@@ -28,16 +29,29 @@ def _snapshot(user: User) -> AccountSnapshot:
     )
 
 
+def _snapshot_of_view(view: UserView) -> AccountSnapshot:
+    return AccountSnapshot(
+        user_id=view.id,
+        email=view.email,
+        roles=view.roles,
+        is_active=view.is_active,
+        email_verified=view.email_verified,
+        locale=view.locale,
+    )
+
+
 class AccountsDirectory(AccountDirectory):
     def __init__(
         self,
         uow: Callable[[], AccountsUnitOfWork],
+        views: UserViews,
         hasher: PasswordHasher,
         clock: Clock,
         *,
         require_verified_email: bool,
     ) -> None:
         self._uow = uow
+        self._views = views
         self._hasher = hasher
         self._clock = clock
         self._require_verified = require_verified_email
@@ -66,15 +80,12 @@ class AccountsDirectory(AccountDirectory):
         new_hash = await self._hasher.hash(password)
         async with self._uow() as uow:
             user = await uow.users.get(user_id, for_update=True)
-            if user is not None and user.password_hash == old:
-                user.password_hash = new_hash
-                user.updated_at = self._clock.now()
+            if user is not None and user.rehash(old, new_hash, self._clock.now()):
                 await uow.commit()
 
     async def reauthenticate(self, user_id: uuid.UUID, password: str) -> AccountSnapshot:
         return _snapshot(await reauthenticate(self._uow, self._hasher, user_id, password))
 
     async def get(self, user_id: uuid.UUID) -> AccountSnapshot | None:
-        async with self._uow() as uow:
-            user = await uow.users.get(user_id)
-        return None if user is None else _snapshot(user)
+        view = await self._views.get(user_id)
+        return None if view is None else _snapshot_of_view(view)

@@ -16,7 +16,7 @@ from gatehouse.modules.accounts.application.mails import LinkSettings, issue_tok
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork
 from gatehouse.modules.accounts.application.reauth import check_proof
 from gatehouse.modules.accounts.application.tokens import hash_secret
-from gatehouse.modules.accounts.application.views import UserView
+from gatehouse.modules.accounts.application.views import UserView, UserViews, current_view
 from gatehouse.modules.accounts.domain.errors import (
     EmailAlreadyRegistered,
     EmailUnchanged,
@@ -78,12 +78,12 @@ class RequestEmailChangeHandler:
                 secret = await issue_token(
                     uow, user, purpose, self._links.ttl(purpose), now, new_email=new_email
                 )
-                await uow.outbox.enqueue(
+                uow.record(
                     self._links.token_mail(
                         new_email.value, purpose, secret, user.mail_locale(cmd.locale)
                     )
                 )
-            await uow.outbox.enqueue(
+            uow.record(
                 self._links.notice(
                     user.email.value,
                     "email_change_requested",
@@ -91,17 +91,21 @@ class RequestEmailChangeHandler:
                     new_email=new_email.value,
                 )
             )
-            await uow.audit.record(
-                SecurityEvent(type="account.email_change_requested", user_id=user.id)
-            )
+            uow.record(SecurityEvent(type="account.email_change_requested", user_id=user.id))
             await uow.commit()
 
 
 class ConfirmEmailChangeHandler:
     def __init__(
-        self, uow: Callable[[], AccountsUnitOfWork], clock: Clock, links: LinkSettings
+        self,
+        *,
+        uow: Callable[[], AccountsUnitOfWork],
+        views: UserViews,
+        clock: Clock,
+        links: LinkSettings,
     ) -> None:
         self._uow = uow
+        self._views = views
         self._clock = clock
         self._links = links
 
@@ -127,8 +131,8 @@ class ConfirmEmailChangeHandler:
                 old = user.email
                 token.consume(now)
                 user.change_email(token.new_email, now)
-                await uow.audit.record(SecurityEvent(type="account.email_changed", user_id=user.id))
-                await uow.outbox.enqueue(
+                uow.record(SecurityEvent(type="account.email_changed", user_id=user.id))
+                uow.record(
                     self._links.notice(
                         old.value,
                         "email_changed",
@@ -137,6 +141,6 @@ class ConfirmEmailChangeHandler:
                     )
                 )
                 await uow.commit()
-                return UserView.of(user)
         except EmailAlreadyRegistered:  # the address was taken since the request
             raise TokenInvalid from None
+        return await current_view(self._views, user.id)

@@ -55,7 +55,7 @@ class RequestMailHandler:
         if not await self._caps.allow(email.value):
             return
         async with self._uow() as uow:
-            await uow.outbox.enqueue(OutgoingMail(email.value, cmd.kind.value, {}, cmd.locale))
+            uow.record(OutgoingMail(email.value, cmd.kind.value, {}, cmd.locale))
             await uow.commit()
 
 

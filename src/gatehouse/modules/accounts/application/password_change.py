@@ -1,21 +1,23 @@
 """Change the password while signed in, after a step-up (the current password or an MFA code).
 
 The other sessions end (this one stays), a pending reset link stops working, an audit event
-and a "password changed" notice are written, all in one transaction.
+and a "password changed" notice are written, all in one transaction (``PasswordSetter``).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from gatehouse.modules.accounts.application.password_reset import (
-    PasswordChange,
-    PasswordHandler,
-)
+from gatehouse.modules.accounts.application.password_reset import PasswordSetter
+from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, PasswordHasher
 from gatehouse.modules.accounts.application.reauth import check_proof
 from gatehouse.modules.accounts.domain.errors import ReauthFailed
+from gatehouse.modules.accounts.domain.events import PasswordChanged
 from gatehouse.modules.accounts.domain.model import TokenPurpose
+from gatehouse.modules.accounts.domain.password_policy import PasswordPolicy
+from gatehouse.shared.clock import Clock
 from gatehouse.shared.step_up import StepUpProof
 
 
@@ -30,7 +32,22 @@ class ChangePassword:
     locale: str = "en"
 
 
-class ChangePasswordHandler(PasswordHandler):
+class ChangePasswordHandler:
+    def __init__(
+        self,
+        *,
+        uow: Callable[[], AccountsUnitOfWork],
+        hasher: PasswordHasher,
+        policy: PasswordPolicy,
+        setter: PasswordSetter,
+        clock: Clock,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._policy = policy
+        self._setter = setter
+        self._clock = clock
+
     async def __call__(self, cmd: ChangePassword) -> None:
         check_proof(cmd.proof, cmd.user_id)
         async with self._uow() as uow:
@@ -45,7 +62,12 @@ class ChangePasswordHandler(PasswordHandler):
             if user is None:  # deleted meanwhile
                 raise ReauthFailed
             await uow.tokens.void_unused(user.id, TokenPurpose.RESET_PASSWORD, now)
-            change = PasswordChange(
-                "password_changed", cmd.session_id, cmd.ip, cmd.user_agent, cmd.locale
+            change = PasswordChanged(
+                user_id=user.id,
+                reset=False,
+                kept_session=cmd.session_id,
+                ip=cmd.ip,
+                user_agent=cmd.user_agent,
             )
-            await self._set_password(uow, user, new_hash, now, change)
+            self._setter.set(uow, user, new_hash, now=now, change=change, locale=cmd.locale)
+            await uow.commit()

@@ -1,4 +1,5 @@
-"""Ports of the accounts module, narrow and owned by the use cases that need them."""
+"""Ports of the accounts module, narrow and owned by the use cases that need them
+(``UserViews``, the read side, lives beside ``UserView`` in ``views``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import uuid
 from datetime import datetime
 from typing import Protocol
 
-from gatehouse.modules.accounts.application.views import UserView
 from gatehouse.modules.accounts.domain.model import (
     Email,
     OneTimeToken,
@@ -14,9 +14,6 @@ from gatehouse.modules.accounts.domain.model import (
     TokenPurpose,
     User,
 )
-from gatehouse.modules.audit.application.public import AuditTrail
-from gatehouse.modules.auth.application.public import SessionTerminator
-from gatehouse.modules.notifications.application.public import MailOutbox
 from gatehouse.shared.uow import UnitOfWork
 
 
@@ -53,11 +50,11 @@ class OneTimeTokenRepository(Protocol):
 
 
 class AccountsUnitOfWork(UnitOfWork, Protocol):
+    """Accounts' repositories; mails, security events and what other modules must do about a
+    change are recorded (``record``) and handled when it commits."""
+
     users: UserRepository
     tokens: OneTimeTokenRepository
-    outbox: MailOutbox
-    audit: AuditTrail
-    sessions: SessionTerminator  # auth's: ends sessions in this transaction
 
 
 class PasswordHasher(Protocol):
@@ -70,9 +67,3 @@ class PasswordHasher(Protocol):
         ...
 
     def needs_rehash(self, hashed: PasswordHash) -> bool: ...
-
-
-class UserViews(Protocol):
-    """The read side: users as clients see them, without loading the aggregate."""
-
-    async def get(self, user_id: uuid.UUID) -> UserView | None: ...

@@ -7,11 +7,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, UserViews
-from gatehouse.modules.accounts.application.views import UserView
+from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork
+from gatehouse.modules.accounts.application.views import UserView, UserViews, current_view
 from gatehouse.modules.accounts.domain.errors import AccountGone, UnsupportedLocale
 from gatehouse.modules.accounts.domain.model import DisplayName
 from gatehouse.shared.clock import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class GetProfile:
+    user_id: uuid.UUID
 
 
 class GetProfileHandler:
@@ -20,8 +25,8 @@ class GetProfileHandler:
     def __init__(self, views: UserViews) -> None:
         self._views = views
 
-    async def __call__(self, user_id: uuid.UUID) -> UserView:
-        view = await self._views.get(user_id)
+    async def __call__(self, query: GetProfile) -> UserView:
+        view = await self._views.get(query.user_id)
         if view is None or not view.is_active:
             raise AccountGone
         return view
@@ -45,9 +50,15 @@ class UpdateProfile:
 
 class UpdateProfileHandler:
     def __init__(
-        self, uow: Callable[[], AccountsUnitOfWork], clock: Clock, locales: Sequence[str]
+        self,
+        *,
+        uow: Callable[[], AccountsUnitOfWork],
+        views: UserViews,
+        clock: Clock,
+        locales: Sequence[str],
     ) -> None:
         self._uow = uow
+        self._views = views
         self._clock = clock
         self._locales = tuple(locales)
 
@@ -66,4 +77,4 @@ class UpdateProfileHandler:
             if not isinstance(cmd.locale, Keep):
                 user.prefer_locale(cmd.locale, now)
             await uow.commit()
-            return UserView.of(user)
+        return await current_view(self._views, cmd.user_id)

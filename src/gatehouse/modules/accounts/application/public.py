@@ -1,5 +1,6 @@
-"""What other modules may use of accounts: check credentials, look an account up, and keep
-the account's copy of its MFA state current.
+"""What other modules may use of accounts: check credentials, look an account up, the events
+accounts records for them to react to, and the one it handles for them (the account's copy of
+its MFA state).
 
 The auth module signs users in through this facade; it never touches accounts' tables.
 """
@@ -15,15 +16,22 @@ from gatehouse.modules.accounts.domain.errors import (
     InvalidCredentials,
     ReauthFailed,
 )
+from gatehouse.modules.accounts.domain.events import (
+    AccountDeleted,
+    MfaSummaryChanged,
+    PasswordChanged,
+)
 from gatehouse.modules.accounts.domain.model import MfaSummary
 
 __all__ = [
+    "AccountDeleted",
     "AccountDirectory",
     "AccountSnapshot",
     "EmailNotVerified",
     "InvalidCredentials",
     "MfaSummary",
-    "MfaSummaryRecorder",
+    "MfaSummaryChanged",
+    "PasswordChanged",
     "ReauthFailed",
 ]
 
@@ -53,10 +61,6 @@ class AccountDirectory(Protocol):
         (403 ``reauth_failed``) for a wrong one, after the same work as a right one."""
         ...
 
-    async def get(self, user_id: uuid.UUID) -> AccountSnapshot | None: ...
-
-
-class MfaSummaryRecorder(Protocol):
-    """Bound to the caller's transaction: the account shows this summary once it commits."""
-
-    async def record(self, user_id: uuid.UUID, summary: MfaSummary) -> None: ...
+    async def get(self, user_id: uuid.UUID) -> AccountSnapshot | None:
+        """From the read side: one primary-key read, no aggregate (hot paths use it)."""
+        ...

@@ -59,24 +59,21 @@ class RegisterUserHandler:
                 existing = await uow.users.get_by_email(email)
                 if existing is not None:
                     locale = existing.mail_locale(cmd.locale)
-                    await uow.outbox.enqueue(self._already_registered(email, locale))
+                    uow.record(self._already_registered(email, locale))
                     await uow.commit()
                     return
-                user = User(
-                    id=new_id(),
+                user = User.register(
+                    user_id=new_id(),
                     email=email,
                     password_hash=password_hash,
                     display_name=display_name,
-                    created_at=now,
-                    updated_at=now,
+                    now=now,
                 )
                 await uow.users.add(user)
                 purpose, code = TokenPurpose.VERIFY_EMAIL, new_code()
                 ttl = self._links.ttl(purpose)
                 secret = await issue_token(uow, user, purpose, ttl, now, code=code)
-                await uow.outbox.enqueue(
-                    self._links.token_mail(email.value, purpose, secret, cmd.locale, code)
-                )
+                uow.record(self._links.token_mail(email.value, purpose, secret, cmd.locale, code))
                 await uow.commit()
         except EmailAlreadyRegistered:
             # A concurrent registration won the race for this address; answer the same.

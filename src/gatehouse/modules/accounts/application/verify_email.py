@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork
 from gatehouse.modules.accounts.application.tokens import CODE_DIGITS, hash_code, hash_secret
-from gatehouse.modules.accounts.application.views import UserView
+from gatehouse.modules.accounts.application.views import UserView, UserViews, current_view
 from gatehouse.modules.accounts.domain.errors import InvalidEmail, TokenInvalid
 from gatehouse.modules.accounts.domain.model import Email, TokenPurpose
 from gatehouse.shared.clock import Clock
@@ -25,8 +25,11 @@ class VerifyEmail:
 
 
 class VerifyEmailHandler:
-    def __init__(self, uow: Callable[[], AccountsUnitOfWork], clock: Clock) -> None:
+    def __init__(
+        self, *, uow: Callable[[], AccountsUnitOfWork], views: UserViews, clock: Clock
+    ) -> None:
         self._uow = uow
+        self._views = views
         self._clock = clock
 
     async def __call__(self, cmd: VerifyEmail) -> UserView:
@@ -45,7 +48,7 @@ class VerifyEmailHandler:
             token.consume(now)
             user.mark_email_verified(now)
             await uow.commit()
-            return UserView.of(user)
+        return await current_view(self._views, user.id)
 
     async def _by_code(self, email: str, code: str) -> UserView:
         if not (code.isascii() and code.isdigit() and len(code) == CODE_DIGITS):
@@ -72,4 +75,4 @@ class VerifyEmailHandler:
             token.consume(now)
             user.mark_email_verified(now)
             await uow.commit()
-            return UserView.of(user)
+        return await current_view(self._views, user.id)

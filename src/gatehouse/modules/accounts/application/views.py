@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
-from gatehouse.modules.accounts.domain.model import MfaSummary, User
+from gatehouse.modules.accounts.domain.errors import AccountGone
+from gatehouse.modules.accounts.domain.model import MfaSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,16 +23,17 @@ class UserView:
     locale: str | None = None
     mfa: MfaSummary = field(default_factory=MfaSummary)
 
-    @classmethod
-    def of(cls, user: User) -> UserView:
-        return cls(
-            id=user.id,
-            email=user.email.value,
-            email_verified=user.email_verified,
-            display_name=user.display_name.value if user.display_name else None,
-            roles=user.roles,
-            is_active=user.is_active,
-            created_at=user.created_at,
-            locale=user.locale,
-            mfa=user.mfa,
-        )
+
+class UserViews(Protocol):
+    """The read side: users as clients see them, without loading the aggregate. The only
+    place a ``UserView`` is made, so every answer that shows a user shows it the same way."""
+
+    async def get(self, user_id: uuid.UUID) -> UserView | None: ...
+
+
+async def current_view(views: UserViews, user_id: uuid.UUID) -> UserView:
+    """The user as committed, for answers to a change (read after its commit)."""
+    view = await views.get(user_id)
+    if view is None:  # deleted right after the change
+        raise AccountGone
+    return view

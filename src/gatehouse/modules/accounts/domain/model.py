@@ -115,6 +115,29 @@ class User:
     locale: str | None = None  # the language of the account's mails
     mfa: MfaSummary = field(default_factory=MfaSummary)
 
+    @classmethod
+    def register(
+        cls,
+        *,
+        email: Email,
+        password_hash: PasswordHash | None,
+        display_name: DisplayName | None,
+        now: datetime,
+        email_verified: bool = False,
+        user_id: uuid.UUID,
+    ) -> User:
+        """A new account with the ``user`` role; ``email_verified`` when the operator vouches
+        for the address (an admin created from the command line)."""
+        return cls(
+            id=user_id,
+            email=email,
+            password_hash=password_hash,
+            display_name=display_name,
+            created_at=now,
+            updated_at=now,
+            email_verified_at=now if email_verified else None,
+        )
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, User) and other.id == self.id
 
@@ -139,6 +162,20 @@ class User:
     def change_password(self, password_hash: PasswordHash, now: datetime) -> None:
         self.password_hash = password_hash
         self.updated_at = now
+
+    def rehash(self, old: PasswordHash, new: PasswordHash, now: datetime) -> bool:
+        """Store ``new``, the same password under the current scheme, unless the password
+        changed since ``old`` was read. Whether it was stored."""
+        if self.password_hash != old:
+            return False
+        self.password_hash = new
+        self.updated_at = now
+        return True
+
+    def grant_role(self, role: Role, now: datetime) -> None:
+        if role.value not in self.roles:
+            self.roles = (*self.roles, role.value)
+            self.updated_at = now
 
     def rename(self, display_name: DisplayName | None, now: datetime) -> None:
         self.display_name = display_name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
@@ -11,10 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.modules.audit.adapters.orm import audit_event_table
 from gatehouse.modules.audit.application.ports import AuditEventViews
-from gatehouse.modules.audit.application.public import AuditTrail, SecurityEvent
+from gatehouse.modules.audit.application.public import (
+    AuditTrail,
+    SecurityEvent,
+    SecurityEventsErased,
+)
 from gatehouse.modules.audit.domain.model import AuditEvent
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.ids import new_id
+from gatehouse.shared.messagebus import Subscription, Transaction
 from gatehouse.shared.pg import ReadPool
 
 MAX_USER_AGENT = 512
@@ -44,6 +50,21 @@ class SqlAlchemyAuditTrail(AuditTrail):
     async def erase(self, user_id: uuid.UUID) -> None:
         t = audit_event_table
         await self._session.execute(delete(t).where(t.c.user_id == user_id))
+
+
+def audit_subscriptions(clock: Clock) -> list[Subscription[Any]]:
+    """Other modules' security events and erasures, written in their transaction."""
+
+    async def record(event: SecurityEvent, tx: Transaction) -> None:
+        await SqlAlchemyAuditTrail(tx.session, clock).record(event)
+
+    async def erase(event: SecurityEventsErased, tx: Transaction) -> None:
+        await SqlAlchemyAuditTrail(tx.session, clock).erase(event.user_id)
+
+    return [
+        Subscription(SecurityEvent, in_transaction=record),
+        Subscription(SecurityEventsErased, in_transaction=erase),
+    ]
 
 
 _FOR_USER = """

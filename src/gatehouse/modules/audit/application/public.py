@@ -1,4 +1,6 @@
-"""What other modules may use of audit: record a security event inside their own transaction."""
+"""What other modules may use of audit: record a security event, or erase a user's events, in
+their own transaction. Both travel as records in the caller's unit of work
+(``uow.record(SecurityEvent(...))``); audit's handlers write them when it commits."""
 
 from __future__ import annotations
 
@@ -7,9 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from gatehouse.shared.events import DomainEvent
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SecurityEvent:
+class SecurityEvent(DomainEvent):
     """A fact about an account's security, named ``<subject>.<past-tense verb>``.
 
     ``user_id`` is the account it concerns; ``details`` holds short, non-secret strings (never a
@@ -22,6 +26,14 @@ class SecurityEvent:
     ip: str | None = None
     user_agent: str | None = None
     details: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecurityEventsErased(DomainEvent):
+    """The user's events are to go (their IPs and user agents are personal data). Recorded
+    before the one event that must remain, such as ``account.deleted``."""
+
+    user_id: uuid.UUID
 
 
 class AuditTrail(Protocol):

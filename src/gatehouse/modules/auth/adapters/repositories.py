@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.modules.accounts.application.public import MfaSummaryRecorder
-from gatehouse.modules.audit.application.public import AuditTrail
 from gatehouse.modules.auth.adapters.mfa_repositories import (
     SqlAlchemyMfaChallengeRepository,
     SqlAlchemyMfaRepository,
 )
-from gatehouse.modules.auth.adapters.orm import (
-    backup_code_table,
-    challenge_table,
-    mfa_table,
-    refresh_token_table,
-    session_table,
-)
+from gatehouse.modules.auth.adapters.orm import refresh_token_table, session_table
 from gatehouse.modules.auth.application.ports import (
     AuthUnitOfWork,
     DeviceHistory,
@@ -30,10 +21,7 @@ from gatehouse.modules.auth.application.ports import (
     RefreshTokenRepository,
     SessionRepository,
 )
-from gatehouse.modules.auth.application.public import SessionTerminator
 from gatehouse.modules.auth.domain.model import RefreshToken, Session
-from gatehouse.modules.notifications.application.public import MailOutbox
-from gatehouse.shared.clock import Clock
 from gatehouse.shared.persistence import SqlAlchemyUnitOfWork
 
 
@@ -96,43 +84,6 @@ class SqlAlchemySessionRepository(SessionRepository):
         return list(result.scalars())
 
 
-class SqlAlchemySessionTerminator(SessionTerminator):
-    """Bound to another module's session: its sessions end in that module's transaction."""
-
-    def __init__(self, session: AsyncSession, clock: Clock) -> None:
-        self._session = session
-        self._sessions = SqlAlchemySessionRepository(session)
-        self._clock = clock
-
-    async def end_all(
-        self, user_id: uuid.UUID, reason: str, *, keep: uuid.UUID | None = None
-    ) -> list[uuid.UUID]:
-        now = self._clock.now()
-        # Sign-ins halfway through (an mfa_token, an emailed code) end with the sessions.
-        c = challenge_table
-        await self._session.execute(
-            update(c).where(c.c.user_id == user_id, c.c.used_at.is_(None)).values(used_at=now)
-        )
-        m = mfa_table
-        await self._session.execute(
-            update(m)
-            .where(m.c.user_id == user_id)
-            .values(email_code_hash=None, email_code_expires_at=None, email_code_attempts=0)
-        )
-        return await self._sessions.revoke_all(user_id, now, reason, keep=keep)
-
-    async def forget(self, user_id: uuid.UUID) -> None:
-        t = session_table
-        await self._session.execute(
-            update(t)
-            .where(t.c.user_id == user_id)
-            .values(ip=None, user_agent=None)
-            .execution_options(synchronize_session=False)
-        )
-        for table in (mfa_table, backup_code_table, challenge_table):
-            await self._session.execute(delete(table).where(table.c.user_id == user_id))
-
-
 class SqlAlchemyRefreshTokenRepository(RefreshTokenRepository):
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -154,27 +105,9 @@ class SqlAlchemyAuthUnitOfWork(SqlAlchemyUnitOfWork, AuthUnitOfWork):
     refresh_tokens: RefreshTokenRepository
     mfa: MfaRepository
     challenges: MfaChallengeRepository
-    mfa_summary: MfaSummaryRecorder
-    audit: AuditTrail
-    outbox: MailOutbox
-
-    def __init__(
-        self,
-        session_factory: async_sessionmaker[AsyncSession],
-        audit_factory: Callable[[AsyncSession], AuditTrail],
-        outbox_factory: Callable[[AsyncSession], MailOutbox],
-        mfa_summary_factory: Callable[[AsyncSession], MfaSummaryRecorder],
-    ) -> None:
-        super().__init__(session_factory)
-        self._audit_factory = audit_factory
-        self._outbox_factory = outbox_factory
-        self._mfa_summary_factory = mfa_summary_factory
 
     def _attach(self, session: AsyncSession) -> None:
         self.sessions = SqlAlchemySessionRepository(session)
         self.refresh_tokens = SqlAlchemyRefreshTokenRepository(session)
         self.mfa = SqlAlchemyMfaRepository(session)
         self.challenges = SqlAlchemyMfaChallengeRepository(session)
-        self.mfa_summary = self._mfa_summary_factory(session)
-        self.audit = self._audit_factory(session)
-        self.outbox = self._outbox_factory(session)

@@ -8,11 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from gatehouse.modules.accounts.application.public import MfaSummaryRecorder
-from gatehouse.modules.audit.application.public import AuditTrail
 from gatehouse.modules.auth.domain.mfa import MfaChallenge, UserMfa
 from gatehouse.modules.auth.domain.model import AccessClaims, RefreshToken, Session
-from gatehouse.modules.notifications.application.public import MailOutbox
 from gatehouse.shared.uow import UnitOfWork
 
 
@@ -87,13 +84,30 @@ class MfaChallengeRepository(Protocol):
 
 
 class AuthUnitOfWork(UnitOfWork, Protocol):
+    """Auth's repositories; mails, security events, the account's MFA summary and ended
+    sessions' denylisting are recorded (``record``) and handled when it commits."""
+
     sessions: SessionRepository
     refresh_tokens: RefreshTokenRepository
     mfa: MfaRepository
     challenges: MfaChallengeRepository
-    mfa_summary: MfaSummaryRecorder  # accounts': the account's copy of the MFA state
-    audit: AuditTrail
-    outbox: MailOutbox
+
+
+class SessionTerminator(Protocol):
+    """Ends a user's sessions in the transaction of the event that calls for it."""
+
+    async def end_all(
+        self, user_id: uuid.UUID, reason: str, *, keep: uuid.UUID | None = None
+    ) -> list[uuid.UUID]:
+        """End every active session of the user but ``keep``, and every sign-in halfway
+        through (open ``mfa_token``s, an emailed code); return the ended sessions' ids."""
+        ...
+
+    async def forget(self, user_id: uuid.UUID) -> None:
+        """Erase what the user's sessions recorded about them (IP, user agent) and every MFA
+        factor, backup code and challenge. Session rows stay, ended, until they expire: the
+        revocation check still finds them."""
+        ...
 
 
 class RefreshTokenFactory(Protocol):

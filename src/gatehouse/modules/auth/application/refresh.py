@@ -2,25 +2,30 @@
 
 The session row is locked for the whole decision, so concurrent refreshes of one token run one
 after the other: the first rotates, the rest find the parent within the grace interval and get
-the same child. Whatever the interleaving, one refresh token of the session is live.
+the same child. Whatever the interleaving, one refresh token of the session is live. The account
+is checked (on the lean read side) before the rotation commits, so a disabled or deleted
+account's token is refused without being spent.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from gatehouse.modules.accounts.application.public import AccountDirectory
 from gatehouse.modules.audit.application.public import SecurityEvent
-from gatehouse.modules.auth.application.login import SessionTokenHandler, TokenPair
-from gatehouse.modules.auth.application.ports import SessionRevocations
+from gatehouse.modules.auth.application.ports import AuthUnitOfWork, RefreshTokenFactory
+from gatehouse.modules.auth.application.signing_in import SessionPolicy, TokenPair, TokenPairIssuer
 from gatehouse.modules.auth.domain.errors import (
     CsrfFailed,
     RefreshTokenInvalid,
     RefreshTokenReused,
 )
+from gatehouse.modules.auth.domain.events import SessionsEnded
 from gatehouse.modules.auth.domain.model import RefreshOutcome
+from gatehouse.shared.clock import Clock
 
 log = logging.getLogger("gatehouse.auth")
 
@@ -35,10 +40,23 @@ class RefreshSession:
     ip: str | None = None
 
 
-class RefreshSessionHandler(SessionTokenHandler):
-    def __init__(self, *, revocations: SessionRevocations, **parts: Any) -> None:
-        super().__init__(**parts)
-        self._revocations = revocations
+class RefreshSessionHandler:
+    def __init__(
+        self,
+        *,
+        accounts: AccountDirectory,
+        uow: Callable[[], AuthUnitOfWork],
+        tokens: RefreshTokenFactory,
+        pairs: TokenPairIssuer,
+        clock: Clock,
+        policy: SessionPolicy,
+    ) -> None:
+        self._accounts = accounts
+        self._uow = uow
+        self._tokens = tokens
+        self._pairs = pairs
+        self._clock = clock
+        self._policy = policy
 
     async def __call__(self, cmd: RefreshSession) -> TokenPair:
         presented = cmd.refresh_token
@@ -50,9 +68,8 @@ class RefreshSessionHandler(SessionTokenHandler):
             if found is None:
                 raise RefreshTokenInvalid
             session = await uow.sessions.get(found.session_id, for_update=True)
-            token = await uow.refresh_tokens.get(
-                token_hash
-            )  # as committed, now that we hold the lock
+            # As committed, now that we hold the lock.
+            token = await uow.refresh_tokens.get(token_hash)
             now = self._clock.now()
             if session is None or token is None or not session.is_active(now):
                 raise RefreshTokenInvalid
@@ -63,7 +80,7 @@ class RefreshSessionHandler(SessionTokenHandler):
             outcome = session.classify(token, now, self._policy.reuse_grace)
             if outcome is RefreshOutcome.REUSE:
                 session.revoke(now, "refresh_token_reuse")
-                await uow.audit.record(
+                uow.record(
                     SecurityEvent(
                         type="auth.refresh_token_reused",
                         user_id=session.user_id,
@@ -73,20 +90,20 @@ class RefreshSessionHandler(SessionTokenHandler):
                         details={"generation": str(token.generation)},
                     )
                 )
+                uow.record(SessionsEnded(session_ids=(session.id,)))  # its access tokens too
                 await uow.commit()
-                await self._revocations.revoked([session.id])  # its access tokens too, now
                 log.warning(
                     "refresh token reuse: session revoked",
                     extra={"session_id": str(session.id), "user_id": str(session.user_id)},
                 )
                 raise RefreshTokenReused
+            account = await self._accounts.get(session.user_id)
+            if account is None or not account.is_active:
+                raise RefreshTokenInvalid  # rolled back: the token is not spent
             child = self._tokens.child_of(presented)
             if outcome is RefreshOutcome.ROTATE:
                 await uow.refresh_tokens.add(
                     session.rotate(token, self._tokens.hash(child), now, self._policy.idle_ttl)
                 )
             await uow.commit()
-        account = await self._accounts.get(session.user_id)
-        if account is None or not account.is_active:
-            raise RefreshTokenInvalid
         return self._pairs(account, session, child, now)

@@ -1,4 +1,8 @@
-"""The signed-in user's sessions: list them, end one, end the current one, end them all."""
+"""The signed-in user's sessions: list them, end one, end the current one, end them all.
+
+Ending sessions commits the revocation in PostgreSQL and records ``SessionsEnded``, whose
+after-commit handler tells the fast denylist.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gatehouse.modules.audit.application.public import SecurityEvent
-from gatehouse.modules.auth.application.ports import (
-    AuthUnitOfWork,
-    RefreshTokenFactory,
-    SessionRevocations,
-)
+from gatehouse.modules.auth.application.ports import AuthUnitOfWork, RefreshTokenFactory
 from gatehouse.modules.auth.domain.errors import SessionNotFound
+from gatehouse.modules.auth.domain.events import SessionsEnded
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.pagination import Page, page_of
 from gatehouse.shared.principal import Principal
@@ -37,8 +38,27 @@ class ListSessions:
     before: uuid.UUID | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EndSession:
+    principal: Principal
+    session_id: uuid.UUID
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Logout:
+    principal: Principal
+    refresh_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndAllSessions:
+    user_id: uuid.UUID
+    reason: str
+
+
 class ListSessionsHandler:
-    def __init__(self, uow: Callable[[], AuthUnitOfWork], clock: Clock) -> None:
+    def __init__(self, *, uow: Callable[[], AuthUnitOfWork], clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -64,36 +84,29 @@ class ListSessionsHandler:
         return page_of(views, query.limit, lambda view: view.id)
 
 
-class _EndsSessions:
-    """Ending sessions: commit the revocation in PostgreSQL, then tell the fast denylist."""
-
-    def __init__(
-        self, uow: Callable[[], AuthUnitOfWork], revocations: SessionRevocations, clock: Clock
-    ) -> None:
-        self._uow = uow
-        self._revocations = revocations
-        self._clock = clock
-
-
-class EndSessionHandler(_EndsSessions):
+class EndSessionHandler:
     """End one of the user's sessions (the current one for logout). Idempotent for the owner."""
 
-    async def __call__(self, principal: Principal, session_id: uuid.UUID, reason: str) -> None:
+    def __init__(self, *, uow: Callable[[], AuthUnitOfWork], clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def __call__(self, cmd: EndSession) -> None:
         async with self._uow() as uow:
-            session = await uow.sessions.get(session_id, for_update=True)
-            if session is None or session.user_id != principal.user_id:
+            session = await uow.sessions.get(cmd.session_id, for_update=True)
+            if session is None or session.user_id != cmd.principal.user_id:
                 raise SessionNotFound
-            session.revoke(self._clock.now(), reason)
-            await uow.audit.record(
+            session.revoke(self._clock.now(), cmd.reason)
+            uow.record(
                 SecurityEvent(
                     type="auth.session_ended",
                     user_id=session.user_id,
-                    session_id=session_id,
-                    details={"reason": reason, "by_session": str(principal.session_id)},
+                    session_id=cmd.session_id,
+                    details={"reason": cmd.reason, "by_session": str(cmd.principal.session_id)},
                 )
             )
+            uow.record(SessionsEnded(session_ids=(cmd.session_id,)))
             await uow.commit()
-        await self._revocations.revoked([session_id])
 
 
 class LogoutHandler:
@@ -101,33 +114,42 @@ class LogoutHandler:
     session too (a client that lost track of which session its token belongs to still ends it)."""
 
     def __init__(
-        self, uow: Callable[[], AuthUnitOfWork], tokens: RefreshTokenFactory, end: EndSessionHandler
+        self,
+        *,
+        uow: Callable[[], AuthUnitOfWork],
+        tokens: RefreshTokenFactory,
+        end: EndSessionHandler,
     ) -> None:
         self._uow = uow
         self._tokens = tokens
         self._end = end
 
-    async def __call__(self, principal: Principal, refresh_token: str | None) -> None:
-        await self._end(principal, principal.session_id, "logout")
-        if not refresh_token:
+    async def __call__(self, cmd: Logout) -> None:
+        principal = cmd.principal
+        await self._end(EndSession(principal, principal.session_id, "logout"))
+        if not cmd.refresh_token:
             return
         async with self._uow() as uow:
-            token = await uow.refresh_tokens.get(self._tokens.hash(refresh_token))
+            token = await uow.refresh_tokens.get(self._tokens.hash(cmd.refresh_token))
         if token is not None and token.session_id != principal.session_id:
             with contextlib.suppress(SessionNotFound):  # not the caller's: nothing to end
-                await self._end(principal, token.session_id, "logout")
+                await self._end(EndSession(principal, token.session_id, "logout"))
 
 
-class EndAllSessionsHandler(_EndsSessions):
-    async def __call__(self, user_id: uuid.UUID, reason: str) -> None:
+class EndAllSessionsHandler:
+    def __init__(self, *, uow: Callable[[], AuthUnitOfWork], clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def __call__(self, cmd: EndAllSessions) -> None:
         async with self._uow() as uow:
-            ended = await uow.sessions.revoke_all(user_id, self._clock.now(), reason)
-            await uow.audit.record(
+            ended = await uow.sessions.revoke_all(cmd.user_id, self._clock.now(), cmd.reason)
+            uow.record(
                 SecurityEvent(
                     type="auth.all_sessions_ended",
-                    user_id=user_id,
-                    details={"reason": reason, "sessions": str(len(ended))},
+                    user_id=cmd.user_id,
+                    details={"reason": cmd.reason, "sessions": str(len(ended))},
                 )
             )
+            uow.record(SessionsEnded(session_ids=tuple(ended)))
             await uow.commit()
-        await self._revocations.revoked(ended)

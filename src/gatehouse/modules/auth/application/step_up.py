@@ -11,8 +11,8 @@ import uuid
 from collections.abc import Callable
 
 from gatehouse.modules.accounts.application.public import AccountDirectory, ReauthFailed
-from gatehouse.modules.auth.application.mfa import BackupCodeNotice, SecondFactor
 from gatehouse.modules.auth.application.ports import AttemptLimiter, AuthUnitOfWork
+from gatehouse.modules.auth.application.second_factors import BackupCodeNotice, SecondFactor
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.principal import Principal
 from gatehouse.shared.step_up import StepUp, StepUpProof

@@ -8,6 +8,7 @@ either in clear.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,29 @@ from enum import StrEnum
 MAX_CODE_ATTEMPTS = 5  # per mfa_token, and per emailed code
 BACKUP_CODE_COUNT = 10
 FEW_BACKUP_CODES = 3  # at or below this, the "backup code used" notice says to make new ones
+
+
+BACKUP_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford's base 32: no i, l, o, u
+BACKUP_CODE_LENGTH = 10  # 50 bits
+_CROCKFORD = str.maketrans({"i": "1", "l": "1", "o": "0", "-": None, " ": None})
+
+
+def new_backup_code() -> str:
+    return "".join(secrets.choice(BACKUP_ALPHABET) for _ in range(BACKUP_CODE_LENGTH))
+
+
+def normalize_backup_code(code: str) -> str | None:
+    """As typed (any case, spaces and hyphens, I/L for 1 and O for 0) to the stored form;
+    ``None`` when it cannot be a backup code."""
+    value = code.strip().lower().translate(_CROCKFORD)
+    if len(value) != BACKUP_CODE_LENGTH or not all(ch in BACKUP_ALPHABET for ch in value):
+        return None
+    return value
+
+
+def is_six_digits(code: str) -> bool:
+    """The shape of an authenticator's or an emailed code (anything else may be a backup code)."""
+    return len(code) == 6 and code.isascii() and code.isdigit()
 
 
 class MfaMethod(StrEnum):

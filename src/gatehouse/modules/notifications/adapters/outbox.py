@@ -26,6 +26,7 @@ from gatehouse.modules.notifications.application.public import MailOutbox, Outgo
 from gatehouse.modules.notifications.domain.model import DeliveryStatus, OutboxMessage
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.ids import new_id
+from gatehouse.shared.messagebus import Subscription, Transaction
 
 log = logging.getLogger("gatehouse.notifications")
 
@@ -53,6 +54,15 @@ class SqlAlchemyMailOutbox(MailOutbox):
             )
         )
         await self._session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+
+
+def outbox_subscriptions(clock: Clock) -> list[Subscription[Any]]:
+    """Mails other modules queue, written to the outbox in their transaction."""
+
+    async def enqueue(mail: OutgoingMail, tx: Transaction) -> None:
+        await SqlAlchemyMailOutbox(tx.session, clock).enqueue(mail)
+
+    return [Subscription(OutgoingMail, in_transaction=enqueue)]
 
 
 class _Claim(OutboxClaim):

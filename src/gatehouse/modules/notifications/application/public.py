@@ -1,5 +1,7 @@
-"""What other modules may use of notifications: queue a mail inside their own transaction, and
-resolve mail *requests* at dispatch time.
+"""What other modules may use of notifications: queue a mail inside their own transaction
+(``uow.record(OutgoingMail(...))``: notifications' handler writes it to the outbox when the
+caller's unit of work commits), resolve mail *requests* at dispatch time, and the shared
+per-address mail caps.
 
 A request endpoint that must answer the same for known and unknown addresses (forgot password)
 queues a request (``OutgoingMail`` with the resolver's template name and no parameters) whatever
@@ -13,9 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from gatehouse.shared.events import DomainEvent
+
 
 @dataclass(frozen=True, slots=True)
-class OutgoingMail:
+class OutgoingMail(DomainEvent):
     """A mail to render from a named template and send later, at least once."""
 
     to: str

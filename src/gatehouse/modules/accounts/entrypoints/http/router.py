@@ -30,6 +30,7 @@ from gatehouse.modules.accounts.application.password_reset import (
 )
 from gatehouse.modules.accounts.application.profile import (
     KEEP,
+    GetProfile,
     GetProfileHandler,
     UpdateProfile,
     UpdateProfileHandler,
@@ -185,7 +186,7 @@ async def get_me(
     principal: CurrentPrincipal,
     handler: GetProfileHandler = Depends(Provide["accounts.get_profile"]),  # noqa: B008
 ) -> UserOut:
-    return UserOut.of(await handler(principal.user_id))
+    return UserOut.of(await handler(GetProfile(principal.user_id)))
 
 
 @me_router.patch(

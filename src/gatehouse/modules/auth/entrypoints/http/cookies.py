@@ -12,7 +12,7 @@ from collections.abc import Collection
 
 from fastapi import Request, Response
 
-from gatehouse.modules.auth.application.login import TokenPair
+from gatehouse.modules.auth.application.signing_in import TokenPair
 from gatehouse.modules.auth.domain.errors import CsrfFailed
 
 REFRESH_COOKIE = "gatehouse_refresh"

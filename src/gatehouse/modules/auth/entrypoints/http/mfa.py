@@ -6,20 +6,21 @@ from __future__ import annotations
 from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from gatehouse.modules.auth.application.mfa import (
+from gatehouse.modules.auth.application.factor_management import (
     BeginTotpHandler,
     Caller,
     ConfirmTotp,
     ConfirmTotpHandler,
     DisableFactorHandler,
     EnableEmailFactorHandler,
+    GetMfaStatus,
     GetMfaStatusHandler,
     MfaChange,
     RegenerateBackupCodesHandler,
     SendEmailCode,
     SendEmailCodeHandler,
 )
-from gatehouse.modules.auth.application.mfa_sign_in import VerifyMfa, VerifyMfaHandler
+from gatehouse.modules.auth.application.signing_in import VerifyMfa, VerifyMfaHandler
 from gatehouse.modules.auth.domain.mfa import MfaMethod
 from gatehouse.modules.auth.entrypoints.http.cookies import check_origin
 from gatehouse.modules.auth.entrypoints.http.router import pair_out
@@ -130,7 +131,7 @@ async def get_mfa(
     principal: CurrentPrincipal,
     handler: GetMfaStatusHandler = Depends(Provide["auth.mfa_status"]),  # noqa: B008
 ) -> MfaStatusOut:
-    return MfaStatusOut.of(await handler(principal.user_id))
+    return MfaStatusOut.of(await handler(GetMfaStatus(principal.user_id)))
 
 
 @me_mfa_router.post(

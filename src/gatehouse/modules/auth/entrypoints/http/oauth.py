@@ -17,9 +17,13 @@ from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from gatehouse.modules.auth.application.login import Login, LoginHandler, TokenPair
-from gatehouse.modules.auth.application.mfa import MfaRequired
 from gatehouse.modules.auth.application.refresh import RefreshSession, RefreshSessionHandler
+from gatehouse.modules.auth.application.signing_in import (
+    Login,
+    LoginHandler,
+    MfaRequired,
+    TokenPair,
+)
 from gatehouse.shared.errors import (
     Forbidden,
     GatehouseError,

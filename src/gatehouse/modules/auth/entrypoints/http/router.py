@@ -10,16 +10,23 @@ from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from gatehouse.modules.auth.adapters.keys import ALGORITHM
-from gatehouse.modules.auth.application.login import Login, LoginHandler, TokenPair
-from gatehouse.modules.auth.application.mfa import MfaRequired
 from gatehouse.modules.auth.application.ports import PublicKeySet
 from gatehouse.modules.auth.application.refresh import RefreshSession, RefreshSessionHandler
 from gatehouse.modules.auth.application.sessions import (
+    EndAllSessions,
     EndAllSessionsHandler,
+    EndSession,
     EndSessionHandler,
     ListSessions,
     ListSessionsHandler,
+    Logout,
     LogoutHandler,
+)
+from gatehouse.modules.auth.application.signing_in import (
+    Login,
+    LoginHandler,
+    MfaRequired,
+    TokenPair,
 )
 from gatehouse.modules.auth.domain.errors import RefreshTokenInvalid
 from gatehouse.modules.auth.entrypoints.http.cookies import (
@@ -187,7 +194,7 @@ async def logout(
 ) -> None:
     """The access token and the session's refresh token stop working at once, everywhere.
     The body is optional; a refresh token sent in it ends that token's session too."""
-    await handler(principal, body.refresh_token if body else None)
+    await handler(Logout(principal, body.refresh_token if body else None))
     clear_session_cookies(response)
 
 
@@ -204,7 +211,7 @@ async def logout_all(
     response: Response,
     handler: EndAllSessionsHandler = Depends(Provide["auth.end_all_sessions"]),  # noqa: B008
 ) -> None:
-    await handler(principal.user_id, "logout_all")
+    await handler(EndAllSessions(principal.user_id, "logout_all"))
     clear_session_cookies(response)
 
 
@@ -242,4 +249,4 @@ async def revoke_session(
     handler: EndSessionHandler = Depends(Provide["auth.end_session"]),  # noqa: B008
 ) -> None:
     """Another user's session id answers 404, like an unknown one."""
-    await handler(principal, session_id, "signed_out_by_user")
+    await handler(EndSession(principal, session_id, "signed_out_by_user"))

@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from gatehouse.modules.auth.application.login import TokenPair
-from gatehouse.modules.auth.application.mfa import MfaRequired, MfaStatus, TotpEnrolment
+from gatehouse.modules.auth.application.factor_management import MfaStatus, TotpEnrolment
 from gatehouse.modules.auth.application.sessions import SessionView
+from gatehouse.modules.auth.application.signing_in import MfaRequired, TokenPair
 from gatehouse.shared.http.schemas import MfaCodeField, OutSchema, SafeStr, Schema
 
 MfaTokenField = Annotated[SafeStr, Field(min_length=1, max_length=256)]

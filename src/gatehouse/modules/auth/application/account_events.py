@@ -1,0 +1,40 @@
+"""What auth does when accounts records a change to credentials (registered by main, run in
+accounts' transaction): the user's sessions end, and their access tokens are denylisted once
+it commits (``SessionsEnded``).
+
+The audit event of a password change says how many sessions it ended, so it is written here,
+where that is known.
+"""
+
+from __future__ import annotations
+
+from gatehouse.modules.accounts.application.public import AccountDeleted, PasswordChanged
+from gatehouse.modules.audit.application.public import SecurityEvent
+from gatehouse.modules.auth.application.ports import SessionTerminator
+from gatehouse.modules.auth.domain.events import SessionsEnded
+from gatehouse.shared.events import EventRecorder
+
+
+async def end_sessions_on_password_change(
+    event: PasswordChanged, sessions: SessionTerminator, events: EventRecorder
+) -> None:
+    ended = await sessions.end_all(event.user_id, event.reason, keep=event.kept_session)
+    events.record(
+        SecurityEvent(
+            type=f"account.{event.reason}",
+            user_id=event.user_id,
+            session_id=event.kept_session,
+            ip=event.ip,
+            user_agent=event.user_agent,
+            details={"sessions_ended": str(len(ended))},
+        )
+    )
+    events.record(SessionsEnded(session_ids=tuple(ended)))
+
+
+async def end_sessions_on_deletion(
+    event: AccountDeleted, sessions: SessionTerminator, events: EventRecorder
+) -> None:
+    ended = await sessions.end_all(event.user_id, "account_deleted")
+    await sessions.forget(event.user_id)
+    events.record(SessionsEnded(session_ids=tuple(ended)))

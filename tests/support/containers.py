@@ -1,0 +1,110 @@
+"""Module containers as unit tests use them: the real wiring, with fakes in place of the
+adapters that need infrastructure (``override``), so a handler under test is built exactly as
+the app builds it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from dependency_injector import providers
+
+from gatehouse.modules.accounts.application.public import AccountDirectory
+from gatehouse.modules.accounts.container import AccountsContainer
+from gatehouse.modules.accounts.domain.password_policy import PasswordPolicy
+from gatehouse.modules.auth.application.ports import (
+    AccessTokenIssuer,
+    AttemptLimiter,
+    QrCodes,
+    SessionRevocations,
+)
+from gatehouse.modules.auth.container import AuthContainer
+from gatehouse.modules.notifications.application.public import MailCaps
+from gatehouse.shared.clock import Clock
+
+REFRESH_TOKEN_KEY = b"k" * 32
+MFA_KEYS = {1: b"k" * 32}
+
+
+def auth_container(
+    *,
+    clock: Clock,
+    accounts: AccountDirectory,
+    tokens: AccessTokenIssuer,
+    revocations: SessionRevocations,
+    caps: MailCaps | None = None,
+    limiter: AttemptLimiter | None = None,
+    qr: QrCodes | None = None,
+) -> AuthContainer:
+    """The auth container with ``uow`` still to be overridden (``with_uow``)."""
+    container = AuthContainer(
+        clock=clock,
+        session_factory=None,
+        read_pool=None,
+        redis=None,
+        events=None,
+        accounts=accounts,
+        mail_caps=caps,
+        keys_dir=Path("/nonexistent"),
+        create_keys=False,
+        key_rotation=None,
+        keys_reload_seconds=60,
+        issuer="https://id.example.com",
+        audience="gatehouse",
+        access_ttl_seconds=int(timedelta(minutes=15).total_seconds()),
+        idle_ttl_seconds=int(timedelta(days=7).total_seconds()),
+        absolute_ttl_seconds=int(timedelta(days=30).total_seconds()),
+        reuse_grace_seconds=10,
+        refresh_token_key=REFRESH_TOKEN_KEY,
+        allowed_origins=frozenset(),
+        mfa_keys=MFA_KEYS,
+        mfa_issuer="Gatehouse",
+    )
+    container.tokens.override(providers.Object(tokens))
+    container.revocations.override(providers.Object(revocations))
+    if limiter is not None:
+        container.limiter.override(providers.Object(limiter))
+    if qr is not None:
+        container.qr.override(providers.Object(qr))
+    return container
+
+
+def with_uow(container: Any, uow: object) -> None:
+    """Every handler of ``container`` gets ``uow`` (a fake) for its unit of work."""
+    container.uow.override(providers.Object(uow))
+
+
+def accounts_container(
+    *,
+    clock: Clock,
+    uow: object,
+    views: object,
+    hasher: object,
+    caps: MailCaps | None = None,
+    locales: tuple[str, ...] = ("en",),
+    common_passwords: frozenset[str] = frozenset({"password1"}),
+    require_verified_email: bool = True,
+) -> AccountsContainer:
+    """The accounts container with fakes for its unit of work, read side and hasher."""
+    container = AccountsContainer(
+        clock=clock,
+        session_factory=None,
+        read_pool=None,
+        events=None,
+        mail_caps=caps,
+        locales=locales,
+        reset_ttl_seconds=int(timedelta(minutes=30).total_seconds()),
+        peppers={1: b"p" * 32},
+        bcrypt_rounds=4,
+        hash_concurrency=1,
+        hash_queue_limit=1,
+        public_url="https://id.example.com",
+        verification_ttl_seconds=int(timedelta(hours=24).total_seconds()),
+        require_verified_email=require_verified_email,
+    )
+    container.uow.override(providers.Object(uow))
+    container.views.override(providers.Object(views))
+    container.hasher.override(providers.Object(hasher))
+    container.policy.override(providers.Object(PasswordPolicy(common_passwords)))
+    return container
