@@ -6,7 +6,7 @@ Every fake subclasses its port explicitly, so mypy checks it against the Protoco
 
 from __future__ import annotations
 
-from tests.support.fakes.auth import InMemorySessionRevocations
+from tests.support.fakes.auth import InMemoryAttemptLimiter, InMemorySessionRevocations
 from tests.support.fakes.notifications import InMemoryMailOutbox
 
-__all__ = ["InMemoryMailOutbox", "InMemorySessionRevocations"]
+__all__ = ["InMemoryAttemptLimiter", "InMemoryMailOutbox", "InMemorySessionRevocations"]

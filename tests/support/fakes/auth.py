@@ -1,12 +1,16 @@
-"""Fakes for the auth module's ports (contract: tests/contract/test_session_revocations.py)."""
+"""Fakes for the auth module's ports (contracts: tests/contract/test_session_revocations.py and
+tests/contract/test_attempt_limiter.py)."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gatehouse.modules.auth.application.ports import SessionRevocations
+from gatehouse.modules.auth.application.ports import AttemptLimiter, SessionRevocations
+from gatehouse.modules.auth.domain.errors import TooManyAttempts
 from gatehouse.modules.auth.domain.model import Session
 from gatehouse.shared.clock import Clock
 
@@ -64,3 +68,53 @@ class InMemorySessionRevocations(SessionRevocations):
         ]
         self._denylist.update(recent)
         return len(recent)
+
+
+@dataclass
+class _Window:
+    failures: int
+    ends_at: datetime
+
+
+class InMemoryAttemptLimiter(AttemptLimiter):
+    """``limit`` failures per key within ``window_seconds``, on the given clock.
+
+    As ``RedisAttemptLimiter``: the window starts at a key's first failure and later failures do
+    not extend it; once a key has ``limit`` failures, ``check`` raises ``TooManyAttempts`` with
+    the seconds left in its window; ``succeeded`` forgets the key; a window that has ended is
+    forgotten (the Redis key's TTL).
+    """
+
+    def __init__(self, clock: Clock, *, limit: int = 5, window_seconds: int = 900) -> None:
+        self._clock = clock
+        self._limit = limit
+        self._window = timedelta(seconds=window_seconds)
+        self._windows: dict[str, _Window] = {}
+
+    def _current(self, key: str) -> _Window | None:
+        window = self._windows.get(key)
+        if window is not None and self._clock.now() >= window.ends_at:
+            del self._windows[key]
+            return None
+        return window
+
+    async def check(self, key: str) -> None:
+        window = self._current(key)
+        if window is not None and window.failures >= self._limit:
+            left = (window.ends_at - self._clock.now()).total_seconds()
+            raise TooManyAttempts(math.ceil(left))
+
+    async def failed(self, key: str) -> None:
+        window = self._current(key)
+        if window is None:
+            self._windows[key] = _Window(1, self._clock.now() + self._window)
+        else:
+            window.failures += 1
+
+    async def succeeded(self, key: str) -> None:
+        self._windows.pop(key, None)
+
+    def failures(self, key: str) -> int:
+        """Failures counted for ``key`` in its current window."""
+        window = self._current(key)
+        return 0 if window is None else window.failures

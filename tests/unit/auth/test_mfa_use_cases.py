@@ -32,7 +32,7 @@ from gatehouse.modules.auth.application.mfa import (
     SendEmailCodeHandler,
     normalize_backup_code,
 )
-from gatehouse.modules.auth.application.ports import AttemptLimiter, QrCodes
+from gatehouse.modules.auth.application.ports import QrCodes
 from gatehouse.modules.auth.application.step_up import StepUpHandler
 from gatehouse.modules.auth.domain.errors import (
     MailCapReached,
@@ -48,6 +48,7 @@ from gatehouse.modules.auth.domain.mfa import (
 from gatehouse.modules.notifications.application.public import MailCaps
 from gatehouse.shared.principal import Principal
 from gatehouse.shared.step_up import StepUpProof
+from tests.support.fakes import InMemoryAttemptLimiter
 from tests.unit.fakes import FixedClock, InMemoryAuthUnitOfWork
 
 USER = uuid.uuid4()
@@ -56,6 +57,7 @@ BOX = FernetSecretBox(KEYS)
 HASHER = HmacCodeHasher(KEYS)
 TOTP = PyotpCodes()
 PRINCIPAL = Principal(USER, uuid.uuid4(), ("user",), ("pwd",), "jti")
+STEP_UP_KEY = f"step-up:{USER}"  # the step-up handler's limiter key
 
 
 class Directory(AccountDirectory):
@@ -82,22 +84,6 @@ class Caps(MailCaps):
 
     async def allow(self, address: str) -> bool:
         return self._allow
-
-
-class Limiter(AttemptLimiter):
-    def __init__(self, blocked: bool = False) -> None:
-        self.blocked = blocked
-        self.failures = 0
-
-    async def check(self, key: str) -> None:
-        if self.blocked:
-            raise TooManyAttempts(60)
-
-    async def failed(self, key: str) -> None:
-        self.failures += 1
-
-    async def succeeded(self, key: str) -> None:
-        self.failures = 0
 
 
 class Qr(QrCodes):
@@ -263,7 +249,7 @@ async def test_email_codes_need_a_verified_address_and_respect_the_mail_caps() -
 async def test_step_up_by_code_spends_it_and_wrong_ones_are_counted() -> None:
     world = World()
     secret, codes = await world.enrolled()
-    limiter = Limiter()
+    limiter = InMemoryAttemptLimiter(world.clock)
     step_up = StepUpHandler(
         accounts=world.directory,
         uow=world.uow,
@@ -273,12 +259,12 @@ async def test_step_up_by_code_spends_it_and_wrong_ones_are_counted() -> None:
     )
     with pytest.raises(ReauthFailed):
         await step_up.prove(PRINCIPAL, password=None, code="000000")
-    assert limiter.failures == 1
+    assert limiter.failures(STEP_UP_KEY) == 1
     world.clock.advance(timedelta(seconds=30))
     code = pyotp.TOTP(secret).at(world.clock.now())
     proof = await step_up.prove(PRINCIPAL, password=None, code=code)
     assert (proof.user_id, proof.method) == (USER, "totp")
-    assert limiter.failures == 0
+    assert limiter.failures(STEP_UP_KEY) == 0
     with pytest.raises(ReauthFailed):  # the same code again
         await step_up.prove(PRINCIPAL, password=None, code=code)
 
@@ -295,11 +281,13 @@ async def test_step_up_by_code_spends_it_and_wrong_ones_are_counted() -> None:
 
 async def test_a_blocked_step_up_checks_nothing() -> None:
     world = World()
+    limiter = InMemoryAttemptLimiter(world.clock, limit=1)
+    await limiter.failed(STEP_UP_KEY)
     step_up = StepUpHandler(
         accounts=world.directory,
         uow=world.uow,
         factor=world.factor,
-        limiter=Limiter(blocked=True),
+        limiter=limiter,
         clock=world.clock,
     )
     with pytest.raises(TooManyAttempts):
