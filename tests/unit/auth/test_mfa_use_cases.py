@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pyotp
 import pytest
+from dependency_injector import providers
 
 from gatehouse.modules.accounts.application.public import (
     AccountDirectory,
@@ -25,7 +26,7 @@ from gatehouse.modules.auth.application.factor_management import (
     MfaChange,
     SendEmailCode,
 )
-from gatehouse.modules.auth.application.ports import AttemptLimiter, QrCodes
+from gatehouse.modules.auth.application.ports import QrCodes
 from gatehouse.modules.auth.domain.errors import (
     MailCapReached,
     TooManyAttempts,
@@ -42,6 +43,7 @@ from gatehouse.modules.notifications.application.public import MailCaps
 from gatehouse.shared.principal import Principal
 from gatehouse.shared.step_up import StepUpProof
 from tests.support.containers import MFA_KEYS, auth_container, with_uow
+from tests.support.fakes import InMemoryAttemptLimiter
 from tests.unit.fakes import (
     FakeAccessTokenIssuer,
     FixedClock,
@@ -55,6 +57,7 @@ BOX = FernetSecretBox(KEYS)
 HASHER = HmacCodeHasher(KEYS)
 TOTP = PyotpCodes()
 PRINCIPAL = Principal(USER, uuid.uuid4(), ("user",), ("pwd",), "jti")
+STEP_UP_KEY = f"step-up:{USER}"  # the step-up handler's limiter key
 
 
 class Directory(AccountDirectory):
@@ -83,22 +86,6 @@ class Caps(MailCaps):
         return self._allow
 
 
-class Limiter(AttemptLimiter):
-    def __init__(self, blocked: bool = False) -> None:
-        self.blocked = blocked
-        self.failures = 0
-
-    async def check(self, key: str) -> None:
-        if self.blocked:
-            raise TooManyAttempts(60)
-
-    async def failed(self, key: str) -> None:
-        self.failures += 1
-
-    async def succeeded(self, key: str) -> None:
-        self.failures = 0
-
-
 class Qr(QrCodes):
     def svg(self, data: str) -> str:
         return f"<svg>{data}</svg>"
@@ -107,13 +94,11 @@ class Qr(QrCodes):
 class World:
     """The auth container with fakes for its infrastructure (its wiring is the app's)."""
 
-    def __init__(
-        self, *, verified: bool = True, caps: bool = True, limiter: Limiter | None = None
-    ) -> None:
+    def __init__(self, *, verified: bool = True, caps: bool = True) -> None:
         self.uow = InMemoryAuthUnitOfWork()
         self.clock = FixedClock()
         self.directory = Directory(verified=verified)
-        self.limiter = limiter or Limiter()
+        self.limiter = InMemoryAttemptLimiter(self.clock)
         self.auth = auth_container(
             clock=self.clock,
             accounts=self.directory,
@@ -268,12 +253,12 @@ async def test_step_up_by_code_spends_it_and_wrong_ones_are_counted() -> None:
     step_up = world.auth.step_up()
     with pytest.raises(ReauthFailed):
         await step_up.prove(PRINCIPAL, password=None, code="000000")
-    assert limiter.failures == 1
+    assert limiter.failures(STEP_UP_KEY) == 1
     world.clock.advance(timedelta(seconds=30))
     code = pyotp.TOTP(secret).at(world.clock.now())
     proof = await step_up.prove(PRINCIPAL, password=None, code=code)
     assert (proof.user_id, proof.method) == (USER, "totp")
-    assert limiter.failures == 0
+    assert limiter.failures(STEP_UP_KEY) == 0
     with pytest.raises(ReauthFailed):  # the same code again
         await step_up.prove(PRINCIPAL, password=None, code=code)
 
@@ -289,7 +274,10 @@ async def test_step_up_by_code_spends_it_and_wrong_ones_are_counted() -> None:
 
 
 async def test_a_blocked_step_up_checks_nothing() -> None:
-    world = World(limiter=Limiter(blocked=True))
+    world = World()
+    limiter = InMemoryAttemptLimiter(world.clock, limit=1)
+    await limiter.failed(STEP_UP_KEY)
+    world.auth.limiter.override(providers.Object(limiter))
     step_up = world.auth.step_up()
     with pytest.raises(TooManyAttempts):
         await step_up.prove(PRINCIPAL, password="right", code=None)
