@@ -16,8 +16,8 @@ from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork
 from gatehouse.modules.accounts.domain.errors import EmailAlreadyRegistered
 from gatehouse.modules.accounts.domain.model import DisplayName, TokenPurpose, User
 from tests.support.builders import T0, a_token, a_user, unique_email
+from tests.support.fakes import InMemoryAccountsUnitOfWork
 from tests.support.uow import accounts_uow
-from tests.unit.fakes import InMemoryAccountsUnitOfWork
 
 UowFactory = Callable[[], AccountsUnitOfWork]
 

@@ -6,7 +6,29 @@ Every fake subclasses its port explicitly, so mypy checks it against the Protoco
 
 from __future__ import annotations
 
-from tests.support.fakes.auth import InMemoryAttemptLimiter, InMemorySessionRevocations
-from tests.support.fakes.notifications import InMemoryMailOutbox
+from tests.support.fakes.accounts import (
+    FakeAccountDirectory,
+    FakePasswordHasher,
+    InMemoryAccountsUnitOfWork,
+    InMemoryUserViews,
+)
+from tests.support.fakes.auth import (
+    FakeAccessTokenIssuer,
+    InMemoryAttemptLimiter,
+    InMemoryAuthUnitOfWork,
+    InMemorySessionRevocations,
+)
+from tests.support.fakes.notifications import FakeMailCaps, InMemoryMailOutbox
 
-__all__ = ["InMemoryAttemptLimiter", "InMemoryMailOutbox", "InMemorySessionRevocations"]
+__all__ = [
+    "FakeAccessTokenIssuer",
+    "FakeAccountDirectory",
+    "FakeMailCaps",
+    "FakePasswordHasher",
+    "InMemoryAccountsUnitOfWork",
+    "InMemoryAttemptLimiter",
+    "InMemoryAuthUnitOfWork",
+    "InMemoryMailOutbox",
+    "InMemorySessionRevocations",
+    "InMemoryUserViews",
+]

@@ -1,18 +1,35 @@
-"""Fakes for the auth module's ports (contracts: tests/contract/test_session_revocations.py and
-tests/contract/test_attempt_limiter.py)."""
+"""Fakes for the auth module's ports (contracts: tests/contract/test_auth_unit_of_work.py,
+tests/contract/test_session_revocations.py and tests/contract/test_attempt_limiter.py)."""
 
 from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from gatehouse.modules.auth.application.ports import AttemptLimiter, SessionRevocations
+from gatehouse.modules.accounts.domain.events import MfaSummaryChanged
+from gatehouse.modules.accounts.domain.model import MfaSummary
+from gatehouse.modules.audit.application.public import SecurityEvent
+from gatehouse.modules.auth.application.ports import (
+    AccessTokenIssuer,
+    AttemptLimiter,
+    AuthUnitOfWork,
+    DeviceHistory,
+    MfaChallengeRepository,
+    MfaRepository,
+    RefreshTokenRepository,
+    SessionRepository,
+    SessionRevocations,
+)
 from gatehouse.modules.auth.domain.errors import TooManyAttempts
-from gatehouse.modules.auth.domain.model import Session
+from gatehouse.modules.auth.domain.mfa import MfaChallenge, UserMfa
+from gatehouse.modules.auth.domain.model import AccessClaims, RefreshToken, Session
 from gatehouse.shared.clock import Clock
+from gatehouse.shared.messagebus import Subscription
+from tests.support.fakes.uow import InMemoryUnitOfWork, Recorded
 
 
 def _no_sessions() -> Iterable[Session]:
@@ -118,3 +135,149 @@ class InMemoryAttemptLimiter(AttemptLimiter):
         """Failures counted for ``key`` in its current window."""
         window = self._current(key)
         return 0 if window is None else window.failures
+
+
+@dataclass
+class _AuthState(Recorded):
+    sessions: dict[uuid.UUID, Session] = field(default_factory=dict)
+    refresh_tokens: dict[bytes, RefreshToken] = field(default_factory=dict)
+    mfa: dict[uuid.UUID, UserMfa] = field(default_factory=dict)
+    backup_codes: dict[tuple[uuid.UUID, bytes], datetime | None] = field(default_factory=dict)
+    challenges: dict[bytes, MfaChallenge] = field(default_factory=dict)
+
+    @property
+    def summaries(self) -> dict[uuid.UUID, MfaSummary]:
+        """Accounts' copy of each user's MFA state, as the recorded changes leave it."""
+        return {
+            event.user_id: event.summary
+            for event in self.recorded
+            if isinstance(event, MfaSummaryChanged)
+        }
+
+
+class InMemoryMfaRepository(MfaRepository):
+    def __init__(self, state: _AuthState) -> None:
+        self._state = state
+
+    async def get(self, user_id: uuid.UUID, *, for_update: bool = False) -> UserMfa | None:
+        return self._state.mfa.get(user_id)
+
+    async def get_or_add(self, user_id: uuid.UUID) -> UserMfa:
+        return self._state.mfa.setdefault(user_id, UserMfa(user_id=user_id))
+
+    async def backup_codes_remaining(self, user_id: uuid.UUID) -> int:
+        return sum(
+            1
+            for (owner, _), used in self._state.backup_codes.items()
+            if owner == user_id and not used
+        )
+
+    async def replace_backup_codes(
+        self, user_id: uuid.UUID, code_hashes: list[bytes], now: datetime
+    ) -> None:
+        await self.delete_backup_codes(user_id)
+        self._state.backup_codes.update({(user_id, h): None for h in code_hashes})
+
+    async def use_backup_code(
+        self, user_id: uuid.UUID, candidates: list[bytes], now: datetime
+    ) -> bool:
+        for candidate in candidates:
+            key = (user_id, candidate)
+            if key in self._state.backup_codes and self._state.backup_codes[key] is None:
+                self._state.backup_codes[key] = now
+                return True
+        return False
+
+    async def delete_backup_codes(self, user_id: uuid.UUID) -> None:
+        for key in [key for key in self._state.backup_codes if key[0] == user_id]:
+            del self._state.backup_codes[key]
+
+
+class InMemoryMfaChallengeRepository(MfaChallengeRepository):
+    def __init__(self, state: _AuthState) -> None:
+        self._state = state
+
+    async def add(self, challenge: MfaChallenge) -> None:
+        self._state.challenges[challenge.token_hash] = challenge
+
+    async def get(self, token_hash: bytes) -> MfaChallenge | None:
+        return self._state.challenges.get(token_hash)
+
+
+class InMemorySessionRepository(SessionRepository):
+    def __init__(self, state: _AuthState) -> None:
+        self._state = state
+
+    async def add(self, session: Session) -> None:
+        self._state.sessions[session.id] = session
+
+    async def get(self, session_id: uuid.UUID, *, for_update: bool = False) -> Session | None:
+        return self._state.sessions.get(session_id)
+
+    async def list_active(
+        self, user_id: uuid.UUID, now: datetime, *, limit: int, before: uuid.UUID | None
+    ) -> list[Session]:
+        active = [
+            s
+            for s in self._state.sessions.values()
+            if s.user_id == user_id and s.is_active(now) and (before is None or s.id < before)
+        ]
+        return sorted(active, key=lambda s: s.id, reverse=True)[:limit]
+
+    async def device_history(self, user_id: uuid.UUID, user_agent: str | None) -> DeviceHistory:
+        mine = [s for s in self._state.sessions.values() if s.user_id == user_id]
+        return DeviceHistory(
+            signed_in_before=bool(mine),
+            this_device_before=any(s.user_agent == user_agent for s in mine),
+        )
+
+    async def revoke_all(
+        self, user_id: uuid.UUID, now: datetime, reason: str, *, keep: uuid.UUID | None = None
+    ) -> list[uuid.UUID]:
+        ended = [
+            s
+            for s in self._state.sessions.values()
+            if s.user_id == user_id and s.revoked_at is None and s.id != keep
+        ]
+        for session in ended:
+            session.revoke(now, reason)
+        return [s.id for s in ended]
+
+
+class InMemoryRefreshTokenRepository(RefreshTokenRepository):
+    def __init__(self, state: _AuthState) -> None:
+        self._state = state
+
+    async def add(self, token: RefreshToken) -> None:
+        self._state.refresh_tokens[token.token_hash] = token
+
+    async def get(self, token_hash: bytes) -> RefreshToken | None:
+        return self._state.refresh_tokens.get(token_hash)
+
+
+class InMemoryAuthUnitOfWork(InMemoryUnitOfWork[_AuthState], AuthUnitOfWork):
+    def __init__(self, after_commit: Sequence[Subscription[Any]] = ()) -> None:
+        super().__init__(_AuthState(), after_commit)
+
+    def _attach(self, state: _AuthState) -> None:
+        self.sessions = InMemorySessionRepository(state)
+        self.refresh_tokens = InMemoryRefreshTokenRepository(state)
+        self.mfa = InMemoryMfaRepository(state)
+        self.challenges = InMemoryMfaChallengeRepository(state)
+
+    @property
+    def sessions_by_id(self) -> dict[uuid.UUID, Session]:
+        return self.committed.sessions
+
+    @property
+    def events(self) -> list[SecurityEvent]:
+        return self.committed.events
+
+
+class FakeAccessTokenIssuer(AccessTokenIssuer):
+    def __init__(self) -> None:
+        self.issued: list[AccessClaims] = []
+
+    def issue(self, claims: AccessClaims) -> str:
+        self.issued.append(claims)
+        return f"access-{len(self.issued)}"

@@ -5,9 +5,20 @@ Contract: tests/contract/test_mail_outbox.py.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
 
-from gatehouse.modules.notifications.application.public import MailOutbox, OutgoingMail
+from gatehouse.modules.notifications.application.ports import (
+    MailTransport,
+    OutboxClaim,
+    OutboxStore,
+)
+from gatehouse.modules.notifications.application.public import MailCaps, MailOutbox, OutgoingMail
+from gatehouse.modules.notifications.domain.errors import DeliveryFailed
+from gatehouse.modules.notifications.domain.model import OutboxMessage, RenderedMail
 
 
 class InMemoryMailOutbox(MailOutbox):
@@ -34,3 +45,90 @@ class InMemoryMailOutbox(MailOutbox):
 
     def rollback(self) -> None:
         self._pending.clear()
+
+
+class FakeMailCaps(MailCaps):
+    """Allows the first ``allowed`` mails (all when ``None``) and records every address asked."""
+
+    def __init__(self, allowed: int | None = None) -> None:
+        self.allowed = allowed
+        self.asked: list[str] = []
+
+    async def allow(self, address: str) -> bool:
+        self.asked.append(address)
+        return self.allowed is None or len(self.asked) <= self.allowed
+
+
+class _Row:
+    def __init__(self, message: OutboxMessage, due: datetime) -> None:
+        self.message = message
+        self.due = due
+        self.status = "pending"
+        self.error: str | None = None
+
+
+class InMemoryOutboxStore(OutboxStore):
+    """Rows in a list; a claim is the oldest due pending row (the real store also locks it)."""
+
+    def __init__(self) -> None:
+        self.rows: list[_Row] = []
+
+    def add(self, template: str, params: dict[str, str], due: datetime, attempts: int = 0) -> _Row:
+        row = _Row(
+            OutboxMessage(
+                id=uuid.uuid4(),
+                to="ada@example.com",
+                template=template,
+                params=params,
+                locale="en",
+                attempts=attempts,
+                created_at=due,
+            ),
+            due,
+        )
+        self.rows.append(row)
+        return row
+
+    @contextlib.asynccontextmanager
+    async def claim_next(self, now: datetime) -> AsyncIterator[OutboxClaim | None]:
+        due = [r for r in self.rows if r.status == "pending" and r.due <= now]
+        if not due:
+            yield None
+            return
+        row = min(due, key=lambda r: r.due)
+
+        class Claim(OutboxClaim):
+            message = row.message
+
+            async def mark_sent(self, now: datetime) -> None:
+                row.status = "sent"
+
+            async def mark_failed(self, error: str, retry_at: datetime) -> None:
+                row.message.attempts += 1
+                row.due = retry_at
+                row.error = error
+
+            async def mark_dead(self, error: str, now: datetime) -> None:
+                row.status = "dead"
+                row.error = error
+
+        yield Claim()
+
+    async def backlog(self) -> int:
+        return sum(r.status == "pending" for r in self.rows)
+
+    async def wait_for_mail(self, wait_seconds: float) -> None:
+        return None
+
+
+class RecordingTransport(MailTransport):
+    """Keeps what it sends; ``fail_with`` makes every send fail with that error."""
+
+    def __init__(self) -> None:
+        self.sent: list[RenderedMail] = []
+        self.fail_with: DeliveryFailed | None = None
+
+    async def send(self, mail: RenderedMail) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.sent.append(mail)

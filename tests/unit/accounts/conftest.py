@@ -10,13 +10,9 @@ from gatehouse.modules.accounts.application.mails import LinkSettings
 from gatehouse.modules.accounts.application.register import RegisterUserHandler
 from gatehouse.modules.accounts.container import AccountsContainer
 from gatehouse.modules.notifications.application.public import MailCaps
+from tests.support.clock import FixedClock
 from tests.support.containers import accounts_container
-from tests.unit.fakes import (
-    FakePasswordHasher,
-    FixedClock,
-    InMemoryAccountsUnitOfWork,
-    InMemoryUserViews,
-)
+from tests.support.fakes import FakePasswordHasher, InMemoryAccountsUnitOfWork, InMemoryUserViews
 
 PASSWORD = "correct horse battery staple"
 LINKS = LinkSettings(public_url="https://id.example.com", verification_ttl=timedelta(hours=24))

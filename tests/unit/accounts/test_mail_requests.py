@@ -13,8 +13,9 @@ from gatehouse.modules.accounts.container import AccountsContainer
 from gatehouse.modules.accounts.domain.errors import InvalidEmail
 from gatehouse.modules.accounts.domain.model import TokenPurpose
 from gatehouse.modules.notifications.application.public import MailCaps, OutgoingMail
+from tests.support.clock import FixedClock
+from tests.support.fakes import FakeMailCaps, FakePasswordHasher, InMemoryAccountsUnitOfWork
 from tests.unit.accounts.conftest import PASSWORD, build_accounts
-from tests.unit.fakes import FakePasswordHasher, FixedClock, InMemoryAccountsUnitOfWork
 
 
 def _accounts(
@@ -27,20 +28,10 @@ RESET = MailRequestKind.PASSWORD_RESET
 RESEND = MailRequestKind.RESEND_VERIFICATION
 
 
-class CountingCaps(MailCaps):
-    def __init__(self, allowed: int) -> None:
-        self.allowed = allowed
-        self.asked: list[str] = []
-
-    async def allow(self, address: str) -> bool:
-        self.asked.append(address)
-        return len(self.asked) <= self.allowed
-
-
 async def test_the_request_queues_the_same_row_for_any_address_and_never_looks_it_up(
     uow: InMemoryAccountsUnitOfWork,
 ) -> None:
-    caps = CountingCaps(allowed=10)
+    caps = FakeMailCaps(allowed=10)
     handler = _accounts(uow, caps).request_mail()
     await handler(RequestMail(RESET, "Nobody@Example.com", "de"))
     assert uow.mails == [OutgoingMail("nobody@example.com", RESET.value, {}, "de")]
@@ -50,7 +41,7 @@ async def test_the_request_queues_the_same_row_for_any_address_and_never_looks_i
 async def test_over_the_cap_nothing_is_queued_and_a_malformed_address_is_422(
     uow: InMemoryAccountsUnitOfWork,
 ) -> None:
-    handler = _accounts(uow, CountingCaps(allowed=1)).request_mail()
+    handler = _accounts(uow, FakeMailCaps(allowed=1)).request_mail()
     await handler(RequestMail(RESET, "ada@example.com"))
     await handler(RequestMail(RESET, "ada@example.com"))
     assert len(uow.mails) == 1

@@ -29,8 +29,9 @@ from gatehouse.modules.accounts.domain.model import (
     PasswordHash,
     TokenPurpose,
 )
+from tests.support.clock import FixedClock
+from tests.support.fakes import FakePasswordHasher, InMemoryAccountsUnitOfWork
 from tests.unit.accounts.conftest import PASSWORD, build_accounts
-from tests.unit.fakes import FakePasswordHasher, FixedClock, InMemoryAccountsUnitOfWork
 
 
 def _token_from(uow: InMemoryAccountsUnitOfWork) -> str:

@@ -20,7 +20,7 @@ from gatehouse.modules.auth.adapters.jwt_tokens import JwtAccessTokens
 from gatehouse.modules.auth.adapters.keys import KeyRing, KeyRingSource, RotationPolicy
 from gatehouse.modules.auth.domain.errors import InvalidAccessToken
 from gatehouse.modules.auth.domain.model import AccessClaims
-from tests.unit.fakes import FixedClock
+from tests.support.clock import FixedClock
 
 ISSUER = "https://id.example.com"
 AUDIENCE = "gatehouse"

@@ -19,8 +19,8 @@ from gatehouse.modules.auth.adapters.keys import (
     thumbprint,
 )
 from gatehouse.modules.auth.domain.errors import InvalidAccessToken
+from tests.support.clock import FixedClock
 from tests.unit.auth.test_jwt_tokens import AUDIENCE, ISSUER, POLICY, _claims, key_source
-from tests.unit.fakes import FixedClock
 
 
 def _codec(directory: Path, clock: FixedClock) -> JwtAccessTokens:

@@ -1,89 +1,16 @@
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
 
 from gatehouse.modules.accounts.application.public import (
-    AccountDirectory,
-    AccountSnapshot,
     InvalidCredentials,
-    ReauthFailed,
 )
-from gatehouse.modules.auth.adapters.refresh_tokens import HmacRefreshTokens
 from gatehouse.modules.auth.application.signing_in import (
     Login,
-    LoginHandler,
-    SessionPolicy,
-    TokenPair,
 )
-from tests.support.containers import REFRESH_TOKEN_KEY, auth_container, with_uow
-from tests.unit.fakes import (
-    FakeAccessTokenIssuer,
-    FixedClock,
-    InMemoryAuthUnitOfWork,
-    RecordingRevocations,
-)
-
-USER_ID = uuid.uuid4()
-POLICY = SessionPolicy(
-    access_ttl=timedelta(minutes=15), idle_ttl=timedelta(days=7), absolute_ttl=timedelta(days=30)
-)
-TOKENS = HmacRefreshTokens(REFRESH_TOKEN_KEY)
-
-
-class StubDirectory(AccountDirectory):
-    def __init__(self) -> None:
-        self.active = True
-
-    async def authenticate(self, email: str, password: str) -> AccountSnapshot:
-        if password != "right password":
-            raise InvalidCredentials
-        return AccountSnapshot(USER_ID, email, ("user", "admin"), self.active, True)
-
-    async def reauthenticate(self, user_id: uuid.UUID, password: str) -> AccountSnapshot:
-        if password != "right password":
-            raise ReauthFailed
-        return AccountSnapshot(USER_ID, "ada@example.com", ("user", "admin"), self.active, True)
-
-    async def get(self, user_id: uuid.UUID) -> AccountSnapshot | None:
-        if user_id != USER_ID:
-            return None
-        return AccountSnapshot(USER_ID, "ada@example.com", ("user", "admin"), self.active, True)
-
-
-class Parts:
-    """The auth container with fakes for its infrastructure (its wiring is the app's)."""
-
-    def __init__(self) -> None:
-        self.issuer = FakeAccessTokenIssuer()
-        self.clock = FixedClock()
-        self.directory = StubDirectory()
-        self.revocations = RecordingRevocations()
-        self.auth = auth_container(
-            clock=self.clock,
-            accounts=self.directory,
-            tokens=self.issuer,
-            revocations=self.revocations,
-        )
-        self.uow = InMemoryAuthUnitOfWork(after_commit=self.auth.subscriptions())
-        with_uow(self.auth, self.uow)
-        assert self.auth.session_policy() == POLICY
-
-    def login(self) -> LoginHandler:
-        return self.auth.login()
-
-    async def sign_in(self, login: Login) -> TokenPair:
-        """Login, for an account without a second factor: a token pair."""
-        pair = await self.login()(login)
-        assert isinstance(pair, TokenPair)
-        return pair
-
-
-@pytest.fixture
-def parts() -> Parts:
-    return Parts()
+from tests.unit.auth.conftest import TOKENS, USER_ID, Parts
 
 
 async def test_login_starts_a_session_and_returns_a_token_pair(parts: Parts) -> None:

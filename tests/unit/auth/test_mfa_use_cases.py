@@ -11,8 +11,6 @@ import pytest
 from dependency_injector import providers
 
 from gatehouse.modules.accounts.application.public import (
-    AccountDirectory,
-    AccountSnapshot,
     EmailNotVerified,
     MfaSummary,
     ReauthFailed,
@@ -39,16 +37,17 @@ from gatehouse.modules.auth.domain.mfa import (
     amr_after,
     normalize_backup_code,
 )
-from gatehouse.modules.notifications.application.public import MailCaps
 from gatehouse.shared.principal import Principal
 from gatehouse.shared.step_up import StepUpProof
+from tests.support.clock import FixedClock
 from tests.support.containers import MFA_KEYS, auth_container, with_uow
-from tests.support.fakes import InMemoryAttemptLimiter
-from tests.unit.fakes import (
+from tests.support.fakes import (
     FakeAccessTokenIssuer,
-    FixedClock,
+    FakeAccountDirectory,
+    FakeMailCaps,
+    InMemoryAttemptLimiter,
     InMemoryAuthUnitOfWork,
-    RecordingRevocations,
+    InMemorySessionRevocations,
 )
 
 USER = uuid.uuid4()
@@ -58,32 +57,6 @@ HASHER = HmacCodeHasher(KEYS)
 TOTP = PyotpCodes()
 PRINCIPAL = Principal(USER, uuid.uuid4(), ("user",), ("pwd",), "jti")
 STEP_UP_KEY = f"step-up:{USER}"  # the step-up handler's limiter key
-
-
-class Directory(AccountDirectory):
-    def __init__(self, *, verified: bool = True) -> None:
-        self.snapshot = AccountSnapshot(USER, "ada@example.com", ("user",), True, verified)
-        self.reauthenticated = 0
-
-    async def authenticate(self, email: str, password: str) -> AccountSnapshot:
-        raise NotImplementedError
-
-    async def reauthenticate(self, user_id: uuid.UUID, password: str) -> AccountSnapshot:
-        self.reauthenticated += 1
-        if password != "right":
-            raise ReauthFailed
-        return self.snapshot
-
-    async def get(self, user_id: uuid.UUID) -> AccountSnapshot | None:
-        return self.snapshot if user_id == USER else None
-
-
-class Caps(MailCaps):
-    def __init__(self, allow: bool = True) -> None:
-        self._allow = allow
-
-    async def allow(self, address: str) -> bool:
-        return self._allow
 
 
 class Qr(QrCodes):
@@ -97,14 +70,14 @@ class World:
     def __init__(self, *, verified: bool = True, caps: bool = True) -> None:
         self.uow = InMemoryAuthUnitOfWork()
         self.clock = FixedClock()
-        self.directory = Directory(verified=verified)
+        self.directory = FakeAccountDirectory(USER, password="right", email_verified=verified)
         self.limiter = InMemoryAttemptLimiter(self.clock)
         self.auth = auth_container(
             clock=self.clock,
             accounts=self.directory,
             tokens=FakeAccessTokenIssuer(),
-            revocations=RecordingRevocations(),
-            caps=Caps(caps),
+            revocations=InMemorySessionRevocations(self.clock),
+            caps=FakeMailCaps(None if caps else 0),
             limiter=self.limiter,
             qr=Qr(),
         )

@@ -14,16 +14,11 @@ from gatehouse.modules.auth.domain.errors import (
     RefreshTokenInvalid,
     RefreshTokenReused,
 )
-from tests.unit.auth.test_login import POLICY, TOKENS, Parts
+from tests.unit.auth.conftest import POLICY, TOKENS, Parts
 
 
 def _refresh(parts: Parts) -> RefreshSessionHandler:
     return parts.auth.refresh()
-
-
-@pytest.fixture
-def parts() -> Parts:
-    return Parts()
 
 
 async def _login(parts: Parts) -> TokenPair:

@@ -13,12 +13,7 @@ from gatehouse.modules.auth.application.sessions import (
 from gatehouse.modules.auth.application.signing_in import Login, TokenPair
 from gatehouse.modules.auth.domain.errors import SessionNotFound
 from gatehouse.shared.principal import Principal
-from tests.unit.auth.test_login import USER_ID, Parts
-
-
-@pytest.fixture
-def parts() -> Parts:
-    return Parts()
+from tests.unit.auth.conftest import USER_ID, Parts
 
 
 def principal(pair: TokenPair, user_id: uuid.UUID = USER_ID) -> Principal:

@@ -1,103 +1,23 @@
 from __future__ import annotations
 
-import contextlib
 import random
-import uuid
-from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from gatehouse.modules.notifications.adapters.mail_templates import JinjaMailRenderer
 from gatehouse.modules.notifications.application.dispatch import DispatchOutboxHandler
-from gatehouse.modules.notifications.application.ports import (
-    MailTransport,
-    OutboxClaim,
-    OutboxStore,
-)
 from gatehouse.modules.notifications.application.public import MailResolver, OutgoingMail
 from gatehouse.modules.notifications.domain.errors import DeliveryFailed
 from gatehouse.modules.notifications.domain.model import (
     BASE_BACKOFF,
     MAX_ATTEMPTS,
     MAX_BACKOFF,
-    OutboxMessage,
-    RenderedMail,
     next_attempt_delay,
 )
 from gatehouse.shared.errors import Unavailable
-from tests.unit.fakes import FixedClock
-
-
-class _Row:
-    def __init__(self, message: OutboxMessage, due: datetime) -> None:
-        self.message = message
-        self.due = due
-        self.status = "pending"
-        self.error: str | None = None
-
-
-class InMemoryOutboxStore(OutboxStore):
-    def __init__(self) -> None:
-        self.rows: list[_Row] = []
-
-    def add(self, template: str, params: dict[str, str], due: datetime, attempts: int = 0) -> _Row:
-        row = _Row(
-            OutboxMessage(
-                id=uuid.uuid4(),
-                to="ada@example.com",
-                template=template,
-                params=params,
-                locale="en",
-                attempts=attempts,
-                created_at=due,
-            ),
-            due,
-        )
-        self.rows.append(row)
-        return row
-
-    @contextlib.asynccontextmanager
-    async def claim_next(self, now: datetime) -> AsyncIterator[OutboxClaim | None]:
-        due = [r for r in self.rows if r.status == "pending" and r.due <= now]
-        if not due:
-            yield None
-            return
-        row = min(due, key=lambda r: r.due)
-
-        class Claim(OutboxClaim):
-            message = row.message
-
-            async def mark_sent(self, now: datetime) -> None:
-                row.status = "sent"
-
-            async def mark_failed(self, error: str, retry_at: datetime) -> None:
-                row.message.attempts += 1
-                row.due = retry_at
-                row.error = error
-
-            async def mark_dead(self, error: str, now: datetime) -> None:
-                row.status = "dead"
-                row.error = error
-
-        yield Claim()
-
-    async def backlog(self) -> int:
-        return sum(r.status == "pending" for r in self.rows)
-
-    async def wait_for_mail(self, wait_seconds: float) -> None:
-        return None
-
-
-class RecordingTransport(MailTransport):
-    def __init__(self) -> None:
-        self.sent: list[RenderedMail] = []
-        self.fail_with: DeliveryFailed | None = None
-
-    async def send(self, mail: RenderedMail) -> None:
-        if self.fail_with is not None:
-            raise self.fail_with
-        self.sent.append(mail)
+from tests.support.clock import FixedClock
+from tests.support.fakes.notifications import InMemoryOutboxStore, RecordingTransport
 
 
 @pytest.fixture
