@@ -135,7 +135,6 @@ class SecondFactor:
         step = self._totp.accept(secret, code, now, mfa.totp_last_step)
         if step is None:
             return False
-        mfa.totp_last_step = step
-        if not self._box.is_current(mfa.totp_secret):  # sealed under an older key version
-            mfa.totp_secret = self._box.seal(secret.encode("ascii"))
+        current = self._box.is_current(mfa.totp_secret)  # else sealed under an older key
+        mfa.totp_code_accepted(step, None if current else self._box.seal(secret.encode("ascii")))
         return True

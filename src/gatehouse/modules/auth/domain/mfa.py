@@ -132,6 +132,13 @@ class UserMfa:
         self.totp_pending_secret = None
         self.totp_pending_expires_at = None
 
+    def totp_code_accepted(self, step: int, resealed: str | None = None) -> None:
+        """A code of time step ``step`` was accepted: no code of that step or older works again.
+        ``resealed``: the secret sealed under the current key, when it was under an older one."""
+        self.totp_last_step = step
+        if resealed is not None:
+            self.totp_secret = resealed
+
     def disable_totp(self) -> None:
         self.totp_secret = None
         self.totp_enabled_at = None
