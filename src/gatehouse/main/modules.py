@@ -3,7 +3,9 @@
 A record says how main connects the module's container to the infrastructure and to the
 modules before it (``connect``), what it exports under a root id for the shared HTTP layer
 (``exports``), what it plugs into another module's extension point (``register``), and its
-routers, mappers and tables. Nothing else in main names a module.
+routers, mappers and tables. Adding a module is appending its record; main's other files name
+a module only for what is that module's own (the lifespan's outbox dispatcher and revocation
+sync, the CLI's worker and create-admin).
 """
 
 from __future__ import annotations
