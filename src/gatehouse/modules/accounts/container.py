@@ -82,22 +82,12 @@ class AccountsContainer(containers.DeclarativeContainer):
     # For notifications' extension point: the templates of accounts' mail requests.
     mail_request_templates = providers.Object(tuple(kind.value for kind in MailRequestKind))
 
-    password_setter = providers.Singleton(PasswordSetter, links)
+    password_setter = providers.Singleton(PasswordSetter, hasher=hasher, policy=policy, links=links)
     change_password = providers.Singleton(
-        ChangePasswordHandler,
-        uow=uow.provider,
-        hasher=hasher,
-        policy=policy,
-        setter=password_setter,
-        clock=clock,
+        ChangePasswordHandler, uow=uow.provider, setter=password_setter, clock=clock
     )
     reset_password = providers.Singleton(
-        ResetPasswordHandler,
-        uow=uow.provider,
-        hasher=hasher,
-        policy=policy,
-        setter=password_setter,
-        clock=clock,
+        ResetPasswordHandler, uow=uow.provider, setter=password_setter, clock=clock
     )
     request_email_change = providers.Singleton(
         RequestEmailChangeHandler,

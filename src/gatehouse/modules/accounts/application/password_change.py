@@ -11,12 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gatehouse.modules.accounts.application.password_reset import PasswordSetter
-from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, PasswordHasher
+from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork
 from gatehouse.modules.accounts.application.reauth import check_proof
 from gatehouse.modules.accounts.domain.errors import ReauthFailed
 from gatehouse.modules.accounts.domain.events import PasswordChanged
 from gatehouse.modules.accounts.domain.model import TokenPurpose
-from gatehouse.modules.accounts.domain.password_policy import PasswordPolicy
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.step_up import StepUpProof
 
@@ -34,17 +33,9 @@ class ChangePassword:
 
 class ChangePasswordHandler:
     def __init__(
-        self,
-        *,
-        uow: Callable[[], AccountsUnitOfWork],
-        hasher: PasswordHasher,
-        policy: PasswordPolicy,
-        setter: PasswordSetter,
-        clock: Clock,
+        self, *, uow: Callable[[], AccountsUnitOfWork], setter: PasswordSetter, clock: Clock
     ) -> None:
         self._uow = uow
-        self._hasher = hasher
-        self._policy = policy
         self._setter = setter
         self._clock = clock
 
@@ -54,8 +45,7 @@ class ChangePasswordHandler:
             user = await uow.users.get(cmd.user_id)
         if user is None:
             raise ReauthFailed
-        self._policy.check(cmd.new_password, user.email)
-        new_hash = await self._hasher.hash(cmd.new_password)
+        new_hash = await self._setter.hash(cmd.new_password, user.email)
         async with self._uow() as uow:
             now = self._clock.now()
             user = await uow.users.get(cmd.user_id, for_update=True)

@@ -18,7 +18,7 @@ from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, Pas
 from gatehouse.modules.accounts.application.tokens import hash_secret
 from gatehouse.modules.accounts.domain.errors import TokenInvalid
 from gatehouse.modules.accounts.domain.events import PasswordChanged
-from gatehouse.modules.accounts.domain.model import PasswordHash, TokenPurpose, User
+from gatehouse.modules.accounts.domain.model import Email, PasswordHash, TokenPurpose, User
 from gatehouse.modules.accounts.domain.password_policy import PasswordPolicy
 from gatehouse.shared.clock import Clock
 
@@ -35,11 +35,21 @@ class ResetPassword:
 
 
 class PasswordSetter:
-    """What setting a password records, whichever way it is set: the new hash, the
-    ``PasswordChanged`` event (the sessions end with it) and the notice to the owner."""
+    """Setting a password, whichever way: the policy and the hash first, then in the caller's
+    transaction the new hash, the ``PasswordChanged`` event (the sessions end with it) and the
+    notice to the owner."""
 
-    def __init__(self, links: LinkSettings) -> None:
+    def __init__(
+        self, *, hasher: PasswordHasher, policy: PasswordPolicy, links: LinkSettings
+    ) -> None:
+        self._hasher = hasher
+        self._policy = policy
         self._links = links
+
+    async def hash(self, password: str, email: Email) -> PasswordHash:
+        """Checked against the policy (``WeakPassword``), then hashed off the event loop."""
+        self._policy.check(password, email)
+        return await self._hasher.hash(password)
 
     def set(
         self,
@@ -62,17 +72,9 @@ class PasswordSetter:
 
 class ResetPasswordHandler:
     def __init__(
-        self,
-        *,
-        uow: Callable[[], AccountsUnitOfWork],
-        hasher: PasswordHasher,
-        policy: PasswordPolicy,
-        setter: PasswordSetter,
-        clock: Clock,
+        self, *, uow: Callable[[], AccountsUnitOfWork], setter: PasswordSetter, clock: Clock
     ) -> None:
         self._uow = uow
-        self._hasher = hasher
-        self._policy = policy
         self._setter = setter
         self._clock = clock
 
@@ -85,8 +87,7 @@ class ResetPasswordHandler:
             user = None if token is None else await uow.users.get(token.user_id)
             if token is None or user is None or not token.is_usable(self._clock.now()):
                 raise TokenInvalid
-            self._policy.check(cmd.new_password, user.email)
-        password_hash = await self._hasher.hash(cmd.new_password)
+        password_hash = await self._setter.hash(cmd.new_password, user.email)
         async with self._uow() as uow:
             now = self._clock.now()
             token = await uow.tokens.get_by_hash(TokenPurpose.RESET_PASSWORD, token_hash)
