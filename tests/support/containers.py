@@ -4,6 +4,7 @@ the app builds it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,9 @@ from gatehouse.modules.auth.application.ports import (
     SessionRevocations,
 )
 from gatehouse.modules.auth.container import AuthContainer
-from gatehouse.modules.notifications.application.public import MailCaps
+from gatehouse.modules.notifications.application.ports import MailTransport, OutboxStore
+from gatehouse.modules.notifications.application.public import MailCaps, MailResolver
+from gatehouse.modules.notifications.container import NotificationsContainer, register_resolver
 from gatehouse.shared.clock import Clock
 
 REFRESH_TOKEN_KEY = b"k" * 32
@@ -107,4 +110,30 @@ def accounts_container(
     container.views.override(providers.Object(views))
     container.hasher.override(providers.Object(hasher))
     container.policy.override(providers.Object(PasswordPolicy(common_passwords)))
+    return container
+
+
+def notifications_container(
+    *,
+    clock: Clock,
+    store: OutboxStore,
+    transport: MailTransport,
+    resolvers: Mapping[str, MailResolver] | None = None,
+) -> NotificationsContainer:
+    """The notifications container with a fake outbox store and transport; ``resolvers`` are
+    registered through its extension point, as main registers accounts'."""
+    container = NotificationsContainer(
+        clock=clock,
+        engine=None,
+        redis=None,
+        listen_dsn=None,
+        smtp_url=None,
+        mail_from="Gatehouse <no-reply@example.com>",
+        smtp_timeout=5.0,
+        public_url="https://id.example.com",
+    )
+    container.store.override(providers.Object(store))
+    container.transport.override(providers.Object(transport))
+    for template, resolver in (resolvers or {}).items():
+        register_resolver(container, [template], providers.Object(resolver))
     return container

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 
-from gatehouse.modules.notifications.adapters.mail_templates import JinjaMailRenderer
 from gatehouse.modules.notifications.application.dispatch import DispatchOutboxHandler
 from gatehouse.modules.notifications.application.public import MailResolver, OutgoingMail
 from gatehouse.modules.notifications.domain.errors import DeliveryFailed
@@ -17,6 +16,7 @@ from gatehouse.modules.notifications.domain.model import (
 )
 from gatehouse.shared.errors import Unavailable
 from tests.support.clock import FixedClock
+from tests.support.containers import notifications_container
 from tests.support.fakes.notifications import InMemoryOutboxStore, RecordingTransport
 
 
@@ -29,13 +29,10 @@ def _handler(
     parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock],
 ) -> DispatchOutboxHandler:
     store, transport, clock = parts
-    return DispatchOutboxHandler(
-        store=store,
-        transport=transport,
-        renderer=JinjaMailRenderer(),
-        clock=clock,
-        mail_domain="example.com",
-    )
+    handler: DispatchOutboxHandler = notifications_container(
+        clock=clock, store=store, transport=transport
+    ).dispatch()
+    return handler
 
 
 PARAMS = {"link": "https://x/verify-email?token=t", "hours": "24"}
@@ -151,14 +148,10 @@ def _resolving(
     parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock], resolver: MailResolver
 ) -> DispatchOutboxHandler:
     store, transport, clock = parts
-    return DispatchOutboxHandler(
-        store=store,
-        transport=transport,
-        renderer=JinjaMailRenderer(),
-        clock=clock,
-        mail_domain="example.com",
-        resolvers={"request": resolver},
-    )
+    handler: DispatchOutboxHandler = notifications_container(
+        clock=clock, store=store, transport=transport, resolvers={"request": resolver}
+    ).dispatch()
+    return handler
 
 
 async def test_a_request_is_resolved_into_its_mail_or_into_nothing(

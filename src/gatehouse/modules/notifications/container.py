@@ -68,7 +68,7 @@ class NotificationsContainer(containers.DeclarativeContainer):
 
 
 def register_resolver(
-    notifications: providers.Container[NotificationsContainer],
+    notifications: containers.Container | providers.Container[NotificationsContainer],
     templates: Iterable[str],
     resolver: providers.Provider[Any],
 ) -> None:
