@@ -1,6 +1,7 @@
-"""Fakes for the notifications module's public ports.
+"""Fakes for the notifications module's ports.
 
-Contract: tests/contract/test_mail_outbox.py.
+Contracts: tests/contract/test_mail_outbox.py, tests/contract/test_mail_caps.py and
+tests/contract/test_outbox_store.py.
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ class InMemoryMailOutbox(MailOutbox):
 
 
 class FakeMailCaps(MailCaps):
-    """Allows the first ``allowed`` mails (all when ``None``) and records every address asked."""
+    """Allows the first ``allowed`` mails to each address (all when ``None``) and records every
+    address asked. As ``RedisMailCaps`` within one window: each address has its own count, and
+    a refused mail stays refused. Not modelled: the windows ending (``RedisMailCaps`` allows 1
+    a minute and 5 an hour)."""
 
     def __init__(self, allowed: int | None = None) -> None:
         self.allowed = allowed
@@ -56,7 +60,7 @@ class FakeMailCaps(MailCaps):
 
     async def allow(self, address: str) -> bool:
         self.asked.append(address)
-        return self.allowed is None or len(self.asked) <= self.allowed
+        return self.allowed is None or self.asked.count(address) <= self.allowed
 
 
 class _Row:
