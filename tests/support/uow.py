@@ -1,5 +1,6 @@
-"""The accounts unit of work with the event handlers main registers (audit's trail,
-notifications' outbox, auth's session ending), all writing in its transaction."""
+"""The accounts and auth units of work with the event handlers main registers (audit's trail,
+notifications' outbox, accounts' MFA summary, auth's session ending), all writing in their
+transaction."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from gatehouse.modules.accounts.adapters.repositories import (
 )
 from gatehouse.modules.audit.adapters.trail import audit_subscriptions
 from gatehouse.modules.auth.adapters.events import auth_subscriptions
+from gatehouse.modules.auth.adapters.repositories import SqlAlchemyAuthUnitOfWork
 from gatehouse.modules.auth.application.ports import SessionRevocations
 from gatehouse.modules.notifications.adapters.outbox import outbox_subscriptions
 from gatehouse.shared.clock import Clock
@@ -52,3 +54,13 @@ def accounts_uow(
 ) -> Callable[[], SqlAlchemyAccountsUnitOfWork]:
     handlers = event_handlers(clock or FixedClock(T0))
     return lambda: SqlAlchemyAccountsUnitOfWork(session_factory, handlers)
+
+
+def auth_uow(
+    session_factory: async_sessionmaker[AsyncSession],
+    clock: Clock | None = None,
+    revocations: SessionRevocations | None = None,
+) -> Callable[[], SqlAlchemyAuthUnitOfWork]:
+    """``revocations`` is told about ended sessions after a commit (none by default)."""
+    handlers = event_handlers(clock or FixedClock(T0), revocations)
+    return lambda: SqlAlchemyAuthUnitOfWork(session_factory, handlers)

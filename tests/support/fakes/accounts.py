@@ -1,5 +1,5 @@
-"""Fakes for the accounts module's ports (contract:
-tests/contract/test_accounts_unit_of_work.py)."""
+"""Fakes for the accounts module's ports (contracts: tests/contract/test_accounts_unit_of_work.py,
+tests/contract/test_account_directory.py and tests/contract/test_user_views.py)."""
 
 from __future__ import annotations
 
@@ -160,8 +160,9 @@ class FakePasswordHasher(PasswordHasher):
 
 
 class FakeAccountDirectory(AccountDirectory):
-    """One account, as auth sees it through accounts' facade. ``active`` and ``reauthenticated``
-    let a test disable it and count password checks."""
+    """One account, as auth sees it through accounts' facade with verification not required.
+    ``active`` and ``reauthenticated`` let a test disable it (it then signs in no more) and
+    count password checks."""
 
     def __init__(
         self,
@@ -185,14 +186,18 @@ class FakeAccountDirectory(AccountDirectory):
             self.user_id, self.email, self.roles, self.active, self.email_verified
         )
 
+    def _accepts(self, user_id: uuid.UUID, password: str) -> bool:
+        """As ``AccountsDirectory``: a disabled account's right password is refused too."""
+        return user_id == self.user_id and password == self.password and self.active
+
     async def authenticate(self, email: str, password: str) -> AccountSnapshot:
-        if Email.normalise(email) != self.email or password != self.password:
+        if Email.normalise(email) != self.email or not self._accepts(self.user_id, password):
             raise InvalidCredentials
         return self._snapshot()
 
     async def reauthenticate(self, user_id: uuid.UUID, password: str) -> AccountSnapshot:
         self.reauthenticated += 1
-        if user_id != self.user_id or password != self.password:
+        if not self._accepts(user_id, password):
             raise ReauthFailed
         return self._snapshot()
 

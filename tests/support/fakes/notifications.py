@@ -1,6 +1,7 @@
-"""Fakes for the notifications module's public ports.
+"""Fakes for the notifications module's ports.
 
-Contract: tests/contract/test_mail_outbox.py.
+Contracts: tests/contract/test_mail_outbox.py, tests/contract/test_mail_caps.py and
+tests/contract/test_outbox_store.py.
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ class InMemoryMailOutbox(MailOutbox):
 
 
 class FakeMailCaps(MailCaps):
-    """Allows the first ``allowed`` mails (all when ``None``) and records every address asked."""
+    """Allows the first ``allowed`` mails to each address (all when ``None``) and records every
+    address asked. As ``RedisMailCaps`` within one window: each address has its own count, and
+    a refused mail stays refused. Not modelled: the windows ending (``RedisMailCaps`` allows 1
+    a minute and 5 an hour)."""
 
     def __init__(self, allowed: int | None = None) -> None:
         self.allowed = allowed
@@ -56,7 +60,7 @@ class FakeMailCaps(MailCaps):
 
     async def allow(self, address: str) -> bool:
         self.asked.append(address)
-        return self.allowed is None or len(self.asked) <= self.allowed
+        return self.allowed is None or self.asked.count(address) <= self.allowed
 
 
 class _Row:
@@ -65,22 +69,64 @@ class _Row:
         self.due = due
         self.status = "pending"
         self.error: str | None = None
+        self.sent_at: datetime | None = None
+        self.claimed = False
+
+
+class _Claim(OutboxClaim):
+    """As the real claim: ``message`` is the row as claimed; the marks change the row."""
+
+    def __init__(self, row: _Row) -> None:
+        self._row = row
+        self.message = dataclasses.replace(row.message, params=dict(row.message.params))
+
+    async def mark_sent(self, now: datetime) -> None:
+        row = self._row
+        row.status = "sent"
+        row.sent_at = now
+        row.message.attempts += 1
+        row.message.params = {}  # one-time links are not kept once delivered
+        row.error = None
+
+    async def mark_failed(self, error: str, retry_at: datetime) -> None:
+        row = self._row
+        row.message.attempts += 1
+        row.due = retry_at
+        row.error = error
+
+    async def mark_dead(self, error: str, now: datetime) -> None:
+        row = self._row
+        row.status = "dead"
+        row.message.attempts += 1
+        row.due = now
+        row.message.params = {}
+        row.error = error
 
 
 class InMemoryOutboxStore(OutboxStore):
-    """Rows in a list; a claim is the oldest due pending row (the real store also locks it)."""
+    """Rows in a list; a claim is the oldest due pending row that no other claim holds (the
+    real store locks it, ``FOR UPDATE SKIP LOCKED``), held until the claim ends."""
 
     def __init__(self) -> None:
         self.rows: list[_Row] = []
 
-    def add(self, template: str, params: dict[str, str], due: datetime, attempts: int = 0) -> _Row:
+    def add(
+        self,
+        template: str,
+        params: dict[str, str],
+        due: datetime,
+        attempts: int = 0,
+        *,
+        to: str = "ada@example.com",
+        locale: str = "en",
+    ) -> _Row:
         row = _Row(
             OutboxMessage(
                 id=uuid.uuid4(),
-                to="ada@example.com",
+                to=to,
                 template=template,
                 params=params,
-                locale="en",
+                locale=locale,
                 attempts=attempts,
                 created_at=due,
             ),
@@ -91,28 +137,16 @@ class InMemoryOutboxStore(OutboxStore):
 
     @contextlib.asynccontextmanager
     async def claim_next(self, now: datetime) -> AsyncIterator[OutboxClaim | None]:
-        due = [r for r in self.rows if r.status == "pending" and r.due <= now]
+        due = [r for r in self.rows if r.status == "pending" and r.due <= now and not r.claimed]
         if not due:
             yield None
             return
         row = min(due, key=lambda r: r.due)
-
-        class Claim(OutboxClaim):
-            message = row.message
-
-            async def mark_sent(self, now: datetime) -> None:
-                row.status = "sent"
-
-            async def mark_failed(self, error: str, retry_at: datetime) -> None:
-                row.message.attempts += 1
-                row.due = retry_at
-                row.error = error
-
-            async def mark_dead(self, error: str, now: datetime) -> None:
-                row.status = "dead"
-                row.error = error
-
-        yield Claim()
+        row.claimed = True
+        try:
+            yield _Claim(row)
+        finally:
+            row.claimed = False
 
     async def backlog(self) -> int:
         return sum(r.status == "pending" for r in self.rows)
