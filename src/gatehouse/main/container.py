@@ -122,9 +122,10 @@ def _markers(function: Callable[..., object]) -> Iterator[str]:
     """The string ids of the ``Provide`` markers in a function's parameters (as defaults, or
     inside FastAPI's ``Depends`` and ``Annotated``)."""
     try:
-        parameters = inspect.signature(function).parameters.values()
-    except (TypeError, ValueError):
-        return
+        signature = inspect.signature(function, eval_str=True)  # postponed annotations too
+    except NameError:  # an annotation naming what only type checkers import
+        signature = inspect.signature(function)
+    parameters = signature.parameters.values()
     for parameter in parameters:
         candidates = [parameter.default, *getattr(parameter.annotation, "__metadata__", ())]
         for candidate in candidates:
