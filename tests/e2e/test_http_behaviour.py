@@ -123,6 +123,26 @@ async def test_domain_validation_errors_are_422_problems_with_their_own_code(
     assert_problem(await client.post("/api/v1/auth/register", json=payload), 422, code)
 
 
+@pytest.mark.parametrize(
+    ("password", "msg"),
+    [
+        ("short", "the password must be at least 8 characters long"),
+        ("x" * 1025, "the password must be at most 1024 characters long"),
+        ("password123", "the password is too common; choose another"),
+        ("my grace.hopper pass", "the password must not contain your email address"),
+    ],
+)
+async def test_a_password_the_policy_refuses_is_a_validation_error_naming_the_field(
+    client: httpx.AsyncClient, password: str, msg: str
+) -> None:
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": "grace.hopper@example.com", "password": password}
+    )
+    body = assert_problem(response, 422, "weak_password")
+    assert body["errors"] == [{"loc": ["body", "password"], "msg": msg, "type": "weak_password"}]
+    assert body["detail"] == msg
+
+
 async def test_an_unexpected_error_is_a_500_problem_without_internals(
     make_client: ClientFactory,
 ) -> None:

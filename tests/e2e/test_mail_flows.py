@@ -61,7 +61,9 @@ async def test_a_reset_link_sets_a_new_password_and_signs_out_everywhere(
 
     weak = await client.post(RESET, json={"token": token, "new_password": "password"})
     assert weak.status_code == 422
-    assert weak.json()["code"] == "weak_password"  # and the token is still good:
+    assert weak.json()["code"] == "weak_password"
+    assert [e["loc"] for e in weak.json()["errors"]] == [["body", "new_password"]]
+    # and the token is still good:
     done = await client.post(RESET, json={"token": token, "new_password": NEW_PASSWORD})
     assert done.status_code == 204, done.text
 
@@ -206,6 +208,13 @@ async def test_changing_the_password_keeps_this_session_and_ends_the_others(
         "/api/v1/me/password", json=change(PASSWORD, "password"), headers=bearer(here)
     )
     assert weak.status_code == 422
+    assert weak.json()["errors"] == [
+        {
+            "loc": ["body", "new_password"],
+            "msg": "the password is too common; choose another",
+            "type": "weak_password",
+        }
+    ]
     done = await client.post(
         "/api/v1/me/password", json=change(PASSWORD, NEW_PASSWORD), headers=bearer(here)
     )

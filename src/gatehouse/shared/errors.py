@@ -28,8 +28,15 @@ class BadRequest(GatehouseError):
 
 
 class InvalidInput(GatehouseError):
+    """``field``: the command field at fault, when one is (rendered as a validation error on the
+    body field of that name, beside the stable code)."""
+
     code = "invalid_input"
     title = "The request is not valid"
+
+    def __init__(self, detail: str | None = None, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(detail)
 
 
 class NotFound(GatehouseError):

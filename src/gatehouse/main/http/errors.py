@@ -111,8 +111,12 @@ async def _gatehouse_error(request: Request, exc: Exception) -> JSONResponse:
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, Unavailable):
         headers["Retry-After"] = "5"
+    extra: dict[str, Any] = {}
+    if isinstance(exc, InvalidInput) and exc.field is not None:
+        # The contract's validation shape, naming the body field, beside the stable code.
+        extra["errors"] = [{"loc": ["body", exc.field], "msg": exc.detail, "type": exc.code}]
     return problem_response(
-        request, status, exc.code, exc.title, detail=exc.detail, headers=headers
+        request, status, exc.code, exc.title, detail=exc.detail, headers=headers, **extra
     )
 
 

@@ -47,8 +47,9 @@ class PasswordSetter:
         self._links = links
 
     async def hash(self, password: str, email: Email) -> PasswordHash:
-        """Checked against the policy (``WeakPassword``), then hashed off the event loop."""
-        self._policy.check(password, email)
+        """Checked against the policy (``WeakPassword`` on ``new_password``), then hashed off
+        the event loop."""
+        self._policy.check(password, email, field="new_password")
         return await self._hasher.hash(password)
 
     def set(

@@ -22,16 +22,21 @@ class PasswordPolicy:
     def __init__(self, common: AbstractSet[str]) -> None:
         self._common = common
 
-    def check(self, password: str, email: Email | None = None) -> None:
+    def check(self, password: str, email: Email | None = None, *, field: str = "password") -> None:
+        """Raises ``WeakPassword`` naming ``field``, the command field the password came in."""
         length = len(password)  # code points
         if length < MIN_LENGTH:
-            raise WeakPassword(f"the password must be at least {MIN_LENGTH} characters long")
+            raise WeakPassword(
+                f"the password must be at least {MIN_LENGTH} characters long", field=field
+            )
         if length > MAX_LENGTH:
-            raise WeakPassword(f"the password must be at most {MAX_LENGTH} characters long")
+            raise WeakPassword(
+                f"the password must be at most {MAX_LENGTH} characters long", field=field
+            )
         folded = password.casefold()
         if folded in self._common:
-            raise WeakPassword("the password is too common; choose another")
+            raise WeakPassword("the password is too common; choose another", field=field)
         if email is not None:
             local = email.local_part.casefold()
             if len(local) >= MIN_LOCAL_PART_TO_CHECK and local in folded:
-                raise WeakPassword("the password must not contain your email address")
+                raise WeakPassword("the password must not contain your email address", field=field)
