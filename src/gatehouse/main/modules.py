@@ -27,6 +27,7 @@ from gatehouse.modules.audit.container import AuditContainer
 from gatehouse.modules.audit.entrypoints.http import router as audit_http
 from gatehouse.modules.auth.adapters import orm as auth_orm
 from gatehouse.modules.auth.container import AuthContainer
+from gatehouse.modules.auth.entrypoints.http import identities as auth_identities
 from gatehouse.modules.auth.entrypoints.http import mfa as auth_mfa
 from gatehouse.modules.auth.entrypoints.http import oauth as auth_oauth
 from gatehouse.modules.auth.entrypoints.http import router as auth_http
@@ -162,6 +163,7 @@ MODULES: tuple[Module, ...] = (
             auth_mfa.auth_mfa_router,
             auth_mfa.me_mfa_router,
             auth_http.sessions_router,
+            auth_identities.identities_router,
             auth_http.well_known_router,
         ),
         wired=(auth_http, auth_mfa, auth_oauth),
