@@ -212,6 +212,27 @@ async def test_cors_answers_listed_origins_only_and_never_with_a_wildcard(
         assert "access-control-allow-origin" not in other.headers
 
 
+@pytest.mark.parametrize(
+    ("origin", "method", "reason"),
+    [
+        ("https://evil.example", "POST", "Disallowed CORS origin"),
+        ("https://app.example", "PUT", "Disallowed CORS method"),
+    ],
+)
+async def test_a_refused_cors_preflight_is_a_problem_document(
+    make_client: ClientFactory, origin: str, method: str, reason: str
+) -> None:
+    async with make_client(cors_origins=("https://app.example",)) as client:
+        refused = await client.options(
+            "/api/v1/auth/login",
+            headers={"Origin": origin, "Access-Control-Request-Method": method},
+        )
+    body = assert_problem(refused, 400, "cors_preflight_refused")
+    assert body["detail"].startswith(reason)
+    if origin != "https://app.example":
+        assert "access-control-allow-origin" not in refused.headers
+
+
 async def test_health_live_and_ready(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health/live")).json() == {"status": "ok"}
     ready = await client.get("/health/ready")

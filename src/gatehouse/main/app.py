@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from types import ModuleType
 
 from fastapi import APIRouter, FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry, Gauge
 
 import gatehouse
 from gatehouse.main.container import ApplicationContainer, build_container, check_wiring
 from gatehouse.main.http import health
+from gatehouse.main.http.cors import ProblemCorsMiddleware
 from gatehouse.main.http.errors import install_error_handlers
 from gatehouse.main.http.middleware import HttpMetrics, RequestContextMiddleware, TrustedProxies
 from gatehouse.main.modules import MODULES, SHARED_WIRED, start_mappers
@@ -142,7 +142,7 @@ def create_app(settings: Settings, *, container: ApplicationContainer | None = N
 
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware,
+            ProblemCorsMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_credentials=True,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
