@@ -81,6 +81,41 @@ async def test_cookie_refresh_with_the_csrf_header_rotates_the_cookie(
     assert rotated != refresh
 
 
+async def test_the_contracts_cookie_refresh_body_refreshes_from_the_cookie(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    refresh, csrf = await cookie_login(client, settings)
+    cookies = f"gatehouse_refresh={refresh}; gatehouse_csrf={csrf}"
+    forged = await client.post(REFRESH, json={"cookie": True}, headers={"Cookie": cookies})
+    client.cookies.clear()
+    assert forged.status_code == 403  # the CSRF rules hold with a body too
+    assert forged.json()["code"] == "csrf_failed"
+    response = await client.post(
+        REFRESH,
+        json={"cookie": True},
+        headers={"Cookie": cookies, "X-CSRF-Token": csrf, "Origin": settings.public_url},
+    )
+    client.cookies.clear()
+    assert response.status_code == 200, response.text
+    assert "refresh_token" not in response.json()
+    rotated = cookies_of(response)["gatehouse_refresh"]["gatehouse_refresh"].value
+    assert rotated != refresh
+
+
+async def test_a_body_token_with_cookie_true_answers_in_cookies(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    email = unique_email("cookie")
+    await verified_user(client, settings, email)
+    login = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    token = login.json()["refresh_token"]
+    response = await client.post(REFRESH, json={"refresh_token": token, "cookie": True})
+    client.cookies.clear()
+    assert response.status_code == 200, response.text
+    assert "refresh_token" not in response.json()
+    assert cookies_of(response)["gatehouse_refresh"]["gatehouse_refresh"].value
+
+
 @pytest.mark.parametrize(
     "case", ["no header", "wrong header", "no csrf cookie", "foreign origin", "another session"]
 )

@@ -130,15 +130,17 @@ async def refresh(
     refresh token again (safe for tabs racing each other); any later replay ends the session
     (401 ``refresh_token_reused``) because a copy of the token is in someone else's hands.
 
-    Cookie mode: send no body; the ``gatehouse_refresh`` cookie is used, ``X-CSRF-Token`` must
-    carry the ``gatehouse_csrf`` cookie's value (else 403 ``csrf_failed``), and new cookies
-    come back.
+    Cookie mode: send ``{"cookie": true}`` (or no body); the ``gatehouse_refresh`` cookie is
+    used, ``X-CSRF-Token`` must carry the ``gatehouse_csrf`` cookie's value (else 403
+    ``csrf_failed``), and new cookies come back.
     """
     user_agent = request.headers.get("user-agent")
+    wants_cookie = None if body is None else body.cookie
     if body is not None and body.refresh_token is not None:
-        return TokenPairOut.of(
-            await handler(RefreshSession(body.refresh_token, user_agent=user_agent, ip=ip))
-        )
+        if wants_cookie:
+            check_origin(request, allowed_origins)
+        pair = await handler(RefreshSession(body.refresh_token, user_agent=user_agent, ip=ip))
+        return pair_out(response, pair, cookie=bool(wants_cookie))
     check_origin(request, allowed_origins)
     cookie = request.cookies.get(REFRESH_COOKIE)
     if not cookie:
@@ -148,7 +150,7 @@ async def refresh(
     pair = await handler(
         RefreshSession(cookie, csrf_token=csrf_from(request), user_agent=user_agent, ip=ip)
     )
-    return pair_out(response, pair, cookie=True)
+    return pair_out(response, pair, cookie=wants_cookie is not False)
 
 
 @well_known_router.get("/jwks.json", operation_id="jwks", summary="Public signing keys (JWK Set)")

@@ -25,6 +25,14 @@ class LoginIn(Schema):
 
 class RefreshIn(Schema):
     refresh_token: Annotated[SafeStr, Field(min_length=1, max_length=256)] | None = None
+    cookie: bool | None = Field(
+        default=None,
+        description=(
+            "cookie mode: true answers with the new refresh token in cookies (and refreshes from"
+            " the gatehouse_refresh cookie when no refresh_token is sent); false answers in the"
+            " body; unset follows where the token came from"
+        ),
+    )
 
 
 class LogoutIn(Schema):
