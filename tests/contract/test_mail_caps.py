@@ -29,7 +29,7 @@ import redis.asyncio as redis
 
 from gatehouse.modules.notifications.adapters import mail_caps
 from gatehouse.modules.notifications.adapters.mail_caps import RedisMailCaps
-from gatehouse.modules.notifications.application.public import MailCaps
+from gatehouse.modules.notifications.application.public import MailCaps, MailPurpose
 from tests.support.builders import T0, unique_email
 from tests.support.clock import FixedClock
 from tests.support.fakes import FakeMailCaps
@@ -75,12 +75,17 @@ def an_address() -> str:
     return unique_email("caps").value
 
 
-async def answers(caps: MailCaps, address: str, times: int) -> list[bool]:
-    return [await caps.allow(address) for _ in range(times)]
+RESET = MailPurpose.PASSWORD_RESET
+
+
+async def answers(
+    caps: MailCaps, address: str, times: int, purpose: MailPurpose = RESET
+) -> list[bool]:
+    return [await caps.allow(address, purpose) for _ in range(times)]
 
 
 async def test_the_first_mail_to_an_address_is_allowed(caps: Caps) -> None:
-    assert await caps(1).allow(an_address()) is True
+    assert await caps(1).allow(an_address(), RESET) is True
 
 
 @pytest.mark.parametrize("n", [1, 3, 5])
@@ -97,10 +102,19 @@ async def test_addresses_have_budgets_of_their_own(caps: Caps) -> None:
     spent, fresh, other = an_address(), an_address(), an_address()
     assert await answers(limited, spent, 3) == [True, True, False]
 
-    assert await limited.allow(fresh) is True
-    assert await limited.allow(spent) is False
+    assert await limited.allow(fresh, RESET) is True
+    assert await limited.allow(spent, RESET) is False
     assert await answers(limited, other, 3) == [True, True, False]
-    assert await limited.allow(fresh) is True
+    assert await limited.allow(fresh, RESET) is True
+
+
+async def test_each_purpose_has_a_budget_of_its_own(caps: Caps) -> None:
+    limited = caps(1)
+    address = an_address()
+    assert await answers(limited, address, 2, MailPurpose.PASSWORD_RESET) == [True, False]
+    # A reset link does not use up the budget of a sign-in code, nor of the others.
+    for purpose in (MailPurpose.EMAIL_CODE, MailPurpose.VERIFICATION, MailPurpose.EMAIL_CHANGE):
+        assert await answers(limited, address, 2, purpose) == [True, False]
 
 
 # ---------------------------------------------------------------- the real windows, on its clock
@@ -122,7 +136,7 @@ async def test_the_real_caps_allow_one_a_minute_and_five_an_hour(
 
     assert allowed == [[True, False]] * 5 + [[False, False]]
     clock.advance(timedelta(hours=1))
-    assert await caps.allow(address) is True
+    assert await caps.allow(address, RESET) is True
 
 
 async def test_refusals_in_a_minute_do_not_use_up_the_hour(redis_client: redis.Redis) -> None:
@@ -134,4 +148,4 @@ async def test_refusals_in_a_minute_do_not_use_up_the_hour(redis_client: redis.R
     clock.advance(timedelta(minutes=1))
     assert await answers(caps, address, 2) == [True, False]
     clock.advance(timedelta(minutes=1))
-    assert await caps.allow(address) is False  # the hour's two are spent
+    assert await caps.allow(address, RESET) is False  # the hour's two are spent

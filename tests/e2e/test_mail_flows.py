@@ -565,3 +565,34 @@ async def test_signing_up_while_smtp_is_down_answers_normally_and_mails_once_it_
     assert len(smtp_server.messages) == 1
     verified = await client.post("/api/v1/auth/verify-email", json={"token": token_in(mail)})
     assert verified.status_code == 200
+
+
+async def test_a_resend_right_after_registering_sends_nothing_and_the_first_link_stays_good(
+    mailing: httpx.AsyncClient, smtp_server: Any, settings: Settings
+) -> None:
+    client = mailing
+    email = unique_email("resend-cap")
+    registered = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": PASSWORD}
+    )
+    assert registered.status_code == 202
+    [first] = await smtp_server.wait_for(1)
+    resent = await client.post(RESEND, json={"email": email})
+    assert resent.status_code == 202  # the same answer as when a mail goes out
+    await settled(settings)
+    assert len(smtp_server.messages) == 1  # the registration mail used the minute's budget
+    verified = await client.post("/api/v1/auth/verify-email", json={"token": token_in(first)})
+    assert verified.status_code == 200, verified.text
+
+
+async def test_registering_a_taken_address_still_mails_its_owner(
+    mailing: httpx.AsyncClient, smtp_server: Any
+) -> None:
+    client = mailing
+    email = unique_email("taken-cap")
+    body = {"email": email, "password": PASSWORD}
+    assert (await client.post("/api/v1/auth/register", json=body)).status_code == 202
+    await smtp_server.wait_for(1)
+    assert (await client.post("/api/v1/auth/register", json=body)).status_code == 202
+    [_, notice] = await smtp_server.wait_for(2)
+    assert notice["To"] == email

@@ -511,3 +511,27 @@ async def test_an_unknown_mfa_token_is_401(client: httpx.AsyncClient) -> None:
     assert_problem(response, 401, "mfa_token_invalid")
     sent = await client.post("/api/v1/auth/mfa/email", json={"mfa_token": "no-such-token"})
     assert sent.status_code == 401
+
+
+async def test_a_reset_link_does_not_use_up_the_budget_of_a_sign_in_code(
+    mailing: httpx.AsyncClient, settings: Settings, smtp_server: Any
+) -> None:
+    email, pair = await signed_in(mailing, settings, smtp_server, "purposes")
+    enabled = await mailing.post(
+        f"{ME_MFA}/email", json={"password": PASSWORD}, headers=bearer(pair)
+    )
+    assert enabled.status_code == 204, enabled.text
+    await smtp_server.wait_for(1)
+    smtp_server.clear()
+
+    forgot = await mailing.post("/api/v1/auth/password/forgot", json={"email": email})
+    assert forgot.status_code == 202
+    token = (await challenge(mailing, email))["mfa_token"]
+    code = await mailing.post("/api/v1/auth/mfa/email", json={"mfa_token": token})
+    assert code.status_code == 202, code.text  # within the same minute as the reset link
+
+    mails = await smtp_server.wait_for(2)
+    subjects = sorted(mail["Subject"] for mail in mails)
+    assert len(subjects) == 2
+    assert any("code" in subject.lower() for subject in subjects)
+    assert any("password" in subject.lower() for subject in subjects)

@@ -25,6 +25,7 @@ from gatehouse.modules.notifications.application.ports import MailTransport, Out
 from gatehouse.modules.notifications.application.public import MailCaps, MailResolver
 from gatehouse.modules.notifications.container import NotificationsContainer, register_resolver
 from gatehouse.shared.clock import Clock
+from tests.support.fakes.notifications import FakeMailCaps
 
 REFRESH_TOKEN_KEY = b"k" * 32
 MFA_KEYS = {1: b"k" * 32}
@@ -95,7 +96,7 @@ def accounts_container(
         session_factory=None,
         read_pool=None,
         events=None,
-        mail_caps=caps,
+        mail_caps=caps or FakeMailCaps(),
         locales=locales,
         reset_ttl_seconds=int(timedelta(minutes=30).total_seconds()),
         peppers={1: b"p" * 32},

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -17,7 +18,12 @@ from gatehouse.modules.notifications.application.ports import (
     OutboxClaim,
     OutboxStore,
 )
-from gatehouse.modules.notifications.application.public import MailCaps, MailOutbox, OutgoingMail
+from gatehouse.modules.notifications.application.public import (
+    MailCaps,
+    MailOutbox,
+    MailPurpose,
+    OutgoingMail,
+)
 from gatehouse.modules.notifications.domain.errors import DeliveryFailed
 from gatehouse.modules.notifications.domain.model import OutboxMessage, RenderedMail
 
@@ -49,18 +55,20 @@ class InMemoryMailOutbox(MailOutbox):
 
 
 class FakeMailCaps(MailCaps):
-    """Allows the first ``allowed`` mails to each address (all when ``None``) and records every
-    address asked. As ``RedisMailCaps`` within one window: each address has its own count, and
-    a refused mail stays refused. Not modelled: the windows ending (``RedisMailCaps`` allows 1
-    a minute and 5 an hour)."""
+    """Allows the first ``allowed`` mails to each address and purpose (all when ``None``) and
+    records every address asked. As ``RedisMailCaps`` within one window: each address and
+    purpose has its own count, and a refused mail stays refused. Not modelled: the windows
+    ending (``RedisMailCaps`` allows 1 a minute and 5 an hour)."""
 
     def __init__(self, allowed: int | None = None) -> None:
         self.allowed = allowed
         self.asked: list[str] = []
+        self._counts: Counter[tuple[str, MailPurpose]] = Counter()
 
-    async def allow(self, address: str) -> bool:
+    async def allow(self, address: str, purpose: MailPurpose) -> bool:
         self.asked.append(address)
-        return self.allowed is None or self.asked.count(address) <= self.allowed
+        self._counts[address, purpose] += 1
+        return self.allowed is None or self._counts[address, purpose] <= self.allowed
 
 
 class _Row:

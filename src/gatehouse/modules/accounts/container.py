@@ -106,6 +106,7 @@ class AccountsContainer(containers.DeclarativeContainer):
         uow=uow.provider,
         hasher=hasher,
         policy=policy,
+        caps=mail_caps,
         clock=clock,
         links=links,
     )

@@ -25,7 +25,7 @@ from gatehouse.modules.accounts.domain.errors import (
 )
 from gatehouse.modules.accounts.domain.model import Email, TokenPurpose
 from gatehouse.modules.audit.application.public import SecurityEvent
-from gatehouse.modules.notifications.application.public import MailCaps
+from gatehouse.modules.notifications.application.public import MailCaps, MailPurpose
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.step_up import StepUpProof
 
@@ -73,7 +73,7 @@ class RequestEmailChangeHandler:
                 raise EmailUnchanged
             # A taken address, or one over its mail cap, gets no mail; the answer is the same.
             free = await uow.users.get_by_email(new_email) is None
-            if free and await self._caps.allow(new_email.value):
+            if free and await self._caps.allow(new_email.value, MailPurpose.EMAIL_CHANGE):
                 purpose = TokenPurpose.CHANGE_EMAIL
                 secret = await issue_token(
                     uow, user, purpose, self._links.ttl(purpose), now, new_email=new_email

@@ -19,6 +19,7 @@ from gatehouse.modules.accounts.application.tokens import new_code
 from gatehouse.modules.accounts.domain.model import Email, TokenPurpose
 from gatehouse.modules.notifications.application.public import (
     MailCaps,
+    MailPurpose,
     MailResolver,
     OutgoingMail,
 )
@@ -36,6 +37,10 @@ _PURPOSE = {
     MailRequestKind.RESEND_VERIFICATION: TokenPurpose.VERIFY_EMAIL,
     MailRequestKind.PASSWORD_RESET: TokenPurpose.RESET_PASSWORD,
 }
+_BUDGET = {
+    MailRequestKind.RESEND_VERIFICATION: MailPurpose.VERIFICATION,
+    MailRequestKind.PASSWORD_RESET: MailPurpose.PASSWORD_RESET,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +57,7 @@ class RequestMailHandler:
 
     async def __call__(self, cmd: RequestMail) -> None:
         email = Email.parse(cmd.email)  # a malformed address is 422, known or not
-        if not await self._caps.allow(email.value):
+        if not await self._caps.allow(email.value, _BUDGET[cmd.kind]):
             return
         async with self._uow() as uow:
             uow.record(OutgoingMail(email.value, cmd.kind.value, {}, cmd.locale))

@@ -17,7 +17,11 @@ from gatehouse.modules.accounts.domain.model import (
     User,
 )
 from gatehouse.modules.accounts.domain.password_policy import PasswordPolicy
-from gatehouse.modules.notifications.application.public import OutgoingMail
+from gatehouse.modules.notifications.application.public import (
+    MailCaps,
+    MailPurpose,
+    OutgoingMail,
+)
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.ids import new_id
 
@@ -35,15 +39,18 @@ class RegisterUser:
 class RegisterUserHandler:
     def __init__(
         self,
+        *,
         uow: Callable[[], AccountsUnitOfWork],
         hasher: PasswordHasher,
         policy: PasswordPolicy,
+        caps: MailCaps,
         clock: Clock,
         links: LinkSettings,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._policy = policy
+        self._caps = caps
         self._clock = clock
         self._links = links
 
@@ -53,6 +60,9 @@ class RegisterUserHandler:
         self._policy.check(cmd.password, email)
         # Hash before looking the address up, so both paths cost the same.
         password_hash = await self._hasher.hash(cmd.password)
+        # The verification mail counts toward the address's verification budget (a resend right
+        # after it sends nothing). Asked on both paths, so both cost the same.
+        may_mail = await self._caps.allow(email.value, MailPurpose.VERIFICATION)
         now = self._clock.now()
         try:
             async with self._uow() as uow:
@@ -70,10 +80,13 @@ class RegisterUserHandler:
                     now=now,
                 )
                 await uow.users.add(user)
-                purpose, code = TokenPurpose.VERIFY_EMAIL, new_code()
-                ttl = self._links.ttl(purpose)
-                secret = await issue_token(uow, user, purpose, ttl, now, code=code)
-                uow.record(self._links.token_mail(email.value, purpose, secret, cmd.locale, code))
+                if may_mail:  # else over the cap: the account exists, a resend mails the link
+                    purpose, code = TokenPurpose.VERIFY_EMAIL, new_code()
+                    ttl = self._links.ttl(purpose)
+                    secret = await issue_token(uow, user, purpose, ttl, now, code=code)
+                    uow.record(
+                        self._links.token_mail(email.value, purpose, secret, cmd.locale, code)
+                    )
                 await uow.commit()
         except EmailAlreadyRegistered:
             # A concurrent registration won the race for this address; answer the same.

@@ -49,7 +49,11 @@ from gatehouse.modules.auth.domain.mfa import (
     UserMfa,
     new_backup_code,
 )
-from gatehouse.modules.notifications.application.public import MailCaps, OutgoingMail
+from gatehouse.modules.notifications.application.public import (
+    MailCaps,
+    MailPurpose,
+    OutgoingMail,
+)
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.step_up import StepUpProof
 
@@ -349,7 +353,7 @@ class SendEmailCodeHandler:
             if mfa is None or not mfa.email_enabled:
                 raise MfaMethodUnavailable("sign-in codes by email are not turned on")
             account = await self._changes.account(user_id)
-            if not await self._caps.allow(account.email):
+            if not await self._caps.allow(account.email, MailPurpose.EMAIL_CODE):
                 raise MailCapReached(60)
             code = f"{secrets.randbelow(1_000_000):06d}"
             mfa.issue_email_code(self._hasher.digest(user_id, code), now + EMAIL_CODE_TTL)

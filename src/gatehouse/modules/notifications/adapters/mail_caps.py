@@ -1,4 +1,4 @@
-"""Per-address mail caps in Redis: fixed one-minute and one-hour windows.
+"""Per-address, per-purpose mail caps in Redis: fixed one-minute and one-hour windows.
 
 Keys hold a hash of the address, never the address. When Redis cannot answer, mail is allowed
 (a reset must work during a Redis outage) and a warning is logged.
@@ -12,7 +12,7 @@ import logging
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from gatehouse.modules.notifications.application.public import MailCaps
+from gatehouse.modules.notifications.application.public import MailCaps, MailPurpose
 from gatehouse.shared.clock import Clock
 
 log = logging.getLogger("gatehouse.notifications")
@@ -42,11 +42,11 @@ class RedisMailCaps(MailCaps):
         self._per_hour = per_hour
         self._allow = redis.register_script(_ALLOW)
 
-    async def allow(self, address: str) -> bool:
+    async def allow(self, address: str, purpose: MailPurpose) -> bool:
         digest = hashlib.sha256(address.encode()).hexdigest()[:32]
         now = int(self._clock.now().timestamp())
-        minute = f"{PREFIX}{digest}:m:{now // 60}"
-        hour = f"{PREFIX}{digest}:h:{now // 3600}"
+        minute = f"{PREFIX}{purpose.value}:{digest}:m:{now // 60}"
+        hour = f"{PREFIX}{purpose.value}:{digest}:h:{now // 3600}"
         try:
             allowed = await self._allow(
                 keys=[minute, hour], args=[self._per_minute, self._per_hour]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 from gatehouse.shared.events import DomainEvent
@@ -34,13 +35,23 @@ class MailResolver(Protocol):
         ...
 
 
-class MailCaps(Protocol):
-    """One budget per address shared by every module's mails: 1 a minute and 5 an hour."""
+class MailPurpose(StrEnum):
+    """What a requested mail is for: each has its own budget per address."""
 
-    async def allow(self, address: str) -> bool:
-        """Count one mail to this address; ``False`` once its per-minute or per-hour cap is
-        reached (then send nothing; where the answer must not tell whether an account exists,
-        answer exactly as if it had been sent)."""
+    VERIFICATION = "verification"  # the registration mail and its resends
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose, not a secret
+    EMAIL_CODE = "email_code"  # a sign-in or step-up code
+    EMAIL_CHANGE = "email_change"
+
+
+class MailCaps(Protocol):
+    """One budget per address and purpose, shared by every module's mails: 1 a minute and 5 an
+    hour (the contract's). A reset link does not use up the budget of a sign-in code."""
+
+    async def allow(self, address: str, purpose: MailPurpose) -> bool:
+        """Count one mail of this purpose to this address; ``False`` once its per-minute or
+        per-hour cap is reached (then send nothing; where the answer must not tell whether an
+        account exists, answer exactly as if it had been sent)."""
         ...
 
 
