@@ -76,6 +76,10 @@ def settings(infra: Infra, data_dir: Path) -> Settings:
         data_dir=data_dir,
         bcrypt_rounds=4,
         dispatch_in_serve=False,
+        # Every test client calls from one address, and the counts outlive a test: the
+        # contract's limits are tested on their own (tests/e2e/test_rate_limits.py).
+        rate_limit_login="100000/minute",
+        rate_limit_register="100000/hour",
         smtp_url=None,
         log_json=True,
         _env_file=None,

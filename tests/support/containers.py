@@ -64,6 +64,7 @@ def auth_container(
         allowed_origins=frozenset(),
         mfa_keys=MFA_KEYS,
         mfa_issuer="Gatehouse",
+        rate_limit_policies={"login": "20/minute", "register": "10/hour"},
     )
     container.tokens.override(providers.Object(tokens))
     container.revocations.override(providers.Object(revocations))

@@ -153,6 +153,8 @@ def create_app(settings: Settings, *, container: ApplicationContainer | None = N
                 "RateLimit-Limit",
                 "RateLimit-Remaining",
                 "RateLimit-Reset",
+                "RateLimit",
+                "RateLimit-Policy",
             ],
             max_age=600,
         )

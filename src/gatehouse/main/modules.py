@@ -127,6 +127,10 @@ def _auth(root: Root) -> providers.Container[Any]:
         allowed_origins=settings.provided.browser_origins,
         mfa_keys=root.mfa_keys,
         mfa_issuer=settings.provided.mfa_issuer,
+        rate_limit_policies=providers.Dict(
+            login=settings.provided.rate_limit_login,
+            register=settings.provided.rate_limit_register,
+        ),
     )
 
 
@@ -169,13 +173,22 @@ MODULES: tuple[Module, ...] = (
         wired=(auth_http, auth_mfa, auth_oauth),
         tables=auth_orm,
         start_mappers=auth_orm.start_mappers,
-        exports={"principal_resolver": "principal_resolver", "step_up": "step_up"},
-        eager=("key_ring", "refresh_token_key", "secret_box", "code_hasher"),
+        exports={
+            "principal_resolver": "principal_resolver",
+            "step_up": "step_up",
+            "rate_limiter": "rate_limiter",
+            "rate_limits": "rate_limits",
+        },
+        eager=("key_ring", "refresh_token_key", "secret_box", "code_hasher", "rate_limits"),
     ),
 )
 
 # The shared HTTP layer's dependencies, injected by the root ids the modules export.
-SHARED_WIRED = ("gatehouse.shared.http.security", "gatehouse.shared.http.locale")
+SHARED_WIRED = (
+    "gatehouse.shared.http.security",
+    "gatehouse.shared.http.locale",
+    "gatehouse.shared.http.rate_limits",
+)
 
 
 def start_mappers() -> None:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
+import limits
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -77,10 +78,25 @@ class Settings(BaseSettings):
     # How often some process copies recent revocations from PostgreSQL to Redis again.
     revocation_sync_seconds: float = Field(default=5.0, gt=0, le=60)
 
+    # Rate limits per client IP, in the limits package's notation ("20/minute", "150 per 5
+    # minutes"); the contract's values by default.
+    rate_limit_login: str = "20/minute"
+    rate_limit_register: str = "10/hour"
+
     # MFA.
     # "VERSION:SECRET[,VERSION:SECRET...]": seals TOTP secrets and keys the hashes of codes.
     mfa_encryption_keys: SecretStr | None = None
     mfa_issuer: str = Field(default="Gatehouse", min_length=1, max_length=64)  # in the app
+
+    @field_validator("rate_limit_login", "rate_limit_register")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError:
+            msg = f'not a rate limit: {value!r} (write it like "20/minute" or "150 per 5 minutes")'
+            raise ValueError(msg) from None
+        return value
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

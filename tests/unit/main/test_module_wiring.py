@@ -26,7 +26,7 @@ from tests.support.fakes import (
 from tests.support.fakes.notifications import InMemoryOutboxStore, RecordingTransport
 
 # Providers that need real infrastructure to be built (a keys directory, a Redis client).
-NEEDS_INFRASTRUCTURE = {"key_ring", "caps"}
+NEEDS_INFRASTRUCTURE = {"key_ring", "caps", "rate_limiter"}
 
 
 def _auth() -> containers.Container:

@@ -17,6 +17,7 @@ from gatehouse.modules.auth.adapters.events import auth_subscriptions
 from gatehouse.modules.auth.adapters.jwt_tokens import JwtAccessTokens
 from gatehouse.modules.auth.adapters.keys import KeyRingSource
 from gatehouse.modules.auth.adapters.mfa_crypto import HmacCodeHasher, SegnoQrCodes
+from gatehouse.modules.auth.adapters.rate_limits import LimitsRateLimiter, parse_rate_limits
 from gatehouse.modules.auth.adapters.refresh_tokens import HmacRefreshTokens
 from gatehouse.modules.auth.adapters.repositories import SqlAlchemyAuthUnitOfWork
 from gatehouse.modules.auth.adapters.revocations import RedisSessionRevocations
@@ -86,6 +87,9 @@ class AuthContainer(containers.DeclarativeContainer):
     )
     mfa_keys: providers.Dependency[dict[int, bytes]] = providers.Dependency(instance_of=dict)
     mfa_issuer: providers.Dependency[str] = providers.Dependency(instance_of=str)
+    rate_limit_policies: providers.Dependency[dict[str, str]] = providers.Dependency(
+        instance_of=dict
+    )  # policy name -> "20/minute"
 
     key_ring = providers.Singleton(
         KeyRingSource,
@@ -102,6 +106,9 @@ class AuthContainer(containers.DeclarativeContainer):
         window_seconds=providers.Callable(_revocation_window, access_ttl_seconds),
     )
     subscriptions = providers.Singleton(auth_subscriptions, clock, revocations)
+    # For every module's routes (``shared.http.rate_limits``): the limiter and the policies.
+    rate_limiter = providers.Singleton(LimitsRateLimiter, redis)
+    rate_limits = providers.Singleton(parse_rate_limits, rate_limit_policies)
     uow = providers.Factory(SqlAlchemyAuthUnitOfWork, session_factory, events)
     tokens = providers.Singleton(JwtAccessTokens, key_ring, issuer=issuer, audience=audience)
     session_policy = providers.Singleton(

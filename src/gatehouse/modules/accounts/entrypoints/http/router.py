@@ -51,6 +51,7 @@ from gatehouse.modules.accounts.entrypoints.http.schemas import (
 )
 from gatehouse.shared.http.di import Provide
 from gatehouse.shared.http.locale import RequestLocale
+from gatehouse.shared.http.rate_limits import rate_limited
 from gatehouse.shared.http.routing import JsonRoute, problems
 from gatehouse.shared.http.schemas import Accepted
 from gatehouse.shared.http.security import Client, CurrentPrincipal, StepUpRequired
@@ -68,7 +69,8 @@ REGISTER_ACCEPTED = Accepted(
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="auth_register",
     summary="Create an account",
-    responses=problems(413, 415, 422, 503),
+    dependencies=[rate_limited("register")],
+    responses=problems(413, 415, 422, 429, 503),
 )
 @inject
 async def register(

@@ -49,6 +49,7 @@ from gatehouse.modules.auth.entrypoints.http.schemas import (
 from gatehouse.shared.http.di import Provide
 from gatehouse.shared.http.locale import RequestLocale
 from gatehouse.shared.http.pagination import Before, Limit, next_cursor
+from gatehouse.shared.http.rate_limits import rate_limited
 from gatehouse.shared.http.routing import JsonRoute, problems
 from gatehouse.shared.http.security import ClientIp, CurrentPrincipal
 
@@ -61,7 +62,8 @@ sessions_router = APIRouter(prefix="/api/v1/me/sessions", tags=["me"], route_cla
     "/login",
     operation_id="auth_login",
     summary="Sign in with email and password",
-    responses=problems(401, 403, 413, 415, 422, 503),
+    dependencies=[rate_limited("login")],
+    responses=problems(401, 403, 413, 415, 422, 429, 503),
     response_model_exclude_none=True,
 )
 @inject

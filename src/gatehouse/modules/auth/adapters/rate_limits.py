@@ -1,0 +1,74 @@
+"""Rate limits with the ``limits`` package: a moving window in Redis, shared by every process.
+
+When Redis does not answer, the same window is kept in this process's memory instead: limits
+never switch off, but N processes then allow up to N times the limit between them (logged).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping
+
+import limits
+from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+from redis.asyncio import Redis
+
+from gatehouse.shared.rate_limits import RateLimit, RateLimiter, RateLimitExceeded, RateLimitState
+
+log = logging.getLogger("gatehouse.auth")
+
+PREFIX = "gatehouse:rate-limit"
+
+
+def parse_rate_limits(policies: Mapping[str, str]) -> dict[str, RateLimit]:
+    """``{"login": "20/minute"}`` (``limits``' notation) to named ``RateLimit``s."""
+    parsed: dict[str, RateLimit] = {}
+    for name, text in policies.items():
+        item = limits.parse(text)
+        parsed[name] = RateLimit(name=name, amount=item.amount, seconds=item.get_expiry())
+    return parsed
+
+
+class LimitsRateLimiter(RateLimiter):
+    def __init__(self, redis: Redis) -> None:
+        shared = RedisStorage(
+            "async+redis://",
+            implementation="redispy",
+            connection_pool=redis.connection_pool,  # type: ignore[arg-type]  # typed as scalars
+            key_prefix=PREFIX,
+            wrap_exceptions=True,
+        )
+        self._shared = MovingWindowRateLimiter(shared)
+        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._items: dict[RateLimit, limits.RateLimitItem] = {}
+
+    async def hit(self, limit: RateLimit, client: str) -> RateLimitState:
+        item = self._items.get(limit)
+        if item is None:
+            item = self._items[limit] = limits.RateLimitItemPerSecond(limit.amount, limit.seconds)
+        try:
+            return await self._hit(self._shared, item, limit, client)
+        except StorageError:
+            log.warning(
+                "rate limit kept in this process only: Redis did not answer",
+                extra={"limit": limit.name},
+            )
+            return await self._hit(self._local, item, limit, client)
+
+    @staticmethod
+    async def _hit(
+        limiter: MovingWindowRateLimiter,
+        item: limits.RateLimitItem,
+        limit: RateLimit,
+        client: str,
+    ) -> RateLimitState:
+        allowed = await limiter.hit(item, limit.name, client)
+        stats = await limiter.get_window_stats(item, limit.name, client)
+        reset_after = max(0, math.ceil(stats.reset_time - time.time()))
+        if not allowed:
+            raise RateLimitExceeded(RateLimitState(limit, 0, max(1, reset_after)))
+        return RateLimitState(limit, stats.remaining, reset_after)
