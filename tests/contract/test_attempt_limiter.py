@@ -23,7 +23,7 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as redis
 
-from gatehouse.modules.auth.adapters.attempts import PREFIX, RedisAttemptLimiter
+from gatehouse.modules.auth.adapters.attempts import PREFIX, LimitsAttemptLimiter
 from gatehouse.modules.auth.application.ports import AttemptLimiter
 from gatehouse.modules.auth.domain.errors import TooManyAttempts
 from tests.support.clock import FixedClock
@@ -57,8 +57,8 @@ def new_key(tag: str) -> Keys:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def redis_limiter(redis_client: redis.Redis, tag: str) -> AsyncIterator[AttemptLimiter]:
-    yield RedisAttemptLimiter(redis_client, limit=LIMIT, window_seconds=WINDOW_SECONDS)
-    async for key in redis_client.scan_iter(match=f"{PREFIX}{tag}:*"):
+    yield LimitsAttemptLimiter(redis_client, limit=LIMIT, window_seconds=WINDOW_SECONDS)
+    async for key in redis_client.scan_iter(match=f"{PREFIX}:*{tag}:*"):
         await redis_client.delete(key)
 
 

@@ -15,7 +15,7 @@ import redis.asyncio as redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gatehouse.main.settings import Settings
-from gatehouse.modules.auth.adapters.attempts import RedisAttemptLimiter
+from gatehouse.modules.auth.adapters.attempts import LimitsAttemptLimiter
 from gatehouse.modules.auth.adapters.mfa_crypto import SegnoQrCodes
 from gatehouse.modules.auth.adapters.mfa_repositories import SqlAlchemyMfaRepository
 from gatehouse.modules.auth.domain.errors import TooManyAttempts
@@ -34,7 +34,7 @@ async def client(settings: Settings) -> AsyncIterator[redis.Redis]:
 async def test_five_failures_block_until_the_window_ends_and_a_success_clears_them(
     client: redis.Redis,
 ) -> None:
-    limiter = RedisAttemptLimiter(client, limit=5, window_seconds=900)
+    limiter = LimitsAttemptLimiter(client, limit=5, window_seconds=900)
     key = f"test:{uuid.uuid4()}"
     for _ in range(4):
         await limiter.failed(key)
@@ -44,17 +44,24 @@ async def test_five_failures_block_until_the_window_ends_and_a_success_clears_th
         await limiter.check(key)
     assert 0 < blocked.value.retry_after <= 900
     await limiter.failed(key)  # more failures do not extend the window
-    assert 0 < await client.ttl(f"gatehouse:attempts:{key}") <= 900
+    with pytest.raises(TooManyAttempts) as still:
+        await limiter.check(key)
+    assert still.value.retry_after <= blocked.value.retry_after
     await limiter.succeeded(key)
     await limiter.check(key)
 
 
-async def test_the_limiter_lets_attempts_through_when_redis_is_down() -> None:
+async def test_with_redis_down_the_limiter_still_blocks_in_this_process() -> None:
     down = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
-    limiter = RedisAttemptLimiter(down)
+    limiter = LimitsAttemptLimiter(down, limit=5, window_seconds=900)
+    for _ in range(4):
+        await limiter.failed("k")
+    await limiter.check("k")  # four: still allowed
     await limiter.failed("k")
-    await limiter.check("k")
+    with pytest.raises(TooManyAttempts):
+        await limiter.check("k")  # never fails open
     await limiter.succeeded("k")
+    await limiter.check("k")
     await down.aclose()
 
 

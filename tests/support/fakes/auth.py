@@ -96,10 +96,11 @@ class _Window:
 class InMemoryAttemptLimiter(AttemptLimiter):
     """``limit`` failures per key within ``window_seconds``, on the given clock.
 
-    As ``RedisAttemptLimiter``: the window starts at a key's first failure and later failures do
-    not extend it; once a key has ``limit`` failures, ``check`` raises ``TooManyAttempts`` with
-    the seconds left in its window; ``succeeded`` forgets the key; a window that has ended is
-    forgotten (the Redis key's TTL).
+    As ``LimitsAttemptLimiter`` where the contract holds them to the same: once a key has
+    ``limit`` failures, ``check`` raises ``TooManyAttempts`` with the seconds until the first of
+    them leaves the window, later failures do not extend it, and ``succeeded`` forgets the key.
+    Simpler than the real moving window after that: the fake forgets the key when its window
+    ends, where the real one frees one attempt as each old failure leaves the window.
     """
 
     def __init__(self, clock: Clock, *, limit: int = 5, window_seconds: int = 900) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from gatehouse.modules.auth.adapters.attempts import RedisAttemptLimiter
+from gatehouse.modules.auth.adapters.attempts import LimitsAttemptLimiter
 from gatehouse.modules.auth.adapters.events import auth_subscriptions
 from gatehouse.modules.auth.adapters.jwt_tokens import JwtAccessTokens
 from gatehouse.modules.auth.adapters.keys import KeyRingSource
@@ -149,7 +149,7 @@ class AuthContainer(containers.DeclarativeContainer):
         pairs=pairs,
         clock=clock,
     )
-    limiter = providers.Singleton(RedisAttemptLimiter, redis)
+    limiter = providers.Singleton(LimitsAttemptLimiter, redis)
     step_up = providers.Singleton(
         StepUpHandler,
         accounts=accounts,

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 
 import limits
 from limits.aio.storage import MemoryStorage, RedisStorage
@@ -33,42 +34,53 @@ def parse_rate_limits(policies: Mapping[str, str]) -> dict[str, RateLimit]:
     return parsed
 
 
-class LimitsRateLimiter(RateLimiter):
-    def __init__(self, redis: Redis) -> None:
+Op = TypeVar("Op")
+
+
+class MovingWindows:
+    """``limits``' moving windows in Redis under ``prefix``, shared by every process; when Redis
+    does not answer, the same windows in this process's memory (logged as ``what``)."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
         shared = RedisStorage(
             "async+redis://",
             implementation="redispy",
             connection_pool=redis.connection_pool,  # type: ignore[arg-type]  # typed as scalars
-            key_prefix=PREFIX,
+            key_prefix=prefix,
             wrap_exceptions=True,
         )
         self._shared = MovingWindowRateLimiter(shared)
         self._local = MovingWindowRateLimiter(MemoryStorage())
+
+    async def run(self, op: Callable[[MovingWindowRateLimiter], Awaitable[Op]], what: str) -> Op:
+        try:
+            return await op(self._shared)
+        except StorageError:
+            log.warning("%s kept in this process only: Redis did not answer", what)
+            return await op(self._local)
+
+
+def seconds_until(reset_time: float) -> int:
+    """Whole seconds from now until ``limits``' ``reset_time`` (a Unix time)."""
+    return max(0, math.ceil(reset_time - time.time()))
+
+
+class LimitsRateLimiter(RateLimiter):
+    def __init__(self, redis: Redis) -> None:
+        self._windows = MovingWindows(redis, PREFIX)
         self._items: dict[RateLimit, limits.RateLimitItem] = {}
 
     async def hit(self, limit: RateLimit, client: str) -> RateLimitState:
         item = self._items.get(limit)
         if item is None:
             item = self._items[limit] = limits.RateLimitItemPerSecond(limit.amount, limit.seconds)
-        try:
-            return await self._hit(self._shared, item, limit, client)
-        except StorageError:
-            log.warning(
-                "rate limit kept in this process only: Redis did not answer",
-                extra={"limit": limit.name},
-            )
-            return await self._hit(self._local, item, limit, client)
 
-    @staticmethod
-    async def _hit(
-        limiter: MovingWindowRateLimiter,
-        item: limits.RateLimitItem,
-        limit: RateLimit,
-        client: str,
-    ) -> RateLimitState:
-        allowed = await limiter.hit(item, limit.name, client)
-        stats = await limiter.get_window_stats(item, limit.name, client)
-        reset_after = max(0, math.ceil(stats.reset_time - time.time()))
-        if not allowed:
-            raise RateLimitExceeded(RateLimitState(limit, 0, max(1, reset_after)))
-        return RateLimitState(limit, stats.remaining, reset_after)
+        async def count(limiter: MovingWindowRateLimiter) -> RateLimitState:
+            allowed = await limiter.hit(item, limit.name, client)
+            stats = await limiter.get_window_stats(item, limit.name, client)
+            reset_after = seconds_until(stats.reset_time)
+            if not allowed:
+                raise RateLimitExceeded(RateLimitState(limit, 0, max(1, reset_after)))
+            return RateLimitState(limit, stats.remaining, reset_after)
+
+        return await self._windows.run(count, f"rate limit {limit.name}")
