@@ -22,15 +22,11 @@ unique addresses, and deletes its accounts afterwards.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Protocol
 
 import pytest
-import pytest_asyncio
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gatehouse.modules.accounts.adapters.orm import user_table
 from gatehouse.modules.accounts.adapters.password_hasher import BcryptPasswordHasher
 from gatehouse.modules.accounts.adapters.views import AsyncpgUserViews
 from gatehouse.modules.accounts.application.directory import AccountsDirectory
@@ -41,11 +37,10 @@ from gatehouse.modules.accounts.application.public import (
     ReauthFailed,
 )
 from gatehouse.modules.accounts.domain.model import Email
-from gatehouse.shared.pg import ReadPool, asyncpg_dsn
+from tests.contract.conftest import CommittedUsers
 from tests.support.builders import T0, a_user, unique_email
 from tests.support.clock import FixedClock
 from tests.support.fakes import FakeAccountDirectory
-from tests.support.infra import Infra
 from tests.support.uow import accounts_uow
 
 PASSWORD = "correct horse battery staple"
@@ -101,14 +96,20 @@ class FakeSide:
 
 
 class RealSide:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], pool: ReadPool) -> None:
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], committed: CommittedUsers
+    ) -> None:
         clock = FixedClock(T0)
         self._uow = accounts_uow(session_factory, clock)
         self._hasher = BcryptPasswordHasher({1: b"p" * 32}, rounds=4, concurrency=2, queue_limit=4)
         self.directory = AccountsDirectory(
-            self._uow, AsyncpgUserViews(pool), self._hasher, clock, require_verified_email=False
+            self._uow,
+            AsyncpgUserViews(committed.pool),
+            self._hasher,
+            clock,
+            require_verified_email=False,
         )
-        self.added: list[uuid.UUID] = []
+        self.added = committed.ids
 
     async def an_account(
         self,
@@ -137,19 +138,11 @@ class RealSide:
             await uow.commit()
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def real_side(
-    infra: Infra, session_factory: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[RealSide]:
-    pool = ReadPool(asyncpg_dsn(infra.database_url), max_size=2, timeout=5)
-    side = RealSide(session_factory, pool)
-    try:
-        yield side
-    finally:
-        async with session_factory() as session:
-            await session.execute(delete(user_table).where(user_table.c.id.in_(side.added)))
-            await session.commit()
-        await pool.close()
+@pytest.fixture
+def real_side(
+    session_factory: async_sessionmaker[AsyncSession], committed_users: CommittedUsers
+) -> RealSide:
+    return RealSide(session_factory, committed_users)
 
 
 @pytest.fixture(params=["fake", "real"])

@@ -12,24 +12,19 @@ deletes its users afterwards.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Protocol
 
 import pytest
-import pytest_asyncio
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gatehouse.modules.accounts.adapters.orm import user_table
 from gatehouse.modules.accounts.adapters.views import AsyncpgUserViews
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork
 from gatehouse.modules.accounts.application.views import UserView, UserViews
 from gatehouse.modules.accounts.domain.model import DisplayName, MfaSummary, Role, User
-from gatehouse.shared.pg import ReadPool, asyncpg_dsn
+from tests.contract.conftest import CommittedUsers
 from tests.support.builders import T0, a_user
 from tests.support.fakes import InMemoryAccountsUnitOfWork, InMemoryUserViews
-from tests.support.infra import Infra
 from tests.support.uow import accounts_uow
 
 LATER = T0 + timedelta(minutes=5)
@@ -59,10 +54,12 @@ class InMemorySide:
 
 
 class AsyncpgSide:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], pool: ReadPool) -> None:
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], committed: CommittedUsers
+    ) -> None:
         self._uow = accounts_uow(session_factory)
-        self.views = AsyncpgUserViews(pool)
-        self.ids: list[uuid.UUID] = []
+        self.views = AsyncpgUserViews(committed.pool)
+        self.ids = committed.ids
 
     def uow(self) -> AccountsUnitOfWork:
         return self._uow()
@@ -71,19 +68,11 @@ class AsyncpgSide:
         self.ids.append(user.id)
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def asyncpg_side(
-    infra: Infra, session_factory: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[AsyncpgSide]:
-    pool = ReadPool(asyncpg_dsn(infra.database_url), max_size=2, timeout=5)
-    side = AsyncpgSide(session_factory, pool)
-    try:
-        yield side
-    finally:
-        async with session_factory() as session:
-            await session.execute(delete(user_table).where(user_table.c.id.in_(side.ids)))
-            await session.commit()
-        await pool.close()
+@pytest.fixture
+def asyncpg_side(
+    session_factory: async_sessionmaker[AsyncSession], committed_users: CommittedUsers
+) -> AsyncpgSide:
+    return AsyncpgSide(session_factory, committed_users)
 
 
 @pytest.fixture(params=["in_memory", "asyncpg"])

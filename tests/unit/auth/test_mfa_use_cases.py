@@ -18,11 +18,11 @@ from gatehouse.modules.accounts.application.public import (
 from gatehouse.modules.auth.adapters.mfa_crypto import HmacCodeHasher
 from gatehouse.modules.auth.adapters.secret_box import FernetSecretBox
 from gatehouse.modules.auth.adapters.totp import PyotpCodes
+from gatehouse.modules.auth.application.email_codes import SendEmailCode
 from gatehouse.modules.auth.application.factor_management import (
     Caller,
     ConfirmTotp,
     MfaChange,
-    SendEmailCode,
 )
 from gatehouse.modules.auth.application.ports import QrCodes
 from gatehouse.modules.auth.domain.errors import (

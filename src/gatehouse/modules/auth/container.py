@@ -23,6 +23,7 @@ from gatehouse.modules.auth.adapters.repositories import SqlAlchemyAuthUnitOfWor
 from gatehouse.modules.auth.adapters.revocations import RedisSessionRevocations
 from gatehouse.modules.auth.adapters.secret_box import FernetSecretBox
 from gatehouse.modules.auth.adapters.totp import PyotpCodes
+from gatehouse.modules.auth.application.email_codes import SendEmailCodeHandler
 from gatehouse.modules.auth.application.factor_management import (
     BeginTotpHandler,
     ConfirmTotpHandler,
@@ -31,7 +32,6 @@ from gatehouse.modules.auth.application.factor_management import (
     FactorChanges,
     GetMfaStatusHandler,
     RegenerateBackupCodesHandler,
-    SendEmailCodeHandler,
 )
 from gatehouse.modules.auth.application.principal import AccessTokenPrincipalResolver
 from gatehouse.modules.auth.application.refresh import RefreshSessionHandler

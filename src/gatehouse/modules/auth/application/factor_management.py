@@ -1,14 +1,14 @@
 """The signed-in user's second factors: enrol and confirm TOTP, turn email codes on and off,
-make backup codes, mail a code, and show where they stand.
+make backup codes, and show where they stand.
 
 Every change locks the user's ``UserMfa`` row and, in the same transaction, writes an audit
 event, mails a notice to the account's address and updates the account's MFA summary
-(``FactorChanges``). Changes that weaken or replace a factor take a ``StepUpProof``.
+(``FactorChanges``). Changes that weaken or replace a factor take a ``StepUpProof``. Mailing a
+code to use is in ``email_codes``.
 """
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,15 +30,11 @@ from gatehouse.modules.auth.application.ports import (
 )
 from gatehouse.modules.auth.application.second_factors import (
     SecondFactor,
-    challenge_hash,
     summary_changed,
     when,
 )
 from gatehouse.modules.auth.domain.errors import (
-    MailCapReached,
-    MfaMethodUnavailable,
     MfaNotEnabled,
-    MfaTokenInvalid,
     TotpCodeInvalid,
     TotpEnrolmentMissing,
 )
@@ -50,15 +46,12 @@ from gatehouse.modules.auth.domain.mfa import (
     new_backup_code,
 )
 from gatehouse.modules.notifications.application.public import (
-    MailCaps,
-    MailPurpose,
     OutgoingMail,
 )
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.step_up import StepUpProof
 
 ENROLMENT_TTL = timedelta(minutes=15)  # to scan the QR code and type the first code
-EMAIL_CODE_TTL = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,15 +97,6 @@ class ConfirmTotp:
     user_id: uuid.UUID
     code: str
     caller: Caller = Caller()
-
-
-@dataclass(frozen=True, slots=True)
-class SendEmailCode:
-    """To the account's address: for a sign-in (``mfa_token``) or a step-up (``user_id``)."""
-
-    user_id: uuid.UUID | None = None
-    mfa_token: str | None = None
-    locale: str = "en"
 
 
 class FactorChanges:
@@ -316,53 +300,3 @@ class RegenerateBackupCodesHandler:
             await self._changes.record(uow, mfa, account, "backup_codes_regenerated", cmd.caller)
             await uow.commit()
         return codes
-
-
-class SendEmailCodeHandler:
-    """A six-digit code to the account's address, valid 10 minutes for five tries; it voids the
-    code sent before it. Counts against the address's mail caps (429 over them)."""
-
-    def __init__(
-        self,
-        *,
-        uow: Callable[[], AuthUnitOfWork],
-        changes: FactorChanges,
-        hasher: CodeHasher,
-        caps: MailCaps,
-        clock: Clock,
-    ) -> None:
-        self._uow = uow
-        self._changes = changes
-        self._hasher = hasher
-        self._caps = caps
-        self._clock = clock
-
-    async def __call__(self, cmd: SendEmailCode) -> None:
-        async with self._uow() as uow:
-            now = self._clock.now()
-            user_id = cmd.user_id
-            if cmd.mfa_token is not None:
-                challenge = await uow.challenges.get(challenge_hash(cmd.mfa_token))
-                if challenge is None or not challenge.is_open(now):
-                    raise MfaTokenInvalid
-                user_id = challenge.user_id
-            if user_id is None:
-                msg = "a user or an mfa_token is needed"
-                raise ValueError(msg)
-            mfa = await uow.mfa.get(user_id, for_update=True)
-            if mfa is None or not mfa.email_enabled:
-                raise MfaMethodUnavailable("sign-in codes by email are not turned on")
-            account = await self._changes.account(user_id)
-            if not await self._caps.allow(account.email, MailPurpose.EMAIL_CODE):
-                raise MailCapReached(60)
-            code = f"{secrets.randbelow(1_000_000):06d}"
-            mfa.issue_email_code(self._hasher.digest(user_id, code), now + EMAIL_CODE_TTL)
-            uow.record(
-                OutgoingMail(
-                    account.email,
-                    "mfa_email_code",
-                    {"code": code, "minutes": str(int(EMAIL_CODE_TTL.total_seconds() // 60))},
-                    account.locale or cmd.locale,
-                )
-            )
-            await uow.commit()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Request, Response, status
 
+from gatehouse.modules.auth.application.email_codes import SendEmailCode, SendEmailCodeHandler
 from gatehouse.modules.auth.application.factor_management import (
     BeginTotpHandler,
     Caller,
@@ -17,8 +18,6 @@ from gatehouse.modules.auth.application.factor_management import (
     GetMfaStatusHandler,
     MfaChange,
     RegenerateBackupCodesHandler,
-    SendEmailCode,
-    SendEmailCodeHandler,
 )
 from gatehouse.modules.auth.application.signing_in import VerifyMfa, VerifyMfaHandler
 from gatehouse.modules.auth.domain.mfa import MfaMethod
