@@ -80,6 +80,9 @@ def settings(infra: Infra, data_dir: Path) -> Settings:
         # contract's limits are tested on their own (tests/e2e/test_rate_limits.py).
         rate_limit_login="100000/minute",
         rate_limit_register="100000/hour",
+        # Likewise the lockout (tests/e2e/test_lockout.py keeps the contract's values).
+        lockout_free_attempts=100000,
+        lockout_failures_per_hour=100000,
         smtp_url=None,
         log_json=True,
         _env_file=None,

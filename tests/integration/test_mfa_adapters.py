@@ -1,5 +1,5 @@
-"""MFA adapters against the real servers: the Redis attempt limiter, the factor row's
-concurrent creation, backup-code spending, and the QR code document."""
+"""MFA adapters against the real servers: the factor row's concurrent creation, backup-code
+spending, and the QR code document."""
 
 from __future__ import annotations
 
@@ -9,16 +9,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
 import pytest_asyncio
 import redis.asyncio as redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gatehouse.main.settings import Settings
-from gatehouse.modules.auth.adapters.attempts import LimitsAttemptLimiter
 from gatehouse.modules.auth.adapters.mfa_crypto import SegnoQrCodes
 from gatehouse.modules.auth.adapters.mfa_repositories import SqlAlchemyMfaRepository
-from gatehouse.modules.auth.domain.errors import TooManyAttempts
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -29,40 +26,6 @@ async def client(settings: Settings) -> AsyncIterator[redis.Redis]:
     connection = redis.Redis.from_url(settings.redis_url)
     yield connection
     await connection.aclose()
-
-
-async def test_five_failures_block_until_the_window_ends_and_a_success_clears_them(
-    client: redis.Redis,
-) -> None:
-    limiter = LimitsAttemptLimiter(client, limit=5, window_seconds=900)
-    key = f"test:{uuid.uuid4()}"
-    for _ in range(4):
-        await limiter.failed(key)
-    await limiter.check(key)  # four: still allowed
-    await limiter.failed(key)
-    with pytest.raises(TooManyAttempts) as blocked:
-        await limiter.check(key)
-    assert 0 < blocked.value.retry_after <= 900
-    await limiter.failed(key)  # more failures do not extend the window
-    with pytest.raises(TooManyAttempts) as still:
-        await limiter.check(key)
-    assert still.value.retry_after <= blocked.value.retry_after
-    await limiter.succeeded(key)
-    await limiter.check(key)
-
-
-async def test_with_redis_down_the_limiter_still_blocks_in_this_process() -> None:
-    down = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
-    limiter = LimitsAttemptLimiter(down, limit=5, window_seconds=900)
-    for _ in range(4):
-        await limiter.failed("k")
-    await limiter.check("k")  # four: still allowed
-    await limiter.failed("k")
-    with pytest.raises(TooManyAttempts):
-        await limiter.check("k")  # never fails open
-    await limiter.succeeded("k")
-    await limiter.check("k")
-    await down.aclose()
 
 
 async def test_concurrent_first_uses_create_one_factor_row(

@@ -16,7 +16,7 @@ from gatehouse.modules.accounts.container import AccountsContainer
 from gatehouse.modules.accounts.domain.password_policy import PasswordPolicy
 from gatehouse.modules.auth.application.ports import (
     AccessTokenIssuer,
-    AttemptLimiter,
+    Lockout,
     QrCodes,
     SessionRevocations,
 )
@@ -25,6 +25,7 @@ from gatehouse.modules.notifications.application.ports import MailTransport, Out
 from gatehouse.modules.notifications.application.public import MailCaps, MailResolver
 from gatehouse.modules.notifications.container import NotificationsContainer, register_resolver
 from gatehouse.shared.clock import Clock
+from tests.support.fakes.auth import InMemoryLockout
 from tests.support.fakes.notifications import FakeMailCaps
 
 REFRESH_TOKEN_KEY = b"k" * 32
@@ -38,10 +39,11 @@ def auth_container(
     tokens: AccessTokenIssuer,
     revocations: SessionRevocations,
     caps: MailCaps | None = None,
-    limiter: AttemptLimiter | None = None,
+    lockout: Lockout | None = None,
     qr: QrCodes | None = None,
 ) -> AuthContainer:
-    """The auth container with ``uow`` still to be overridden (``with_uow``)."""
+    """The auth container with ``uow`` still to be overridden (``with_uow``); the lockout is
+    ``lockout`` or a fresh ``InMemoryLockout`` on ``clock``."""
     container = AuthContainer(
         clock=clock,
         session_factory=None,
@@ -64,12 +66,15 @@ def auth_container(
         allowed_origins=frozenset(),
         mfa_keys=MFA_KEYS,
         mfa_issuer="Gatehouse",
+        lockout_free_attempts=5,
+        lockout_first_seconds=60,
+        lockout_max_seconds=900,
+        lockout_failures_per_hour=100,
         rate_limit_policies={"login": "20/minute", "register": "10/hour"},
     )
     container.tokens.override(providers.Object(tokens))
     container.revocations.override(providers.Object(revocations))
-    if limiter is not None:
-        container.limiter.override(providers.Object(limiter))
+    container.lockout.override(providers.Object(lockout or InMemoryLockout(clock)))
     if qr is not None:
         container.qr.override(providers.Object(qr))
     return container

@@ -10,6 +10,8 @@ from types import ModuleType
 
 import redis.asyncio as redis
 from dependency_injector import containers, providers
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from gatehouse.main.modules import MODULES
@@ -56,6 +58,9 @@ def _redis(settings: Settings) -> redis.Redis:
         socket_timeout=1.0,
         socket_connect_timeout=1.0,
         health_check_interval=30,
+        # One quick retry: a Redis that is down must cost a request well under a second (the
+        # limiters then fall back to memory), not redis-py's default backoff of seconds.
+        retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.05), retries=1),
     )
 
 

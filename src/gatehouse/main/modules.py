@@ -127,6 +127,10 @@ def _auth(root: Root) -> providers.Container[Any]:
         allowed_origins=settings.provided.browser_origins,
         mfa_keys=root.mfa_keys,
         mfa_issuer=settings.provided.mfa_issuer,
+        lockout_free_attempts=settings.provided.lockout_free_attempts,
+        lockout_first_seconds=settings.provided.lockout_first_seconds,
+        lockout_max_seconds=settings.provided.lockout_max_seconds,
+        lockout_failures_per_hour=settings.provided.lockout_failures_per_hour,
         rate_limit_policies=providers.Dict(
             login=settings.provided.rate_limit_login,
             register=settings.provided.rate_limit_register,

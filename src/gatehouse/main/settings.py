@@ -88,6 +88,14 @@ class Settings(BaseSettings):
     mfa_encryption_keys: SecretStr | None = None
     mfa_issuer: str = Field(default="Gatehouse", min_length=1, max_length=64)  # in the app
 
+    # Lockout after failed passwords and codes, per account and per client IP: this many go
+    # through, then each further attempt waits, from the first lock doubling up to the longest;
+    # and at most so many failures an hour per account. The contract's values by default.
+    lockout_free_attempts: int = Field(default=5, ge=1)
+    lockout_first_seconds: int = Field(default=60, ge=1, le=3600)
+    lockout_max_seconds: int = Field(default=15 * 60, ge=1, le=24 * 3600)
+    lockout_failures_per_hour: int = Field(default=100, ge=1)
+
     @field_validator("rate_limit_login", "rate_limit_register")
     @classmethod
     def _rate_limit(cls, value: str) -> str:

@@ -32,11 +32,13 @@ class StepUp(Protocol):
         password: str | None,
         code: str | None,
         locale: str = "en",
+        ip: str | None = None,
     ) -> StepUpProof:
         """Check the password, or else the MFA code, of the principal's user (``locale``: of
-        the notice a spent backup code sends, when the account has no saved language).
+        the notice a spent backup code sends, when the account has no saved language; ``ip``:
+        the client's, which failures count against as well as the account).
 
         Raises a ``Forbidden`` error (``reauth_failed``) for a wrong or missing credential and
-        ``TooManyRequests`` after repeated failures.
+        ``TooManyRequests`` while the account or the client is locked out after failures.
         """
         ...

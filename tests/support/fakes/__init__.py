@@ -14,8 +14,8 @@ from tests.support.fakes.accounts import (
 )
 from tests.support.fakes.auth import (
     FakeAccessTokenIssuer,
-    InMemoryAttemptLimiter,
     InMemoryAuthUnitOfWork,
+    InMemoryLockout,
     InMemorySessionRevocations,
 )
 from tests.support.fakes.notifications import FakeMailCaps, InMemoryMailOutbox
@@ -26,8 +26,8 @@ __all__ = [
     "FakeMailCaps",
     "FakePasswordHasher",
     "InMemoryAccountsUnitOfWork",
-    "InMemoryAttemptLimiter",
     "InMemoryAuthUnitOfWork",
+    "InMemoryLockout",
     "InMemoryMailOutbox",
     "InMemorySessionRevocations",
     "InMemoryUserViews",

@@ -15,16 +15,18 @@ from gatehouse.modules.accounts.domain.model import MfaSummary
 from gatehouse.modules.audit.application.public import SecurityEvent
 from gatehouse.modules.auth.application.ports import (
     AccessTokenIssuer,
-    AttemptLimiter,
     AuthUnitOfWork,
     DeviceHistory,
+    Lockout,
     MfaChallengeRepository,
     MfaRepository,
     RefreshTokenRepository,
     SessionRepository,
     SessionRevocations,
+    SignInAttempt,
 )
 from gatehouse.modules.auth.domain.errors import TooManyAttempts
+from gatehouse.modules.auth.domain.lockout import LockoutPolicy, Refused, Streak
 from gatehouse.modules.auth.domain.mfa import MfaChallenge, UserMfa
 from gatehouse.modules.auth.domain.model import AccessClaims, RefreshToken, Session
 from gatehouse.shared.clock import Clock
@@ -87,55 +89,59 @@ class InMemorySessionRevocations(SessionRevocations):
         return len(recent)
 
 
-@dataclass
-class _Window:
-    failures: int
-    ends_at: datetime
+class InMemoryLockout(Lockout):
+    """The lockout rule (``LockoutPolicy``) over dictionaries, on the given clock.
 
-
-class InMemoryAttemptLimiter(AttemptLimiter):
-    """``limit`` failures per key within ``window_seconds``, on the given clock.
-
-    As ``LimitsAttemptLimiter`` where the contract holds them to the same: once a key has
-    ``limit`` failures, ``check`` raises ``TooManyAttempts`` with the seconds until the first of
-    them leaves the window, later failures do not extend it, and ``succeeded`` forgets the key.
-    Simpler than the real moving window after that: the fake forgets the key when its window
-    ends, where the real one frees one attempt as each old failure leaves the window.
+    As ``RedisLockout``: an attempt is counted against the account and the IP when admitted,
+    refused (counting nothing) while either is locked, a success forgets both streaks, and at
+    most ``failures_per_hour`` failures an hour per account are allowed. Not modelled: the real
+    one's keyed subjects and its fallback to memory when Redis is down. ``streak`` shows what
+    is counted, for assertions.
     """
 
-    def __init__(self, clock: Clock, *, limit: int = 5, window_seconds: int = 900) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        policy: LockoutPolicy | None = None,
+        failures_per_hour: int = 100,
+    ) -> None:
         self._clock = clock
-        self._limit = limit
-        self._window = timedelta(seconds=window_seconds)
-        self._windows: dict[str, _Window] = {}
+        self._policy = policy or LockoutPolicy()
+        self._per_hour = failures_per_hour
+        self._streaks: dict[tuple[str, str], Streak] = {}
+        self._failures: dict[str, list[datetime]] = {}
 
-    def _current(self, key: str) -> _Window | None:
-        window = self._windows.get(key)
-        if window is not None and self._clock.now() >= window.ends_at:
-            del self._windows[key]
-            return None
-        return window
+    @staticmethod
+    def _subjects(attempt: SignInAttempt) -> list[tuple[str, str]]:
+        subjects = [("account", attempt.account)]
+        if attempt.ip:
+            subjects.append(("ip", attempt.ip))
+        return subjects
 
-    async def check(self, key: str) -> None:
-        window = self._current(key)
-        if window is not None and window.failures >= self._limit:
-            left = (window.ends_at - self._clock.now()).total_seconds()
-            raise TooManyAttempts(math.ceil(left))
+    async def admit(self, attempt: SignInAttempt) -> None:
+        now = self._clock.now()
+        hour_ago = now - timedelta(hours=1)
+        failures = [at for at in self._failures.get(attempt.account, []) if at > hour_ago]
+        self._failures[attempt.account] = failures
+        if len(failures) >= self._per_hour:
+            raise TooManyAttempts(math.ceil((failures[0] - hour_ago).total_seconds()))
+        subjects = self._subjects(attempt)
+        decision = self._policy.admit([self.streak(*s) for s in subjects], now)
+        if isinstance(decision, Refused):
+            raise TooManyAttempts(math.ceil(decision.retry_after.total_seconds()))
+        self._streaks.update(zip(subjects, decision.streaks, strict=True))
 
-    async def failed(self, key: str) -> None:
-        window = self._current(key)
-        if window is None:
-            self._windows[key] = _Window(1, self._clock.now() + self._window)
-        else:
-            window.failures += 1
+    async def failed(self, attempt: SignInAttempt) -> None:
+        self._failures.setdefault(attempt.account, []).append(self._clock.now())
 
-    async def succeeded(self, key: str) -> None:
-        self._windows.pop(key, None)
+    async def succeeded(self, attempt: SignInAttempt) -> None:
+        for subject in self._subjects(attempt):
+            self._streaks.pop(subject, None)
 
-    def failures(self, key: str) -> int:
-        """Failures counted for ``key`` in its current window."""
-        window = self._current(key)
-        return 0 if window is None else window.failures
+    def streak(self, kind: str, value: str) -> Streak:
+        """``kind`` is ``"account"`` (an email) or ``"ip"``."""
+        return self._streaks.get((kind, value), Streak())
 
 
 @dataclass

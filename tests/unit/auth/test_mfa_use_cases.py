@@ -24,12 +24,13 @@ from gatehouse.modules.auth.application.factor_management import (
     ConfirmTotp,
     MfaChange,
 )
-from gatehouse.modules.auth.application.ports import QrCodes
+from gatehouse.modules.auth.application.ports import QrCodes, SignInAttempt
 from gatehouse.modules.auth.domain.errors import (
     MailCapReached,
     TooManyAttempts,
     TotpEnrolmentMissing,
 )
+from gatehouse.modules.auth.domain.lockout import LockoutPolicy
 from gatehouse.modules.auth.domain.mfa import (
     MfaChallenge,
     MfaMethod,
@@ -45,8 +46,8 @@ from tests.support.fakes import (
     FakeAccessTokenIssuer,
     FakeAccountDirectory,
     FakeMailCaps,
-    InMemoryAttemptLimiter,
     InMemoryAuthUnitOfWork,
+    InMemoryLockout,
     InMemorySessionRevocations,
 )
 
@@ -56,7 +57,7 @@ BOX = FernetSecretBox(KEYS)
 HASHER = HmacCodeHasher(KEYS)
 TOTP = PyotpCodes()
 PRINCIPAL = Principal(USER, uuid.uuid4(), ("user",), ("pwd",), "jti")
-STEP_UP_KEY = f"step-up:{USER}"  # the step-up handler's limiter key
+EMAIL = "ada@example.com"  # the fake directory's account: the lockout counts against it
 
 
 class Qr(QrCodes):
@@ -71,14 +72,14 @@ class World:
         self.uow = InMemoryAuthUnitOfWork()
         self.clock = FixedClock()
         self.directory = FakeAccountDirectory(USER, password="right", email_verified=verified)
-        self.limiter = InMemoryAttemptLimiter(self.clock)
+        self.lockout = InMemoryLockout(self.clock)
         self.auth = auth_container(
             clock=self.clock,
             accounts=self.directory,
             tokens=FakeAccessTokenIssuer(),
             revocations=InMemorySessionRevocations(self.clock),
             caps=FakeMailCaps(None if caps else 0),
-            limiter=self.limiter,
+            lockout=self.lockout,
             qr=Qr(),
         )
         with_uow(self.auth, self.uow)
@@ -222,16 +223,17 @@ async def test_email_codes_need_a_verified_address_and_respect_the_mail_caps() -
 async def test_step_up_by_code_spends_it_and_wrong_ones_are_counted() -> None:
     world = World()
     secret, codes = await world.enrolled()
-    limiter = world.limiter
+    lockout = world.lockout
     step_up = world.auth.step_up()
     with pytest.raises(ReauthFailed):
-        await step_up.prove(PRINCIPAL, password=None, code="000000")
-    assert limiter.failures(STEP_UP_KEY) == 1
+        await step_up.prove(PRINCIPAL, password=None, code="000000", ip="192.0.2.1")
+    assert lockout.streak("account", EMAIL).attempts == 1
+    assert lockout.streak("ip", "192.0.2.1").attempts == 1
     world.clock.advance(timedelta(seconds=30))
     code = pyotp.TOTP(secret).at(world.clock.now())
     proof = await step_up.prove(PRINCIPAL, password=None, code=code)
     assert (proof.user_id, proof.method) == (USER, "totp")
-    assert limiter.failures(STEP_UP_KEY) == 0
+    assert lockout.streak("account", EMAIL).attempts == 0
     with pytest.raises(ReauthFailed):  # the same code again
         await step_up.prove(PRINCIPAL, password=None, code=code)
 
@@ -248,9 +250,9 @@ async def test_step_up_by_code_spends_it_and_wrong_ones_are_counted() -> None:
 
 async def test_a_blocked_step_up_checks_nothing() -> None:
     world = World()
-    limiter = InMemoryAttemptLimiter(world.clock, limit=1)
-    await limiter.failed(STEP_UP_KEY)
-    world.auth.limiter.override(providers.Object(limiter))
+    lockout = InMemoryLockout(world.clock, policy=LockoutPolicy(free=1))
+    await lockout.admit(SignInAttempt(EMAIL, None))  # the first attempt locks the account
+    world.auth.lockout.override(providers.Object(lockout))
     step_up = world.auth.step_up()
     with pytest.raises(TooManyAttempts):
         await step_up.prove(PRINCIPAL, password="right", code=None)

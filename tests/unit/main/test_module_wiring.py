@@ -18,7 +18,6 @@ from tests.support.fakes import (
     FakeMailCaps,
     FakePasswordHasher,
     InMemoryAccountsUnitOfWork,
-    InMemoryAttemptLimiter,
     InMemoryAuthUnitOfWork,
     InMemorySessionRevocations,
     InMemoryUserViews,
@@ -37,7 +36,6 @@ def _auth() -> containers.Container:
         tokens=FakeAccessTokenIssuer(),
         revocations=InMemorySessionRevocations(clock),
         caps=FakeMailCaps(),
-        limiter=InMemoryAttemptLimiter(clock),
     )
     container.uow.override(providers.Object(InMemoryAuthUnitOfWork()))
     return container

@@ -12,10 +12,10 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from gatehouse.modules.auth.adapters.attempts import LimitsAttemptLimiter
 from gatehouse.modules.auth.adapters.events import auth_subscriptions
 from gatehouse.modules.auth.adapters.jwt_tokens import JwtAccessTokens
 from gatehouse.modules.auth.adapters.keys import KeyRingSource
+from gatehouse.modules.auth.adapters.lockout import RedisLockout
 from gatehouse.modules.auth.adapters.mfa_crypto import HmacCodeHasher, SegnoQrCodes
 from gatehouse.modules.auth.adapters.rate_limits import LimitsRateLimiter, parse_rate_limits
 from gatehouse.modules.auth.adapters.refresh_tokens import HmacRefreshTokens
@@ -51,6 +51,7 @@ from gatehouse.modules.auth.application.signing_in import (
     VerifyMfaHandler,
 )
 from gatehouse.modules.auth.application.step_up import StepUpHandler
+from gatehouse.modules.auth.domain.lockout import LockoutPolicy
 from gatehouse.modules.auth.domain.mfa import MfaMethod
 
 
@@ -87,6 +88,10 @@ class AuthContainer(containers.DeclarativeContainer):
     )
     mfa_keys: providers.Dependency[dict[int, bytes]] = providers.Dependency(instance_of=dict)
     mfa_issuer: providers.Dependency[str] = providers.Dependency(instance_of=str)
+    lockout_free_attempts: providers.Dependency[int] = providers.Dependency(instance_of=int)
+    lockout_first_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
+    lockout_max_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
+    lockout_failures_per_hour: providers.Dependency[int] = providers.Dependency(instance_of=int)
     rate_limit_policies: providers.Dependency[dict[str, str]] = providers.Dependency(
         instance_of=dict
     )  # policy name -> "20/minute"
@@ -122,7 +127,21 @@ class AuthContainer(containers.DeclarativeContainer):
     pairs = providers.Singleton(TokenPairIssuer, tokens, refresh_tokens, session_policy)
     principal_resolver = providers.Singleton(AccessTokenPrincipalResolver, tokens, revocations)
 
-    # Signing in.
+    # Signing in: every password or code checked counts against the account and the client.
+    lockout_policy = providers.Singleton(
+        LockoutPolicy,
+        free=lockout_free_attempts,
+        first_lock=providers.Callable(_seconds, lockout_first_seconds),
+        max_lock=providers.Callable(_seconds, lockout_max_seconds),
+    )
+    lockout = providers.Singleton(
+        RedisLockout,
+        redis,
+        refresh_token_key,
+        clock,
+        policy=lockout_policy,
+        failures_per_hour=lockout_failures_per_hour,
+    )
     starter = providers.Singleton(SessionStarter, refresh_tokens, session_policy)
     challenges = providers.Singleton(ChallengeOpener)
     login = providers.Singleton(
@@ -132,6 +151,7 @@ class AuthContainer(containers.DeclarativeContainer):
         starter=starter,
         challenges=challenges,
         pairs=pairs,
+        lockout=lockout,
         clock=clock,
     )
 
@@ -147,15 +167,15 @@ class AuthContainer(containers.DeclarativeContainer):
         factor=factor,
         starter=starter,
         pairs=pairs,
+        lockout=lockout,
         clock=clock,
     )
-    limiter = providers.Singleton(LimitsAttemptLimiter, redis)
     step_up = providers.Singleton(
         StepUpHandler,
         accounts=accounts,
         uow=uow.provider,
         factor=factor,
-        limiter=limiter,
+        lockout=lockout,
         clock=clock,
     )
 

@@ -44,30 +44,18 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 class StepUpCheck:
     """The signed-in user's step-up, ready to check the proof the route's body carries."""
 
-    def __init__(self, gate: StepUp, principal: Principal, locale: str) -> None:
+    def __init__(self, gate: StepUp, principal: Principal, locale: str, ip: str | None) -> None:
         self._gate = gate
         self._locale = locale
+        self._ip = ip
         self.principal = principal
 
     async def __call__(self, *, password: str | None, code: str | None) -> StepUpProof:
-        """403 ``reauth_failed`` for a wrong password or code; 429 after five failures."""
+        """403 ``reauth_failed`` for a wrong password or code (a failed sign-in for the
+        lockout); 429 ``too_many_attempts`` while the account or the client is locked out."""
         return await self._gate.prove(
-            self.principal, password=password, code=code, locale=self._locale
+            self.principal, password=password, code=code, locale=self._locale, ip=self._ip
         )
-
-
-@inject
-async def _step_up(
-    principal: CurrentPrincipal,
-    locale: RequestLocale,
-    gate: StepUp = Depends(Provide["step_up"]),  # noqa: B008
-) -> StepUpCheck:
-    return StepUpCheck(gate, principal, locale)
-
-
-StepUpRequired = Annotated[StepUpCheck, Depends(_step_up)]
-"""For sensitive routes: ``proof = await step_up(password=..., code=...)`` (body ``StepUpIn``),
-then hand ``proof`` to the use case."""
 
 
 def client_ip(request: Request) -> str | None:
@@ -77,6 +65,21 @@ def client_ip(request: Request) -> str | None:
 
 
 ClientIp = Annotated[str | None, Depends(client_ip)]
+
+
+@inject
+async def _step_up(
+    principal: CurrentPrincipal,
+    locale: RequestLocale,
+    ip: ClientIp,
+    gate: StepUp = Depends(Provide["step_up"]),  # noqa: B008
+) -> StepUpCheck:
+    return StepUpCheck(gate, principal, locale, ip)
+
+
+StepUpRequired = Annotated[StepUpCheck, Depends(_step_up)]
+"""For sensitive routes: ``proof = await step_up(password=..., code=...)`` (body ``StepUpIn``),
+then hand ``proof`` to the use case."""
 
 
 @dataclass(frozen=True, slots=True)

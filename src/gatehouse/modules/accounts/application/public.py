@@ -21,7 +21,7 @@ from gatehouse.modules.accounts.domain.events import (
     MfaSummaryChanged,
     PasswordChanged,
 )
-from gatehouse.modules.accounts.domain.model import MfaSummary
+from gatehouse.modules.accounts.domain.model import Email, MfaSummary
 
 __all__ = [
     "AccountDeleted",
@@ -33,7 +33,14 @@ __all__ = [
     "MfaSummaryChanged",
     "PasswordChanged",
     "ReauthFailed",
+    "normalise_email",
 ]
+
+
+def normalise_email(raw: str) -> str:
+    """An address as accounts compares it (trimmed, NFKC, lower-case): what an account is
+    known by, for another module's bookkeeping (auth's lockout counts per account)."""
+    return Email.normalise(raw)
 
 
 @dataclass(frozen=True, slots=True)

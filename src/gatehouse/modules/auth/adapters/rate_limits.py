@@ -2,6 +2,8 @@
 
 When Redis does not answer, the same window is kept in this process's memory instead: limits
 never switch off, but N processes then allow up to N times the limit between them (logged).
+After a failure Redis is left alone for a few seconds (``RedisOutage``), so a Redis that is down
+or hanging costs one timeout every few seconds, not one per request.
 """
 
 from __future__ import annotations
@@ -36,12 +38,35 @@ def parse_rate_limits(policies: Mapping[str, str]) -> dict[str, RateLimit]:
 
 Op = TypeVar("Op")
 
+OUTAGE_PAUSE_SECONDS = 5.0
+
+
+class RedisOutage:
+    """Whether to skip Redis for now: for ``pause`` seconds after it last failed to answer.
+
+    Logs one warning per outage (when it begins, and again each pause it lasts), naming
+    ``what`` falls back to this process's memory.
+    """
+
+    def __init__(self, what: str, pause: float = OUTAGE_PAUSE_SECONDS) -> None:
+        self._what = what
+        self._pause = pause
+        self._until = 0.0
+
+    @property
+    def ongoing(self) -> bool:
+        return time.monotonic() < self._until
+
+    def began(self) -> None:
+        log.warning("%s kept in this process only: Redis did not answer", self._what)
+        self._until = time.monotonic() + self._pause
+
 
 class MovingWindows:
     """``limits``' moving windows in Redis under ``prefix``, shared by every process; when Redis
     does not answer, the same windows in this process's memory (logged as ``what``)."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, what: str) -> None:
         shared = RedisStorage(
             "async+redis://",
             implementation="redispy",
@@ -51,13 +76,15 @@ class MovingWindows:
         )
         self._shared = MovingWindowRateLimiter(shared)
         self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._outage = RedisOutage(what)
 
-    async def run(self, op: Callable[[MovingWindowRateLimiter], Awaitable[Op]], what: str) -> Op:
-        try:
-            return await op(self._shared)
-        except StorageError:
-            log.warning("%s kept in this process only: Redis did not answer", what)
-            return await op(self._local)
+    async def run(self, op: Callable[[MovingWindowRateLimiter], Awaitable[Op]]) -> Op:
+        if not self._outage.ongoing:
+            try:
+                return await op(self._shared)
+            except StorageError:
+                self._outage.began()
+        return await op(self._local)
 
 
 def seconds_until(reset_time: float) -> int:
@@ -67,7 +94,7 @@ def seconds_until(reset_time: float) -> int:
 
 class LimitsRateLimiter(RateLimiter):
     def __init__(self, redis: Redis) -> None:
-        self._windows = MovingWindows(redis, PREFIX)
+        self._windows = MovingWindows(redis, PREFIX, "rate limits")
         self._items: dict[RateLimit, limits.RateLimitItem] = {}
 
     async def hit(self, limit: RateLimit, client: str) -> RateLimitState:
@@ -83,4 +110,4 @@ class LimitsRateLimiter(RateLimiter):
                 raise RateLimitExceeded(RateLimitState(limit, 0, max(1, reset_after)))
             return RateLimitState(limit, stats.remaining, reset_after)
 
-        return await self._windows.run(count, f"rate limit {limit.name}")
+        return await self._windows.run(count)

@@ -210,13 +210,28 @@ class QrCodes(Protocol):
         ...
 
 
-class AttemptLimiter(Protocol):
-    """Counts failures per key in a sliding window and refuses further tries past a limit."""
+@dataclass(frozen=True, slots=True)
+class SignInAttempt:
+    """Who tries a password or a code: the account (its normalised email, or the address as
+    typed, normalised, when there is no such account) and the client IP."""
 
-    async def check(self, key: str) -> None:
-        """Raises ``TooManyAttempts`` (with ``retry_after``) while ``key`` is over its limit."""
+    account: str
+    ip: str | None
+
+
+class Lockout(Protocol):
+    """Progressive lockout per account and per client IP (``domain.lockout``), plus at most
+    ``N`` failures an hour per account, in a store every process shares."""
+
+    async def admit(self, attempt: SignInAttempt) -> None:
+        """Count the attempt, or raise ``TooManyAttempts`` (with ``retry_after``) while its
+        account or IP is locked; a refused attempt is not counted."""
         ...
 
-    async def failed(self, key: str) -> None: ...
+    async def failed(self, attempt: SignInAttempt) -> None:
+        """The password or code was wrong (it counts toward the account's hourly budget)."""
+        ...
 
-    async def succeeded(self, key: str) -> None: ...
+    async def succeeded(self, attempt: SignInAttempt) -> None:
+        """The password or code was right: the account's and the IP's streaks start over."""
+        ...

@@ -18,12 +18,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gatehouse.modules.accounts.application.public import AccountDirectory, AccountSnapshot
+from gatehouse.modules.accounts.application.public import (
+    AccountDirectory,
+    AccountSnapshot,
+    EmailNotVerified,
+    InvalidCredentials,
+    normalise_email,
+)
 from gatehouse.modules.audit.application.public import SecurityEvent
+from gatehouse.modules.auth.application.lockout import guarded
 from gatehouse.modules.auth.application.ports import (
     AccessTokenIssuer,
     AuthUnitOfWork,
+    Lockout,
     RefreshTokenFactory,
+    SignInAttempt,
 )
 from gatehouse.modules.auth.application.second_factors import (
     BackupCodeNotice,
@@ -223,6 +232,7 @@ class LoginHandler:
         starter: SessionStarter,
         challenges: ChallengeOpener,
         pairs: TokenPairIssuer,
+        lockout: Lockout,
         clock: Clock,
     ) -> None:
         self._accounts = accounts
@@ -230,10 +240,15 @@ class LoginHandler:
         self._starter = starter
         self._challenges = challenges
         self._pairs = pairs
+        self._lockout = lockout
         self._clock = clock
 
     async def __call__(self, cmd: Login) -> TokenPair | MfaRequired:
-        account = await self._accounts.authenticate(cmd.email, cmd.password)
+        attempt = SignInAttempt(normalise_email(cmd.email), cmd.ip)
+        async with guarded(
+            self._lockout, attempt, wrong=(InvalidCredentials,), right=(EmailNotVerified,)
+        ):
+            account = await self._accounts.authenticate(cmd.email, cmd.password)
         now = self._clock.now()
         async with self._uow() as uow:
             mfa = await uow.mfa.get(account.user_id)
@@ -266,6 +281,7 @@ class VerifyMfaHandler:
         factor: SecondFactor,
         starter: SessionStarter,
         pairs: TokenPairIssuer,
+        lockout: Lockout,
         clock: Clock,
     ) -> None:
         self._accounts = accounts
@@ -273,6 +289,7 @@ class VerifyMfaHandler:
         self._factor = factor
         self._starter = starter
         self._pairs = pairs
+        self._lockout = lockout
         self._clock = clock
 
     async def __call__(self, cmd: VerifyMfa) -> TokenPair:
@@ -295,21 +312,23 @@ class VerifyMfaHandler:
                     f"available: {', '.join(method.value for method in available)}"
                 )
             notice = BackupCodeNotice(account, cmd.locale)
-            if not await self._factor.check(uow, mfa, cmd.method, cmd.code, now, notice=notice):
-                left = challenge.fail(now)
-                uow.record(
-                    SecurityEvent(
-                        type="auth.mfa_failed",
-                        user_id=mfa.user_id,
-                        ip=cmd.ip,
-                        user_agent=cmd.user_agent,
-                        details={"method": cmd.method.value, "tries_left": str(left)},
+            attempt = SignInAttempt(account.email, cmd.ip)
+            async with guarded(self._lockout, attempt, wrong=(MfaCodeInvalid, MfaTokenInvalid)):
+                if not await self._factor.check(uow, mfa, cmd.method, cmd.code, now, notice=notice):
+                    left = challenge.fail(now)
+                    uow.record(
+                        SecurityEvent(
+                            type="auth.mfa_failed",
+                            user_id=mfa.user_id,
+                            ip=cmd.ip,
+                            user_agent=cmd.user_agent,
+                            details={"method": cmd.method.value, "tries_left": str(left)},
+                        )
                     )
-                )
-                await uow.commit()
-                if left == 0:
-                    raise MfaTokenInvalid("five wrong codes: sign in with the password again")
-                raise MfaCodeInvalid(f"{left} tries left")
+                    await uow.commit()
+                    if left == 0:
+                        raise MfaTokenInvalid("five wrong codes: sign in with the password again")
+                    raise MfaCodeInvalid(f"{left} tries left")
             challenge.spend(now)
             start = SessionStart(
                 amr=amr_after(challenge.amr, cmd.method),

@@ -1,17 +1,22 @@
 """Step-up: the signed-in user proves the password, or gives a fresh MFA code, again.
 
-Every module's sensitive routes use it (``shared.http.security.StepUpRequired``). Failures are
-counted per user: past five in fifteen minutes, step-up answers 429 until the window passes,
-so a stolen access token cannot be used to search the six-digit code space.
+Every module's sensitive routes use it (``shared.http.security.StepUpRequired``). A wrong
+password or code counts as a failed sign-in against the account and the client IP (the
+lockout of ``application.lockout``), so a stolen access token cannot be used to search the
+password or the six-digit code space.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 
-from gatehouse.modules.accounts.application.public import AccountDirectory, ReauthFailed
-from gatehouse.modules.auth.application.ports import AttemptLimiter, AuthUnitOfWork
+from gatehouse.modules.accounts.application.public import (
+    AccountDirectory,
+    AccountSnapshot,
+    ReauthFailed,
+)
+from gatehouse.modules.auth.application.lockout import guarded
+from gatehouse.modules.auth.application.ports import AuthUnitOfWork, Lockout, SignInAttempt
 from gatehouse.modules.auth.application.second_factors import BackupCodeNotice, SecondFactor
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.principal import Principal
@@ -25,13 +30,13 @@ class StepUpHandler(StepUp):
         accounts: AccountDirectory,
         uow: Callable[[], AuthUnitOfWork],
         factor: SecondFactor,
-        limiter: AttemptLimiter,
+        lockout: Lockout,
         clock: Clock,
     ) -> None:
         self._accounts = accounts
         self._uow = uow
         self._factor = factor
-        self._limiter = limiter
+        self._lockout = lockout
         self._clock = clock
 
     async def prove(
@@ -41,29 +46,24 @@ class StepUpHandler(StepUp):
         password: str | None,
         code: str | None,
         locale: str = "en",
+        ip: str | None = None,
     ) -> StepUpProof:
-        key = f"step-up:{principal.user_id}"
-        await self._limiter.check(key)
-        try:
+        account = await self._accounts.get(principal.user_id)
+        if account is None or not account.is_active:
+            raise ReauthFailed
+        async with guarded(self._lockout, SignInAttempt(account.email, ip), wrong=(ReauthFailed,)):
             if password is not None:
                 await self._accounts.reauthenticate(principal.user_id, password)
                 method = "pwd"
             elif code is not None:
-                method = await self._code(principal.user_id, code, locale)
+                method = await self._code(account, code, locale)
             else:
                 raise ReauthFailed("send the password or a code")
-        except ReauthFailed:
-            await self._limiter.failed(key)
-            raise
-        await self._limiter.succeeded(key)
         return StepUpProof(principal.user_id, method, self._clock.now())
 
-    async def _code(self, user_id: uuid.UUID, code: str, locale: str) -> str:
-        account = await self._accounts.get(user_id)
-        if account is None or not account.is_active:
-            raise ReauthFailed
+    async def _code(self, account: AccountSnapshot, code: str, locale: str) -> str:
         async with self._uow() as uow:
-            mfa = await uow.mfa.get(user_id, for_update=True)
+            mfa = await uow.mfa.get(account.user_id, for_update=True)
             if mfa is None or not mfa.has_factor():
                 raise ReauthFailed("two-step verification is off: send the password")
             now = self._clock.now()

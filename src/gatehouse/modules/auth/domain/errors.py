@@ -89,5 +89,14 @@ class MailCapReached(TooManyRequests):
 
 
 class TooManyAttempts(TooManyRequests):
+    """The account or the client is locked out after failed passwords or codes."""
+
     code = "too_many_attempts"
     title = "Too many failed attempts; try again later"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            retry_after,
+            "too many failed passwords or codes for this account or from this client; "
+            f"retry in {max(1, retry_after)} s",
+        )

@@ -1,0 +1,179 @@
+"""The lockout (``domain.lockout``) in Redis, shared by every process.
+
+Each subject's streak is a Redis hash, read and rewritten in one optimistic transaction
+(``WATCH``/``MULTI``) so two processes never both count the same attempt as the fifth. The
+hourly budget of failures per account is ``limits``' moving window (``MovingWindows``).
+
+When Redis does not answer, streaks and budget are kept in this process's memory instead: the
+lockout never switches off, but N processes then allow up to N times as many tries between
+them (logged). Subjects are stored under a keyed hash, never as an address or an IP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import limits
+from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, WatchError
+from redis.typing import EncodableT, FieldT
+
+from gatehouse.modules.auth.adapters.rate_limits import (
+    MovingWindows,
+    RedisOutage,
+    seconds_until,
+)
+from gatehouse.modules.auth.application.ports import Lockout, SignInAttempt
+from gatehouse.modules.auth.domain.errors import TooManyAttempts
+from gatehouse.modules.auth.domain.lockout import Admitted, LockoutPolicy, Refused, Streak
+from gatehouse.shared.clock import Clock
+
+PREFIX = "gatehouse:lockout"
+MAX_TRANSACTION_RETRIES = 20  # of a WATCH lost to a concurrent attempt on the same subject
+LOCAL_PRUNE_EVERY = 1024  # writes between sweeps of forgotten streaks from memory
+
+
+def _ceil_seconds(delta: timedelta) -> int:
+    return max(1, -int(-delta.total_seconds() // 1))
+
+
+def _to_fields(streak: Streak) -> dict[FieldT, EncodableT]:
+    def stamp(at: datetime | None) -> str:
+        return "" if at is None else repr(at.timestamp())
+
+    return {
+        "attempts": str(streak.attempts),
+        "locked_until": stamp(streak.locked_until),
+        "last_attempt": stamp(streak.last_attempt),
+    }
+
+
+def _from_fields(fields: Mapping[Any, Any]) -> Streak:
+    def at(name: bytes) -> datetime | None:
+        raw = fields.get(name)
+        return datetime.fromtimestamp(float(raw), UTC) if raw else None
+
+    try:
+        return Streak(int(fields.get(b"attempts", b"0")), at(b"locked_until"), at(b"last_attempt"))
+    except ValueError:  # not ours: start over rather than fail every sign-in
+        return Streak()
+
+
+class RedisLockout(Lockout):
+    def __init__(
+        self,
+        redis: Redis,
+        key: bytes,
+        clock: Clock,
+        *,
+        policy: LockoutPolicy | None = None,
+        failures_per_hour: int = 100,
+    ) -> None:
+        self._redis = redis
+        self._key = hmac.new(key, b"gatehouse lockout subjects", hashlib.sha256).digest()
+        self._clock = clock
+        self._policy = policy or LockoutPolicy()
+        self._hourly = limits.RateLimitItemPerHour(failures_per_hour)
+        self._budget = MovingWindows(redis, f"{PREFIX}:hourly", "hourly failure budget")
+        self._outage = RedisOutage("lockout")
+        self._local: dict[str, Streak] = {}
+        self._local_writes = 0
+
+    # -- the port
+
+    async def admit(self, attempt: SignInAttempt) -> None:
+        account = self._subject("account", attempt.account)
+        await self._check_budget(account)
+        subjects = [account]
+        if attempt.ip:
+            subjects.append(self._subject("ip", attempt.ip))
+        now = self._clock.now()
+        decision: Admitted | Refused | None = None
+        if not self._outage.ongoing:
+            try:
+                decision = await self._admit_shared(subjects, now)
+            except RedisError:
+                self._outage.began()
+        if decision is None:
+            decision = self._admit_local(subjects, now)
+        if isinstance(decision, Refused):
+            raise TooManyAttempts(_ceil_seconds(decision.retry_after))
+
+    async def failed(self, attempt: SignInAttempt) -> None:
+        account = self._subject("account", attempt.account)
+
+        async def spend(limiter: MovingWindowRateLimiter) -> bool:
+            return await limiter.hit(self._hourly, account)
+
+        await self._budget.run(spend)
+
+    async def succeeded(self, attempt: SignInAttempt) -> None:
+        subjects = [self._subject("account", attempt.account)]
+        if attempt.ip:
+            subjects.append(self._subject("ip", attempt.ip))
+        for subject in subjects:
+            self._local.pop(subject, None)
+        if self._outage.ongoing:
+            return
+        try:
+            await self._redis.delete(*subjects)
+        except RedisError:
+            self._outage.began()
+
+    # -- helpers
+
+    def _subject(self, kind: str, value: str) -> str:
+        digest = hmac.new(self._key, f"{kind}\0{value}".encode(), hashlib.sha256).hexdigest()
+        return f"{PREFIX}:{kind}:{digest[:40]}"
+
+    async def _check_budget(self, account: str) -> None:
+        async def blocked_for(limiter: MovingWindowRateLimiter) -> int | None:
+            if await limiter.test(self._hourly, account):
+                return None
+            stats = await limiter.get_window_stats(self._hourly, account)
+            return max(1, seconds_until(stats.reset_time))
+
+        retry_after = await self._budget.run(blocked_for)
+        if retry_after is not None:
+            raise TooManyAttempts(retry_after)
+
+    async def _admit_shared(self, subjects: Sequence[str], now: datetime) -> Admitted | Refused:
+        ttl = int(self._policy.forget_after.total_seconds())
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for _ in range(MAX_TRANSACTION_RETRIES):
+                try:
+                    await pipe.watch(*subjects)
+                    streaks = [_from_fields(await pipe.hgetall(s)) for s in subjects]
+                    decision = self._policy.admit(streaks, now)
+                    if not isinstance(decision, Admitted):
+                        return decision  # leaving the block unwatches
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    for subject, streak in zip(subjects, decision.streaks, strict=True):
+                        pipe.hset(subject, mapping=_to_fields(streak))
+                        pipe.expire(subject, ttl)
+                    await pipe.execute()
+                    return decision
+                except WatchError:
+                    continue
+        # Many attempts racing on one subject: refuse this one briefly rather than spin.
+        return Refused(timedelta(seconds=1))
+
+    def _admit_local(self, subjects: Sequence[str], now: datetime) -> Admitted | Refused:
+        decision = self._policy.admit([self._local.get(s, Streak()) for s in subjects], now)
+        if isinstance(decision, Admitted):
+            self._local.update(zip(subjects, decision.streaks, strict=True))
+            self._local_writes += 1
+            if self._local_writes % LOCAL_PRUNE_EVERY == 0:
+                self._prune(now)
+        return decision
+
+    def _prune(self, now: datetime) -> None:
+        forget = self._policy.forget_after
+        for subject, streak in list(self._local.items()):
+            if streak.last_attempt is None or now - streak.last_attempt >= forget:
+                del self._local[subject]
