@@ -80,15 +80,27 @@ class Settings(BaseSettings):
 
     # Rate limits per client IP, in the limits package's notation ("20/minute", "150 per 5
     # minutes"); the contract's values by default.
-    rate_limit_login: str = "20/minute"
+    rate_limit_login: str = "20/minute"  # POST /auth/login; /auth/token's password grant
     rate_limit_register: str = "10/hour"
+    rate_limit_refresh: str = "150/5 minutes"  # POST /auth/refresh; the refresh_token grant
+    rate_limit_mail_request: str = "30/hour"  # forgot password, resend verification
+    # A mailed token or code is checked (verify email, reset password); not a secret.
+    rate_limit_token_check: str = "60/10 minutes"  # noqa: S105
+    rate_limit_mfa: str = "30/5 minutes"  # POST /auth/mfa/verify, /auth/mfa/email
 
     # MFA.
     # "VERSION:SECRET[,VERSION:SECRET...]": seals TOTP secrets and keys the hashes of codes.
     mfa_encryption_keys: SecretStr | None = None
     mfa_issuer: str = Field(default="Gatehouse", min_length=1, max_length=64)  # in the app
 
-    @field_validator("rate_limit_login", "rate_limit_register")
+    @field_validator(
+        "rate_limit_login",
+        "rate_limit_register",
+        "rate_limit_refresh",
+        "rate_limit_mail_request",
+        "rate_limit_token_check",
+        "rate_limit_mfa",
+    )
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         try:
