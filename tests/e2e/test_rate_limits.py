@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, get_args
 
 import httpx
@@ -15,6 +17,7 @@ from fastapi.routing import APIRoute
 from gatehouse.main.settings import Settings
 from gatehouse.shared.http.rate_limits import RateLimited
 from tests.e2e.conftest import PASSWORD, ClientFactory, assert_problem, unique_email
+from tests.support.processes import HOST, PrivateRedis, gatehouse_serve, redis_server_binary
 
 LOGIN = "/api/v1/auth/login"
 REGISTER = "/api/v1/auth/register"
@@ -287,3 +290,79 @@ async def test_the_list_above_is_every_rate_limited_operation(client: httpx.Asyn
         if isinstance(route, APIRoute) and not route.include_in_schema and _counts(route.dependant)
     }
     assert pages == {"/forgot-password", "/verify-email", "/reset-password", "/confirm-email"}
+
+
+# ---------------------------------------------------------------- processes and Redis
+
+
+def test_two_app_processes_share_one_limit_through_redis(
+    settings: Settings, tmp_path: Path
+) -> None:
+    limits = {"GATEHOUSE_RATE_LIMIT_LOGIN": "4/minute", "GATEHOUSE_TRUSTED_PROXIES": HOST}
+    ip = {"X-Forwarded-For": a_client_ip()}
+    body = {"email": unique_email("two-processes"), "password": PASSWORD}
+    # Started one after the other (the first makes the dev keys in the shared data directory).
+    with (
+        gatehouse_serve(settings, tmp_path, "first", **limits) as first,
+        gatehouse_serve(settings, tmp_path, "second", **limits) as second,
+        httpx.Client(timeout=10) as client,
+    ):
+        answers = [
+            client.post(f"{base}{LOGIN}", json=body, headers=ip) for base in (first, second) * 3
+        ]
+    assert [a.status_code for a in answers] == [401, 401, 401, 401, 429, 429]
+    assert [a.headers["RateLimit-Remaining"] for a in answers[:4]] == ["3", "2", "1", "0"]
+    assert_problem(answers[4], 429, "rate_limited")  # the first process, over the shared four
+    assert answers[5].headers["RateLimit-Policy"] == '"login";q=4;w=60'
+
+
+async def test_with_redis_stopped_mid_test_limits_hold_in_memory_and_return_to_redis(
+    make_client: ClientFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    binary = redis_server_binary()
+    if binary is None:
+        pytest.skip("no redis-server binary (install the embedded extra: make install)")
+    server = PrivateRedis(binary, tmp_path)
+    server.start()
+    caplog.set_level(logging.WARNING, logger="gatehouse.auth")
+    ip = {"X-Forwarded-For": a_client_ip()}
+    body = {"email": unique_email("redis-stops"), "password": PASSWORD}
+    try:
+        overrides = {**_contract_limits(), "rate_limit_login": "5/minute"}
+        async with make_client(redis_url=server.url, **overrides) as client:
+
+            async def logins(count: int) -> list[httpx.Response]:
+                return [await client.post(LOGIN, json=body, headers=ip) for _ in range(count)]
+
+            before = await logins(2)
+            in_redis = _rate_limit_keys(server)
+
+            server.stop()
+            caplog.clear()
+            during = await logins(6)
+            warned = [r.getMessage() for r in caplog.records if r.name == "gatehouse.auth"]
+
+            server.start()  # the same socket, nothing kept: Redis counts from zero again
+            after = await logins(1)
+            in_redis_again = _rate_limit_keys(server)
+    finally:
+        server.stop()
+
+    assert [a.headers["RateLimit-Remaining"] for a in before] == ["4", "3"]
+    assert in_redis == 1
+    # Redis gone: this process keeps a window of its own; the limit still holds.
+    assert [a.status_code for a in during] == [401] * 5 + [429]
+    assert_problem(during[5], 429, "rate_limited")
+    assert "rate limit login kept in this process only: Redis did not answer" in warned
+    # Redis back: counted there again (the process's own window is full and would refuse).
+    assert after[0].status_code == 401
+    assert after[0].headers["RateLimit-Remaining"] == "4"
+    assert in_redis_again == 1
+
+
+def _rate_limit_keys(server: PrivateRedis) -> int:
+    client = server.client()
+    try:
+        return len(client.keys("gatehouse:rate-limit*"))
+    finally:
+        client.close()
