@@ -80,6 +80,10 @@ def settings(infra: Infra, data_dir: Path) -> Settings:
         # contract's limits are tested on their own (tests/e2e/test_rate_limits.py).
         rate_limit_login="100000/minute",
         rate_limit_register="100000/hour",
+        rate_limit_refresh="100000/minute",
+        rate_limit_mail_request="100000/hour",
+        rate_limit_token_check="100000/minute",
+        rate_limit_mfa="100000/minute",
         # Likewise the lockout (tests/e2e/test_lockout.py keeps the contract's values).
         lockout_free_attempts=100000,
         lockout_failures_per_hour=100000,

@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, get_args
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from gatehouse.main.settings import Settings
+from gatehouse.modules.auth.adapters import rate_limits
+from gatehouse.shared.http.rate_limits import RateLimited
 from tests.e2e.conftest import PASSWORD, ClientFactory, assert_problem, unique_email
+from tests.support.processes import HOST, PrivateRedis, gatehouse_serve, redis_server_binary
 
 LOGIN = "/api/v1/auth/login"
 REGISTER = "/api/v1/auth/register"
+REFRESH = "/api/v1/auth/refresh"
+TOKEN = "/api/v1/auth/token"
 DEFAULTS = Settings.model_fields
+RATE_LIMITS = [name for name in DEFAULTS if name.startswith("rate_limit_")]
 
 
 def _contract_limits() -> dict[str, Any]:
     """The defaults users run, behind a trusted proxy so each test is its own client."""
     return {
-        "rate_limit_login": DEFAULTS["rate_limit_login"].default,
-        "rate_limit_register": DEFAULTS["rate_limit_register"].default,
+        **{name: DEFAULTS[name].default for name in RATE_LIMITS},
         "trusted_proxies": ("203.0.113.7",),
     }
 
@@ -81,7 +92,284 @@ async def test_with_redis_down_limits_hold_in_the_process(make_client: ClientFac
     assert codes == [401] * 20 + [429]
 
 
-@pytest.mark.parametrize("path", [LOGIN, REGISTER])
+# ---------------------------------------------------------------- every limited route
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request to a limited route: a JSON body, or a form (the mailed links' pages)."""
+
+    path: str
+    json: dict[str, Any] | None = None
+    form: dict[str, str] | None = None
+
+    async def send(self, client: httpx.AsyncClient, ip: str) -> httpx.Response:
+        return await client.post(
+            self.path, json=self.json, data=self.form, headers={"X-Forwarded-For": ip}
+        )
+
+
+BOGUS = "not-a-token-" + "x" * 32
+NOBODY = "nobody-rate-limited@example.com"
+MFA_VERIFY = "/api/v1/auth/mfa/verify"
+MFA_EMAIL = "/api/v1/auth/mfa/email"
+FORGOT = "/api/v1/auth/password/forgot"
+RESEND = "/api/v1/auth/verify-email/resend"
+VERIFY = "/api/v1/auth/verify-email"
+RESET = "/api/v1/auth/password/reset"
+
+# Each policy of issue 11 added to login and register: its routes, which share one budget per
+# client IP, and the contract's (or the issue's) numbers.
+POLICIES: dict[str, tuple[str, int, int, tuple[Call, ...]]] = {
+    "refresh": ("150/5 minutes", 150, 300, (Call(REFRESH, json={"refresh_token": BOGUS}),)),
+    "mail_request": (
+        "30/hour",
+        30,
+        3600,
+        (
+            Call(FORGOT, json={"email": NOBODY}),
+            Call(RESEND, json={"email": NOBODY}),
+            Call("/forgot-password", form={"email": NOBODY}),
+        ),
+    ),
+    "token_check": (
+        "60/10 minutes",
+        60,
+        600,
+        (
+            Call(VERIFY, json={"token": BOGUS}),
+            Call(RESET, json={"token": BOGUS, "new_password": PASSWORD}),
+            Call("/verify-email", form={"token": BOGUS}),
+            Call("/reset-password", form={"token": BOGUS, "new_password": PASSWORD}),
+            Call("/confirm-email", form={"token": BOGUS}),
+        ),
+    ),
+    "mfa": (
+        "30/5 minutes",
+        30,
+        300,
+        (
+            Call(MFA_VERIFY, json={"mfa_token": BOGUS, "method": "totp", "code": "123456"}),
+            Call(MFA_EMAIL, json={"mfa_token": BOGUS}),
+        ),
+    ),
+}
+
+
+def assert_html_429(response: httpx.Response) -> None:
+    """The mailed links' pages show errors as pages: a 429 page saying when to come back."""
+    assert response.status_code == 429, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<h1>Too many requests</h1>" in response.text
+    assert f"Try again in {response.headers['Retry-After']} seconds" in response.text
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+async def test_each_policy_is_one_budget_for_its_routes_and_answers_429_once_over(
+    make_client: ClientFactory, policy: str
+) -> None:
+    default, amount, window, calls = POLICIES[policy]
+    assert DEFAULTS[f"rate_limit_{policy}"].default == default
+    header = f'"{policy}";q={amount};w={window}'
+    ip = a_client_ip()
+    async with make_client(**_contract_limits()) as client:
+        counted = [await calls[i % len(calls)].send(client, ip) for i in range(amount)]
+        refused = [(call, await call.send(client, ip)) for call in calls]
+        other = await calls[0].send(client, a_client_ip())
+
+    assert [a.status_code for a in counted if a.status_code == 429] == []
+    remaining = [int(a.headers["RateLimit-Remaining"]) for a in counted]
+    assert remaining == list(range(amount - 1, -1, -1))  # every route of the policy counts
+    assert {a.headers["RateLimit-Policy"] for a in counted} == {header}
+    for call, answer in refused:
+        if call.form is not None:
+            assert_html_429(answer)
+        else:
+            problem = assert_problem(answer, 429, "rate_limited")
+            assert str(amount) in problem["detail"]
+        assert 1 <= int(answer.headers["Retry-After"]) <= window
+        assert answer.headers["RateLimit-Limit"] == str(amount)
+        assert answer.headers["RateLimit-Remaining"] == "0"
+        assert answer.headers["RateLimit-Policy"] == header
+        assert answer.headers["RateLimit"].startswith(f'"{policy}";r=0;t=')
+    assert other.status_code != 429  # another client has its own budget
+    assert other.headers["RateLimit-Remaining"] == str(amount - 1)
+
+
+# ---------------------------------------------------------------- the OAuth token endpoint
+
+
+def assert_slow_down(response: httpx.Response, policy: str) -> None:
+    """Over a limit, /auth/token keeps to RFC 6749 bodies: ``slow_down``, with the headers."""
+    assert response.status_code == 429, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body.keys() == {"error", "error_description"}
+    assert body["error"] == "slow_down"
+    assert 1 <= int(response.headers["Retry-After"]) <= 300
+    assert response.headers["RateLimit-Remaining"] == "0"
+    assert response.headers["RateLimit"].startswith(f'"{policy}";r=0;t=')
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+async def test_the_token_password_grant_and_login_share_the_login_budget(
+    make_client: ClientFactory,
+) -> None:
+    ip = {"X-Forwarded-For": a_client_ip()}
+    email = unique_email("token-limit")
+    grant = {"grant_type": "password", "username": email, "password": PASSWORD}
+    body = {"email": email, "password": PASSWORD}
+    async with make_client(**_contract_limits()) as client:
+        answers = []
+        for _ in range(10):
+            answers.append(await client.post(LOGIN, json=body, headers=ip))
+            answers.append(await client.post(TOKEN, data=grant, headers=ip))
+        over_token = await client.post(TOKEN, data=grant, headers=ip)
+        over_login = await client.post(LOGIN, json=body, headers=ip)
+    assert [a.status_code for a in answers] == [401, 400] * 10  # invalid_grant on /token
+    assert [a.headers["RateLimit-Remaining"] for a in answers] == [
+        str(n) for n in range(19, -1, -1)
+    ]
+    assert answers[1].headers["RateLimit-Policy"] == '"login";q=20;w=60'
+    assert_slow_down(over_token, "login")
+    assert_problem(over_login, 429, "rate_limited")
+
+
+async def test_the_token_refresh_grant_counts_against_the_refresh_limit(
+    make_client: ClientFactory,
+) -> None:
+    ip = {"X-Forwarded-For": a_client_ip()}
+    grant = {"grant_type": "refresh_token", "refresh_token": BOGUS}
+    async with make_client(**_contract_limits()) as client:
+        unsupported = await client.post(
+            TOKEN, data={"grant_type": "client_credentials"}, headers=ip
+        )
+        answers = []
+        for _ in range(75):
+            answers.append(await client.post(REFRESH, json={"refresh_token": BOGUS}, headers=ip))
+            answers.append(await client.post(TOKEN, data=grant, headers=ip))
+        over_token = await client.post(TOKEN, data=grant, headers=ip)
+        over_refresh = await client.post(REFRESH, json={"refresh_token": BOGUS}, headers=ip)
+    assert unsupported.json()["error"] == "unsupported_grant_type"
+    assert "RateLimit-Limit" not in unsupported.headers  # no grant, no policy: nothing counted
+    assert [a.status_code for a in answers] == [401, 400] * 75
+    assert answers[-1].headers["RateLimit-Remaining"] == "0"
+    assert answers[1].headers["RateLimit-Policy"] == '"refresh";q=150;w=300'
+    assert_slow_down(over_token, "refresh")
+    assert_problem(over_refresh, 429, "rate_limited")
+
+
+# ---------------------------------------------------------------- OpenAPI
+
+LIMITED_OPERATIONS = [
+    LOGIN, REGISTER, REFRESH, TOKEN, FORGOT, RESEND, VERIFY, RESET, MFA_VERIFY, MFA_EMAIL,
+]  # fmt: skip
+RATE_LIMIT_CHECK = get_args(RateLimited)[1].dependency  # what every declaration counts through
+
+
+def _counts(dependant: Dependant) -> bool:
+    return any(sub.call is RATE_LIMIT_CHECK or _counts(sub) for sub in dependant.dependencies)
+
+
+@pytest.mark.parametrize("path", LIMITED_OPERATIONS)
 async def test_the_openapi_document_lists_the_429(client: httpx.AsyncClient, path: str) -> None:
     spec = (await client.get("/openapi.json")).json()
     assert "429" in spec["paths"][path]["post"]["responses"]
+
+
+async def test_the_list_above_is_every_rate_limited_operation(client: httpx.AsyncClient) -> None:
+    app: FastAPI = client.app  # type: ignore[attr-defined]
+    limited = {
+        route.path
+        for route in app.routes
+        if isinstance(route, APIRoute) and route.include_in_schema and _counts(route.dependant)
+    }
+    assert limited == set(LIMITED_OPERATIONS)
+    pages = {
+        route.path
+        for route in app.routes
+        if isinstance(route, APIRoute) and not route.include_in_schema and _counts(route.dependant)
+    }
+    assert pages == {"/forgot-password", "/verify-email", "/reset-password", "/confirm-email"}
+
+
+# ---------------------------------------------------------------- processes and Redis
+
+
+def test_two_app_processes_share_one_limit_through_redis(
+    settings: Settings, tmp_path: Path
+) -> None:
+    limits = {"GATEHOUSE_RATE_LIMIT_LOGIN": "4/minute", "GATEHOUSE_TRUSTED_PROXIES": HOST}
+    ip = {"X-Forwarded-For": a_client_ip()}
+    body = {"email": unique_email("two-processes"), "password": PASSWORD}
+    # Started one after the other (the first makes the dev keys in the shared data directory).
+    with (
+        gatehouse_serve(settings, tmp_path, "first", **limits) as first,
+        gatehouse_serve(settings, tmp_path, "second", **limits) as second,
+        httpx.Client(timeout=10) as client,
+    ):
+        answers = [
+            client.post(f"{base}{LOGIN}", json=body, headers=ip) for base in (first, second) * 3
+        ]
+    assert [a.status_code for a in answers] == [401, 401, 401, 401, 429, 429]
+    assert [a.headers["RateLimit-Remaining"] for a in answers[:4]] == ["3", "2", "1", "0"]
+    assert_problem(answers[4], 429, "rate_limited")  # the first process, over the shared four
+    assert answers[5].headers["RateLimit-Policy"] == '"login";q=4;w=60'
+
+
+async def test_with_redis_stopped_mid_test_limits_hold_in_memory_and_return_to_redis(
+    make_client: ClientFactory,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    binary = redis_server_binary()
+    if binary is None:
+        pytest.skip("no redis-server binary (install the embedded extra: make install)")
+    # Asks Redis again at once after a failure (by default it waits 5 s): the test sees the
+    # return to Redis without waiting for the pause (tests/unit/auth/test_redis_outage.py).
+    monkeypatch.setattr(rate_limits, "OUTAGE_PAUSE_SECONDS", 0.0)
+    server = PrivateRedis(binary, tmp_path)
+    server.start()
+    caplog.set_level(logging.WARNING, logger="gatehouse.auth")
+    ip = {"X-Forwarded-For": a_client_ip()}
+    body = {"email": unique_email("redis-stops"), "password": PASSWORD}
+    try:
+        overrides = {**_contract_limits(), "rate_limit_login": "5/minute"}
+        async with make_client(redis_url=server.url, **overrides) as client:
+
+            async def logins(count: int) -> list[httpx.Response]:
+                return [await client.post(LOGIN, json=body, headers=ip) for _ in range(count)]
+
+            before = await logins(2)
+            in_redis = _rate_limit_keys(server)
+
+            server.stop()
+            caplog.clear()
+            during = await logins(6)
+            warned = [r.getMessage() for r in caplog.records if r.name == "gatehouse.auth"]
+
+            server.start()  # the same socket, nothing kept: Redis counts from zero again
+            after = await logins(1)
+            in_redis_again = _rate_limit_keys(server)
+    finally:
+        server.stop()
+
+    assert [a.headers["RateLimit-Remaining"] for a in before] == ["4", "3"]
+    assert in_redis == 1
+    # Redis gone: this process keeps a window of its own; the limit still holds.
+    assert [a.status_code for a in during] == [401] * 5 + [429]
+    assert_problem(during[5], 429, "rate_limited")
+    assert "rate limits kept in this process only: Redis did not answer" in warned
+    # Redis back: counted there again (the process's own window is full and would refuse).
+    assert after[0].status_code == 401
+    assert after[0].headers["RateLimit-Remaining"] == "4"
+    assert in_redis_again == 1
+
+
+def _rate_limit_keys(server: PrivateRedis) -> int:
+    client = server.client()
+    try:
+        return len(client.keys("gatehouse:rate-limit*"))
+    finally:
+        client.close()

@@ -134,6 +134,10 @@ def _auth(root: Root) -> providers.Container[Any]:
         rate_limit_policies=providers.Dict(
             login=settings.provided.rate_limit_login,
             register=settings.provided.rate_limit_register,
+            refresh=settings.provided.rate_limit_refresh,
+            mail_request=settings.provided.rate_limit_mail_request,
+            token_check=settings.provided.rate_limit_token_check,
+            mfa=settings.provided.rate_limit_mfa,
         ),
     )
 

@@ -80,8 +80,13 @@ class Settings(BaseSettings):
 
     # Rate limits per client IP, in the limits package's notation ("20/minute", "150 per 5
     # minutes"); the contract's values by default.
-    rate_limit_login: str = "20/minute"
+    rate_limit_login: str = "20/minute"  # POST /auth/login; /auth/token's password grant
     rate_limit_register: str = "10/hour"
+    rate_limit_refresh: str = "150/5 minutes"  # POST /auth/refresh; the refresh_token grant
+    rate_limit_mail_request: str = "30/hour"  # forgot password, resend verification
+    # A mailed token or code is checked (verify email, reset password); not a secret.
+    rate_limit_token_check: str = "60/10 minutes"  # noqa: S105
+    rate_limit_mfa: str = "30/5 minutes"  # POST /auth/mfa/verify, /auth/mfa/email
 
     # MFA.
     # "VERSION:SECRET[,VERSION:SECRET...]": seals TOTP secrets and keys the hashes of codes.
@@ -96,7 +101,14 @@ class Settings(BaseSettings):
     lockout_max_seconds: int = Field(default=15 * 60, ge=1, le=24 * 3600)
     lockout_failures_per_hour: int = Field(default=100, ge=1)
 
-    @field_validator("rate_limit_login", "rate_limit_register")
+    @field_validator(
+        "rate_limit_login",
+        "rate_limit_register",
+        "rate_limit_refresh",
+        "rate_limit_mail_request",
+        "rate_limit_token_check",
+        "rate_limit_mfa",
+    )
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         try:
@@ -133,6 +145,13 @@ class Settings(BaseSettings):
     def _refresh_lifetimes(self) -> Settings:
         if self.refresh_idle_ttl_seconds > self.refresh_absolute_ttl_seconds:
             msg = "refresh idle lifetime cannot exceed the absolute lifetime"
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _lockout_waits(self) -> Settings:
+        if self.lockout_first_seconds > self.lockout_max_seconds:
+            msg = "the lockout's first wait cannot exceed its longest"
             raise ValueError(msg)
         return self
 

@@ -22,10 +22,7 @@ from gatehouse.shared.errors import (
     Unauthenticated,
     Unavailable,
 )
-from gatehouse.shared.http.rate_limits import STATE_KEY as RATE_LIMIT_STATE
-from gatehouse.shared.http.rate_limits import rate_limit_headers
 from gatehouse.shared.http.routing import UnsupportedMediaType
-from gatehouse.shared.rate_limits import RateLimitExceeded, RateLimitState
 
 PROBLEM_BASE = "https://gatehouse.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -79,9 +76,6 @@ def problem_response(
     **extra: Any,
 ) -> JSONResponse:
     scope = request_or_scope.scope if isinstance(request_or_scope, Request) else request_or_scope
-    counted = scope.get("state", {}).get(RATE_LIMIT_STATE)
-    if isinstance(counted, RateLimitState):  # a limited route that failed after counting
-        headers = {**rate_limit_headers(counted), **(headers or {})}
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + code,
         "title": title,
@@ -115,8 +109,6 @@ async def _gatehouse_error(request: Request, exc: Exception) -> JSONResponse:
         )
     if isinstance(exc, TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after)
-    if isinstance(exc, RateLimitExceeded):
-        headers.update(rate_limit_headers(exc.state))  # over the limit: nothing was counted
     if isinstance(exc, Unavailable):
         headers["Retry-After"] = "5"
     extra: dict[str, Any] = {}

@@ -2,8 +2,9 @@
 
 In one pass it: assigns the request id (echoing a well-formed incoming one), settles the
 client address (trusting ``X-Forwarded-For`` only from configured proxies), caps the body
-size (413), adds the security headers and ``X-Request-ID``, turns an unexpected exception
-into a 500 problem, records Prometheus metrics and writes one structured log line.
+size (413), adds the security headers and ``X-Request-ID`` (and the ``RateLimit-*`` headers
+when a rate limit counted the request, whatever produced the answer), turns an unexpected
+exception into a 500 problem, records Prometheus metrics and writes one structured log line.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatehouse.main.http.errors import framework_problem
+from gatehouse.shared.http.rate_limits import counted_headers
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
@@ -195,7 +197,11 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
-                message["headers"] = [*message.get("headers", []), *extra_headers]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *extra_headers,
+                    *counted_headers(state),  # a rate limit counted this request
+                ]
             await send(message)
 
         try:

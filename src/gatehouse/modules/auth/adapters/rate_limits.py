@@ -48,18 +48,24 @@ class RedisOutage:
     ``what`` falls back to this process's memory.
     """
 
-    def __init__(self, what: str, pause: float = OUTAGE_PAUSE_SECONDS) -> None:
+    def __init__(
+        self,
+        what: str,
+        pause: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._what = what
-        self._pause = pause
+        self._pause = OUTAGE_PAUSE_SECONDS if pause is None else pause
+        self._monotonic = monotonic
         self._until = 0.0
 
     @property
     def ongoing(self) -> bool:
-        return time.monotonic() < self._until
+        return self._monotonic() < self._until
 
     def began(self) -> None:
         log.warning("%s kept in this process only: Redis did not answer", self._what)
-        self._until = time.monotonic() + self._pause
+        self._until = self._monotonic() + self._pause
 
 
 class MovingWindows:

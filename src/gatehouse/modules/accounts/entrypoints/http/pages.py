@@ -7,16 +7,22 @@ case. Plain HTML forms, no script; the security headers (a CSP with ``form-actio
 ``Referrer-Policy: no-referrer``, ``Cache-Control: no-store``) come from the middleware. A web
 client that owns these paths on ``GATEHOUSE_PUBLIC_URL`` can replace them: it calls the JSON
 endpoints instead.
+
+Each POST counts against the same per-IP rate limit as the JSON endpoint it mirrors (a mailed
+token checked: ``token_check``; a mail asked for: ``mail_request``); over it, a 429 page with
+``Retry-After`` and the ``RateLimit-*`` headers.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 
 from gatehouse.modules.accounts.application.email_change import (
     ConfirmEmailChange,
@@ -33,12 +39,12 @@ from gatehouse.modules.accounts.application.password_reset import (
 )
 from gatehouse.modules.accounts.application.verify_email import VerifyEmail, VerifyEmailHandler
 from gatehouse.modules.accounts.domain.errors import InvalidEmail, TokenInvalid, WeakPassword
+from gatehouse.shared.errors import TooManyRequests
 from gatehouse.shared.http.di import Provide
 from gatehouse.shared.http.forms import FormError, read_form
 from gatehouse.shared.http.locale import RequestLocale
+from gatehouse.shared.http.rate_limits import rate_limited
 from gatehouse.shared.http.security import Client
-
-router = APIRouter(include_in_schema=False)
 
 _STYLE = (
     "body{font-family:-apple-system,Segoe UI,Roboto,sans-serif;background:#f5f5f7;"
@@ -50,7 +56,9 @@ _STYLE = (
 _EXPIRED = "This link is invalid, has expired or was already used. Ask for a new one."
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+def _page(
+    title: str, body: str, status: int = 200, headers: dict[str, str] | None = None
+) -> HTMLResponse:
     """``body`` is HTML built from escaped parts only."""
     return HTMLResponse(
         f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -58,7 +66,38 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
         f"<style>{_STYLE}</style></head><body><main><h1>{html.escape(title)}</h1>{body}"
         "</main></body></html>",
         status_code=status,
+        headers=headers,
     )
+
+
+def _too_many(error: TooManyRequests) -> HTMLResponse:
+    """A 429 page with ``Retry-After`` (the middleware adds the ``RateLimit-*`` headers)."""
+    return _page(
+        "Too many requests",
+        f"<p>Too many requests came from your network in a short time. Try again in "
+        f"{error.retry_after} seconds.</p>",
+        429,
+        {"Retry-After": str(error.retry_after)},
+    )
+
+
+class PageRoute(APIRoute):
+    """A page answers its errors as pages, as ``_submit`` does: over a rate limit (counted by
+    the route's ``rate_limited`` dependency, before the route runs), a 429 page."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def pages_for_limits(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except TooManyRequests as error:
+                return _too_many(error)
+
+        return pages_for_limits
+
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
 def _form(action: str, fields: str, button: str, error: str | None = None) -> str:
@@ -105,7 +144,7 @@ async def verify_email_page(token: str = "") -> HTMLResponse:
     )
 
 
-@router.post("/verify-email")
+@router.post("/verify-email", dependencies=[rate_limited("token_check")])
 @inject
 async def verify_email_submit(
     request: Request,
@@ -128,7 +167,7 @@ async def confirm_email_page(token: str = "") -> HTMLResponse:
     )
 
 
-@router.post("/confirm-email")
+@router.post("/confirm-email", dependencies=[rate_limited("token_check")])
 @inject
 async def confirm_email_submit(
     request: Request,
@@ -147,7 +186,7 @@ async def reset_password_page(token: str = "") -> HTMLResponse:
     return _page("Choose a new password", _new_password_form(token))
 
 
-@router.post("/reset-password")
+@router.post("/reset-password", dependencies=[rate_limited("token_check")])
 @inject
 async def reset_password_submit(
     request: Request,
@@ -190,7 +229,7 @@ async def forgot_password_page() -> HTMLResponse:
     )
 
 
-@router.post("/forgot-password")
+@router.post("/forgot-password", dependencies=[rate_limited("mail_request")])
 @inject
 async def forgot_password_submit(
     request: Request,

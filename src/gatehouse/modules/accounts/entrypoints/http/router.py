@@ -88,7 +88,8 @@ async def register(
     "/verify-email",
     operation_id="auth_verify_email",
     summary="Confirm an email address with the mailed token",
-    responses=problems(400, 413, 415, 422),
+    dependencies=[rate_limited("token_check")],
+    responses=problems(400, 413, 415, 422, 429),
 )
 @inject
 async def verify_email(
@@ -114,7 +115,8 @@ MAIL_ACCEPTED = Accepted(detail="If the address has an account, a mail is on its
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="auth_verify_email_resend",
     summary="Send the verification mail again",
-    responses=problems(413, 415, 422, 503),
+    dependencies=[rate_limited("mail_request")],
+    responses=problems(413, 415, 422, 429, 503),
 )
 @inject
 async def resend_verification(
@@ -134,7 +136,8 @@ async def resend_verification(
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="auth_password_forgot",
     summary="Mail a password-reset link",
-    responses=problems(413, 415, 422, 503),
+    dependencies=[rate_limited("mail_request")],
+    responses=problems(413, 415, 422, 429, 503),
 )
 @inject
 async def forgot_password(
@@ -154,7 +157,8 @@ async def forgot_password(
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="auth_password_reset",
     summary="Choose a new password with the mailed token",
-    responses=problems(400, 413, 415, 422, 503),
+    dependencies=[rate_limited("token_check")],
+    responses=problems(400, 413, 415, 422, 429, 503),
 )
 @inject
 async def reset_password(

@@ -34,6 +34,7 @@ from gatehouse.modules.auth.entrypoints.http.schemas import (
 )
 from gatehouse.shared.http.di import Provide
 from gatehouse.shared.http.locale import RequestLocale
+from gatehouse.shared.http.rate_limits import rate_limited
 from gatehouse.shared.http.routing import JsonRoute, problems
 from gatehouse.shared.http.schemas import Accepted, StepUpIn
 from gatehouse.shared.http.security import (
@@ -67,7 +68,8 @@ async def _proven(
     "/verify",
     operation_id="auth_mfa_verify",
     summary="Finish a sign-in with a second factor",
-    responses=problems(401, 403, 413, 415, 422, 503),
+    dependencies=[rate_limited("mfa")],
+    responses=problems(401, 403, 413, 415, 422, 429, 503),
     response_model_exclude_none=True,
 )
 @inject
@@ -105,6 +107,7 @@ async def verify(
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="auth_mfa_email",
     summary="Mail a sign-in code for an MFA challenge",
+    dependencies=[rate_limited("mfa")],
     responses=problems(401, 413, 415, 422, 429, 503),
 )
 @inject

@@ -7,6 +7,11 @@ OAuth clients and Swagger UI's "Authorize" button can use it. It drives the same
 An account with a second factor gets, for the password grant, a 400 ``mfa_required`` error
 carrying the ``mfa_token`` and ``methods`` (the Auth0 convention); finish the sign-in with
 ``POST /api/v1/auth/mfa/verify``.
+
+Rate limits: the password grant counts against ``/login``'s policy and the refresh_token grant
+against ``/refresh``'s (``GRANT_RATE_LIMITS``), so this endpoint is no way around them. Over a
+limit the answer is 429 with ``Retry-After`` and the ``RateLimit-*`` headers, and the RFC 6749
+body ``{"error": "slow_down", "error_description"}`` (docs/abuse.md says why).
 """
 
 from __future__ import annotations
@@ -28,16 +33,21 @@ from gatehouse.shared.errors import (
     Forbidden,
     GatehouseError,
     InvalidInput,
+    TooManyRequests,
     Unauthenticated,
     Unavailable,
 )
 from gatehouse.shared.http.di import Provide
 from gatehouse.shared.http.forms import FORM, FormError, read_form
+from gatehouse.shared.http.rate_limits import RateLimitCheck, RateLimited
 from gatehouse.shared.http.security import client_ip
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 NO_STORE = {"Pragma": "no-cache"}  # Cache-Control: no-store comes with every /api/ response
+
+# The rate-limit policy each grant counts against: the same as the route it stands in for.
+GRANT_RATE_LIMITS = {"password": "login", "refresh_token": "refresh"}
 
 _SCHEMA: dict[str, Any] = {
     "requestBody": {
@@ -64,6 +74,11 @@ _SCHEMA: dict[str, Any] = {
             "description": "RFC 6749 error: invalid_request, invalid_grant, ...; or "
             "mfa_required with mfa_token and methods (finish at /api/v1/auth/mfa/verify)"
         },
+        "429": {
+            "description": "RFC 6749 error body slow_down: over the grant's rate limit (the "
+            "password grant shares /auth/login's, refresh_token /auth/refresh's), with "
+            "Retry-After and the RateLimit headers"
+        },
         "503": {"description": "RFC 6749 error: temporarily_unavailable"},
     },
 }
@@ -72,16 +87,19 @@ _SCHEMA: dict[str, Any] = {
 class OAuthError(Exception):
     """An RFC 6749 section 5.2 error, rendered as its JSON body."""
 
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    def __init__(
+        self, error: str, description: str, status: int = 400, retry_after: int | None = None
+    ) -> None:
         super().__init__(description)
         self.error = error
         self.description = description
         self.status = status
+        self.retry_after = retry_after
 
     def response(self) -> JSONResponse:
         headers = dict(NO_STORE)
-        if self.status == 503:
-            headers["Retry-After"] = "5"
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(self.retry_after)
         return JSONResponse(
             {"error": self.error, "error_description": self.description},
             status_code=self.status,
@@ -119,11 +137,14 @@ def _required(form: dict[str, str], *names: str) -> list[str]:
 async def _grant(
     form: dict[str, str],
     request: Request,
+    rate_limit: RateLimitCheck,
     login: LoginHandler,
     refresh: RefreshSessionHandler,
 ) -> TokenPair | MfaRequired:
     grant = form.get("grant_type", "")
     try:
+        if grant in GRANT_RATE_LIMITS:
+            await rate_limit(GRANT_RATE_LIMITS[grant])
         if grant == "password":
             username, password = _required(form, "username", "password")
             return await login(
@@ -143,10 +164,12 @@ async def _grant(
                     ip=client_ip(request),
                 )
             )
+    except TooManyRequests as error:  # the grant's rate limit, or any throttle: 429 all the same
+        raise OAuthError("slow_down", error.detail, 429, error.retry_after) from error
     except (Unauthenticated, InvalidInput, Forbidden) as error:  # credentials, token, unverified
         raise OAuthError("invalid_grant", error.detail) from error
     except Unavailable as error:
-        raise OAuthError("temporarily_unavailable", error.detail, status=503) from error
+        raise OAuthError("temporarily_unavailable", error.detail, 503, retry_after=5) from error
     except GatehouseError as error:
         raise OAuthError("invalid_request", error.detail) from error
     if not grant:
@@ -163,11 +186,12 @@ async def _grant(
 @inject
 async def token(
     request: Request,
+    rate_limit: RateLimited,  # GRANT_RATE_LIMITS: the policy depends on the grant
     login: LoginHandler = Depends(Provide["auth.login"]),  # noqa: B008
     refresh: RefreshSessionHandler = Depends(Provide["auth.refresh"]),  # noqa: B008
 ) -> JSONResponse:
     try:
-        pair = await _grant(await _form(request), request, login, refresh)
+        pair = await _grant(await _form(request), request, rate_limit, login, refresh)
     except OAuthError as error:
         return error.response()
     if isinstance(pair, MfaRequired):

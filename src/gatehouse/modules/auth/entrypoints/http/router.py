@@ -113,7 +113,8 @@ def pair_out(response: Response, pair: TokenPair, *, cookie: bool) -> TokenPairO
     "/refresh",
     operation_id="auth_refresh",
     summary="Exchange a refresh token for a new token pair",
-    responses=problems(401, 403, 413, 415, 422, 503),
+    dependencies=[rate_limited("refresh")],
+    responses=problems(401, 403, 413, 415, 422, 429, 503),
     response_model_exclude_none=True,
 )
 @inject
