@@ -33,7 +33,9 @@ from tests.support.clock import FixedClock
 from tests.support.fakes import InMemoryLockout
 from tests.support.infra import Infra
 
-POLICY = LockoutPolicy(free=3, first_lock=timedelta(seconds=60), max_lock=timedelta(minutes=5))
+POLICY = LockoutPolicy(
+    free=3, first_lock=timedelta(seconds=60), max_lock=timedelta(minutes=5), max_in_flight=6
+)
 PER_HOUR = 8
 NO_RETRY = Retry(NoBackoff(), 0)
 
@@ -128,14 +130,53 @@ async def test_a_refused_attempt_counts_nothing(lockout: Lockout, clock: FixedCl
     assert await locked_for(lockout, tried) == 120
 
 
-async def test_concurrent_attempts_cannot_slip_past_the_lock(lockout: Lockout) -> None:
-    tried = attempt()
-    outcomes = await asyncio.gather(
-        *(lockout.admit(tried) for _ in range(20)), return_exceptions=True
+async def admit_at_once(lockout: Lockout, tried: SignInAttempt, count: int) -> list[object]:
+    return await asyncio.gather(
+        *(lockout.admit(tried) for _ in range(count)), return_exceptions=True
     )
-    admitted = [o for o in outcomes if o is None]
-    assert len(admitted) == POLICY.free  # the last free one locks the others out
-    assert all(isinstance(o, TooManyAttempts) for o in outcomes if o is not None)
+
+
+async def test_sign_ins_at_the_same_moment_all_go_through_up_to_the_in_flight_bound(
+    lockout: Lockout,
+) -> None:
+    tried = attempt()
+    outcomes = await admit_at_once(lockout, tried, POLICY.max_in_flight + 4)
+    assert outcomes.count(None) == POLICY.max_in_flight  # more than `free`: no failure yet
+    busy = [o for o in outcomes if o is not None]
+    assert all(isinstance(o, TooManyAttempts) and o.retry_after == 1 for o in busy)
+    for _ in range(POLICY.max_in_flight):
+        await lockout.succeeded(tried)
+    await lockout.admit(tried)  # all finished: free again
+
+
+async def test_guesses_in_parallel_cannot_slip_past_the_lock(lockout: Lockout) -> None:
+    tried = attempt()
+    await wrong(lockout, tried, POLICY.free - 1)
+    outcomes = await admit_at_once(lockout, tried, 5)
+    assert outcomes.count(None) == 1  # the one that may be the locking failure, alone
+    locked = [o for o in outcomes if o is not None]
+    assert all(isinstance(o, TooManyAttempts) and o.retry_after == 60 for o in locked)
+
+
+async def test_an_attempt_released_without_an_answer_counts_nothing(
+    lockout: Lockout,
+) -> None:
+    tried = attempt()
+    for _ in range(POLICY.free * 3):
+        await lockout.admit(tried)
+        await lockout.released(tried)  # an outage while checking: neither right nor wrong
+    await wrong(lockout, tried, POLICY.free - 1)
+    await lockout.admit(tried)
+
+
+async def test_attempts_whose_process_died_stop_counting_as_in_flight(
+    lockout: Lockout, clock: FixedClock
+) -> None:
+    tried = attempt()
+    await admit_at_once(lockout, tried, POLICY.max_in_flight)  # never finished
+    assert await locked_for(lockout, tried) == 1
+    clock.advance(POLICY.in_flight_ttl)
+    await lockout.admit(tried)
 
 
 async def test_the_hourly_budget_of_failures_holds_even_across_successes(

@@ -6,6 +6,7 @@ app's clock instead of waiting: the lock's length and its end are read from that
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -222,3 +223,20 @@ async def test_below_the_threshold_nothing_waits(app: httpx.AsyncClient, email: 
     caller = Caller(app)
     await fail(caller, email, 4)
     assert (await caller.login(email, PASSWORD)).status_code == 200
+
+
+async def test_many_sign_ins_of_one_account_at_once_all_go_through(
+    app: httpx.AsyncClient, email: str
+) -> None:
+    caller = Caller(app)
+    answers = await asyncio.gather(*(caller.login(email, PASSWORD) for _ in range(12)))
+    assert [a.status_code for a in answers] == [200] * 12  # more than five, none of them failed
+
+
+async def test_parallel_guesses_after_four_failures_get_one_check(
+    app: httpx.AsyncClient, email: str
+) -> None:
+    caller = Caller(app)
+    await fail(caller, email, 4)
+    answers = await asyncio.gather(*(caller.login(email, WRONG) for _ in range(8)))
+    assert sorted(a.status_code for a in answers) == [401] + [429] * 7

@@ -92,11 +92,11 @@ class InMemorySessionRevocations(SessionRevocations):
 class InMemoryLockout(Lockout):
     """The lockout rule (``LockoutPolicy``) over dictionaries, on the given clock.
 
-    As ``RedisLockout``: an attempt is counted against the account and the IP when admitted,
-    refused (counting nothing) while either is locked, a success forgets both streaks, and at
-    most ``failures_per_hour`` failures an hour per account are allowed. Not modelled: the real
-    one's keyed subjects and its fallback to memory when Redis is down. ``streak`` shows what
-    is counted, for assertions.
+    As ``RedisLockout``: an attempt is put in flight for the account and the IP when admitted,
+    refused (counting nothing) while either is locked or busy, a failure counts for both and
+    spends the account's hourly budget (at most ``failures_per_hour`` an hour), a success
+    starts both over. Not modelled: the real one's keyed subjects and its fallback to memory
+    when Redis is down. ``streak`` shows what is counted, for assertions.
     """
 
     def __init__(
@@ -132,12 +132,20 @@ class InMemoryLockout(Lockout):
             raise TooManyAttempts(math.ceil(decision.retry_after.total_seconds()))
         self._streaks.update(zip(subjects, decision.streaks, strict=True))
 
+    def _update(self, attempt: SignInAttempt, change: Callable[[Streak], Streak]) -> None:
+        for subject in self._subjects(attempt):
+            self._streaks[subject] = change(self.streak(*subject))
+
     async def failed(self, attempt: SignInAttempt) -> None:
-        self._failures.setdefault(attempt.account, []).append(self._clock.now())
+        now = self._clock.now()
+        self._update(attempt, lambda streak: self._policy.failed(streak, now))
+        self._failures.setdefault(attempt.account, []).append(now)
 
     async def succeeded(self, attempt: SignInAttempt) -> None:
-        for subject in self._subjects(attempt):
-            self._streaks.pop(subject, None)
+        self._update(attempt, self._policy.succeeded)
+
+    async def released(self, attempt: SignInAttempt) -> None:
+        self._update(attempt, self._policy.released)
 
     def streak(self, kind: str, value: str) -> Streak:
         """``kind`` is ``"account"`` (an email) or ``"ip"``."""

@@ -227,13 +227,13 @@ async def test_step_up_by_code_spends_it_and_wrong_ones_are_counted() -> None:
     step_up = world.auth.step_up()
     with pytest.raises(ReauthFailed):
         await step_up.prove(PRINCIPAL, password=None, code="000000", ip="192.0.2.1")
-    assert lockout.streak("account", EMAIL).attempts == 1
-    assert lockout.streak("ip", "192.0.2.1").attempts == 1
+    assert lockout.streak("account", EMAIL).failures == 1
+    assert lockout.streak("ip", "192.0.2.1").failures == 1
     world.clock.advance(timedelta(seconds=30))
     code = pyotp.TOTP(secret).at(world.clock.now())
     proof = await step_up.prove(PRINCIPAL, password=None, code=code)
     assert (proof.user_id, proof.method) == (USER, "totp")
-    assert lockout.streak("account", EMAIL).attempts == 0
+    assert lockout.streak("account", EMAIL).failures == 0
     with pytest.raises(ReauthFailed):  # the same code again
         await step_up.prove(PRINCIPAL, password=None, code=code)
 
@@ -251,7 +251,8 @@ async def test_step_up_by_code_spends_it_and_wrong_ones_are_counted() -> None:
 async def test_a_blocked_step_up_checks_nothing() -> None:
     world = World()
     lockout = InMemoryLockout(world.clock, policy=LockoutPolicy(free=1))
-    await lockout.admit(SignInAttempt(EMAIL, None))  # the first attempt locks the account
+    await lockout.admit(SignInAttempt(EMAIL, None))
+    await lockout.failed(SignInAttempt(EMAIL, None))  # one failure locks the account
     world.auth.lockout.override(providers.Object(lockout))
     step_up = world.auth.step_up()
     with pytest.raises(TooManyAttempts):

@@ -1,8 +1,9 @@
 """The lockout (``domain.lockout``) in Redis, shared by every process.
 
 Each subject's streak is a Redis hash, read and rewritten in one optimistic transaction
-(``WATCH``/``MULTI``) so two processes never both count the same attempt as the fifth. The
-hourly budget of failures per account is ``limits``' moving window (``MovingWindows``).
+(``WATCH``/``MULTI``, again when another process changed it meanwhile) so two processes never
+both take the last free attempt. The hourly budget of failures per account is ``limits``'
+moving window (``MovingWindows``).
 
 When Redis does not answer, streaks and budget are kept in this process's memory instead: the
 lockout never switches off, but N processes then allow up to N times as many tries between
@@ -13,9 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import limits
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -34,7 +35,6 @@ from gatehouse.modules.auth.domain.lockout import Admitted, LockoutPolicy, Refus
 from gatehouse.shared.clock import Clock
 
 PREFIX = "gatehouse:lockout"
-MAX_TRANSACTION_RETRIES = 20  # of a WATCH lost to a concurrent attempt on the same subject
 LOCAL_PRUNE_EVERY = 1024  # writes between sweeps of forgotten streaks from memory
 
 
@@ -47,7 +47,8 @@ def _to_fields(streak: Streak) -> dict[FieldT, EncodableT]:
         return "" if at is None else repr(at.timestamp())
 
     return {
-        "attempts": str(streak.attempts),
+        "failures": streak.failures,
+        "in_flight": streak.in_flight,
         "locked_until": stamp(streak.locked_until),
         "last_attempt": stamp(streak.last_attempt),
     }
@@ -59,9 +60,20 @@ def _from_fields(fields: Mapping[Any, Any]) -> Streak:
         return datetime.fromtimestamp(float(raw), UTC) if raw else None
 
     try:
-        return Streak(int(fields.get(b"attempts", b"0")), at(b"locked_until"), at(b"last_attempt"))
+        return Streak(
+            failures=int(fields.get(b"failures", 0)),
+            in_flight=int(fields.get(b"in_flight", 0)),
+            locked_until=at(b"locked_until"),
+            last_attempt=at(b"last_attempt"),
+        )
     except ValueError:  # not ours: start over rather than fail every sign-in
         return Streak()
+
+
+Result = TypeVar("Result")
+# What an operation makes of the subjects' streaks: its result, and their new streaks (or
+# None to leave them as they are).
+Change = Callable[[list[Streak]], tuple[Result, Sequence[Streak] | None]]
 
 
 class RedisLockout(Lockout):
@@ -87,24 +99,23 @@ class RedisLockout(Lockout):
     # -- the port
 
     async def admit(self, attempt: SignInAttempt) -> None:
-        account = self._subject("account", attempt.account)
-        await self._check_budget(account)
-        subjects = [account]
-        if attempt.ip:
-            subjects.append(self._subject("ip", attempt.ip))
+        await self._check_budget(self._subject("account", attempt.account))
         now = self._clock.now()
-        decision: Admitted | Refused | None = None
-        if not self._outage.ongoing:
-            try:
-                decision = await self._admit_shared(subjects, now)
-            except RedisError:
-                self._outage.began()
-        if decision is None:
-            decision = self._admit_local(subjects, now)
+
+        def admit(streaks: list[Streak]) -> tuple[Admitted | Refused, Sequence[Streak] | None]:
+            decision = self._policy.admit(streaks, now)
+            return decision, decision.streaks if isinstance(decision, Admitted) else None
+
+        decision = await self._change(self._subjects(attempt), admit)
         if isinstance(decision, Refused):
             raise TooManyAttempts(_ceil_seconds(decision.retry_after))
 
     async def failed(self, attempt: SignInAttempt) -> None:
+        now = self._clock.now()
+        await self._change(
+            self._subjects(attempt),
+            lambda streaks: (None, [self._policy.failed(s, now) for s in streaks]),
+        )
         account = self._subject("account", attempt.account)
 
         async def spend(limiter: MovingWindowRateLimiter) -> bool:
@@ -113,23 +124,28 @@ class RedisLockout(Lockout):
         await self._budget.run(spend)
 
     async def succeeded(self, attempt: SignInAttempt) -> None:
-        subjects = [self._subject("account", attempt.account)]
-        if attempt.ip:
-            subjects.append(self._subject("ip", attempt.ip))
-        for subject in subjects:
-            self._local.pop(subject, None)
-        if self._outage.ongoing:
-            return
-        try:
-            await self._redis.delete(*subjects)
-        except RedisError:
-            self._outage.began()
+        await self._change(
+            self._subjects(attempt),
+            lambda streaks: (None, [self._policy.succeeded(s) for s in streaks]),
+        )
+
+    async def released(self, attempt: SignInAttempt) -> None:
+        await self._change(
+            self._subjects(attempt),
+            lambda streaks: (None, [self._policy.released(s) for s in streaks]),
+        )
 
     # -- helpers
 
     def _subject(self, kind: str, value: str) -> str:
         digest = hmac.new(self._key, f"{kind}\0{value}".encode(), hashlib.sha256).hexdigest()
         return f"{PREFIX}:{kind}:{digest[:40]}"
+
+    def _subjects(self, attempt: SignInAttempt) -> list[str]:
+        subjects = [self._subject("account", attempt.account)]
+        if attempt.ip:
+            subjects.append(self._subject("ip", attempt.ip))
+        return subjects
 
     async def _check_budget(self, account: str) -> None:
         async def blocked_for(limiter: MovingWindowRateLimiter) -> int | None:
@@ -142,38 +158,46 @@ class RedisLockout(Lockout):
         if retry_after is not None:
             raise TooManyAttempts(retry_after)
 
-    async def _admit_shared(self, subjects: Sequence[str], now: datetime) -> Admitted | Refused:
+    async def _change(self, subjects: list[str], change: Change[Result]) -> Result:
+        """Apply ``change`` to the subjects' streaks atomically: in Redis, else in memory."""
+        if not self._outage.ongoing:
+            try:
+                return await self._change_shared(subjects, change)
+            except RedisError:
+                self._outage.began()
+        return self._change_local(subjects, change)
+
+    async def _change_shared(self, subjects: list[str], change: Change[Result]) -> Result:
         ttl = int(self._policy.forget_after.total_seconds())
         async with self._redis.pipeline(transaction=True) as pipe:
-            for _ in range(MAX_TRANSACTION_RETRIES):
+            while True:  # a WATCH lost to a concurrent attempt on the same subject: again
                 try:
                     await pipe.watch(*subjects)
                     streaks = [_from_fields(await pipe.hgetall(s)) for s in subjects]
-                    decision = self._policy.admit(streaks, now)
-                    if not isinstance(decision, Admitted):
-                        return decision  # leaving the block unwatches
+                    result, changed = change(streaks)
+                    if changed is None:
+                        return result  # leaving the block unwatches
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    for subject, streak in zip(subjects, decision.streaks, strict=True):
+                    for subject, streak in zip(subjects, changed, strict=True):
                         pipe.hset(subject, mapping=_to_fields(streak))
                         pipe.expire(subject, ttl)
                     await pipe.execute()
-                    return decision
+                    return result
                 except WatchError:
                     continue
-        # Many attempts racing on one subject: refuse this one briefly rather than spin.
-        return Refused(timedelta(seconds=1))
 
-    def _admit_local(self, subjects: Sequence[str], now: datetime) -> Admitted | Refused:
-        decision = self._policy.admit([self._local.get(s, Streak()) for s in subjects], now)
-        if isinstance(decision, Admitted):
-            self._local.update(zip(subjects, decision.streaks, strict=True))
+    def _change_local(self, subjects: list[str], change: Change[Result]) -> Result:
+        result, changed = change([self._local.get(s, Streak()) for s in subjects])
+        if changed is not None:
+            self._local.update(zip(subjects, changed, strict=True))
             self._local_writes += 1
             if self._local_writes % LOCAL_PRUNE_EVERY == 0:
-                self._prune(now)
-        return decision
+                self._prune()
+        return result
 
-    def _prune(self, now: datetime) -> None:
+    def _prune(self) -> None:
         forget = self._policy.forget_after
+        now = self._clock.now()
         for subject, streak in list(self._local.items()):
             if streak.last_attempt is None or now - streak.last_attempt >= forget:
                 del self._local[subject]

@@ -20,8 +20,8 @@ async def guarded(
 ) -> AsyncIterator[None]:
     """Admit the attempt (429 ``too_many_attempts`` while locked), then count the block's
     outcome: one of ``wrong`` is a failure; finishing, or one of ``right`` (the secret was right
-    but something else refused the sign-in), is a success. Any other error counts as neither,
-    so the attempt stays counted, as a failure would."""
+    but something else refused the sign-in), is a success. Any other error (an outage) counts
+    as neither."""
     await lockout.admit(attempt)
     try:
         yield
@@ -30,5 +30,8 @@ async def guarded(
         raise
     except right:
         await lockout.succeeded(attempt)
+        raise
+    except Exception:  # (a cancelled request's place is freed by the in-flight time limit)
+        await lockout.released(attempt)
         raise
     await lockout.succeeded(attempt)

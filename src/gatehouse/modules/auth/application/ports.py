@@ -224,14 +224,20 @@ class Lockout(Protocol):
     ``N`` failures an hour per account, in a store every process shares."""
 
     async def admit(self, attempt: SignInAttempt) -> None:
-        """Count the attempt, or raise ``TooManyAttempts`` (with ``retry_after``) while its
-        account or IP is locked; a refused attempt is not counted."""
+        """Let the attempt be checked, or raise ``TooManyAttempts`` (with ``retry_after``)
+        while its account or IP is locked or busy; a refused attempt counts nothing. Every
+        admitted attempt ends with exactly one of the three calls below."""
         ...
 
     async def failed(self, attempt: SignInAttempt) -> None:
-        """The password or code was wrong (it counts toward the account's hourly budget)."""
+        """The password or code was wrong: a failure for the account and the IP (and one of
+        the account's hourly budget)."""
         ...
 
     async def succeeded(self, attempt: SignInAttempt) -> None:
         """The password or code was right: the account's and the IP's streaks start over."""
+        ...
+
+    async def released(self, attempt: SignInAttempt) -> None:
+        """The attempt ended without an answer on the secret (an outage): it counts nothing."""
         ...
