@@ -74,6 +74,11 @@ class Caller:
         form = {"grant_type": "password", "username": email, "password": password}
         return await self.client.post(TOKEN, data=form, headers=self.headers)
 
+    async def bearer(self, email: str) -> dict[str, str]:
+        """Signed in as ``email`` (a success): headers with the access token, from this IP."""
+        pair = (await self.login(email, PASSWORD)).json()
+        return {"Authorization": f"Bearer {pair['access_token']}", **self.headers}
+
     def elsewhere(self) -> Caller:
         return Caller(self.client)
 
@@ -179,8 +184,7 @@ async def test_wrong_mfa_codes_count_against_the_account(
     app: httpx.AsyncClient, email: str, clock: FixedClock
 ) -> None:
     caller = Caller(app)
-    signed_in = (await caller.login(email, PASSWORD)).json()
-    bearer = {"Authorization": f"Bearer {signed_in['access_token']}", **caller.headers}
+    bearer = await caller.bearer(email)
     begun = await app.post("/api/v1/me/mfa/totp", json={"password": PASSWORD}, headers=bearer)
     secret = begun.json()["secret"]
     confirmed = await app.post(
@@ -205,8 +209,7 @@ async def test_a_wrong_reauthentication_is_a_failed_login(
     app: httpx.AsyncClient, email: str, clock: FixedClock
 ) -> None:
     caller = Caller(app)
-    pair = (await caller.login(email, PASSWORD)).json()
-    bearer = {"Authorization": f"Bearer {pair['access_token']}", **caller.headers}
+    bearer = await caller.bearer(email)
     change = {"current_password": WRONG, "new_password": "a brand new passphrase 9"}
     for _ in range(5):
         wrong = await app.post("/api/v1/me/password", json=change, headers=bearer)
