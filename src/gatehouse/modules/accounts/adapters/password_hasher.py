@@ -3,6 +3,9 @@
 Stored form: ``gh1$<pepper version>$<bcrypt hash>``. The password is first reduced to
 ``base64(HMAC-SHA256(pepper, password))`` (44 ASCII bytes), so bcrypt's 72-byte limit never
 truncates a long password and a stolen database alone cannot be cracked without the pepper.
+
+Hashes imported from another system (``imported_hashes``) are checked as their scheme says and
+always need a rehash, so the first successful sign-in moves them to the house scheme.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import TypeVar
 
 import bcrypt
 
+from gatehouse.modules.accounts.adapters import imported_hashes
 from gatehouse.modules.accounts.application.ports import PasswordHasher
 from gatehouse.modules.accounts.domain.model import PasswordHash
 from gatehouse.shared.errors import Unavailable
@@ -82,6 +86,8 @@ class BcryptPasswordHasher(PasswordHasher):
 
     async def verify(self, password: str, hashed: PasswordHash) -> bool:
         parsed = self._parse(hashed)
+        if parsed is None and imported_hashes.problem(hashed.value) is None:
+            return await self._run(lambda: imported_hashes.verify(password, hashed.value))
         if parsed is None or parsed[0] not in self._peppers:
             await self.verify_dummy(password)
             return False

@@ -1,0 +1,50 @@
+"""An account imported with another system's password hash signs in with that password, and the
+first success replaces the hash with the house scheme (real PostgreSQL, real libraries)."""
+
+from __future__ import annotations
+
+import argon2
+import bcrypt
+import httpx
+import pytest
+
+from gatehouse.main.settings import Settings
+from tests.e2e.conftest import PASSWORD, login, sql, unique_email, verified_user
+
+DJANGO_PASSWORD = "lètmein"
+DJANGO = "pbkdf2_sha256$1000000$seasalt$r1uLUxoxpP2Ued/qxvmje7UH9PUJBkRrvf9gGPL7Cps="
+BCRYPT_2Y = "$2y$" + bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()[4:]
+ARGON2ID = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+IMPORTED = {
+    "bcrypt $2y$": (PASSWORD, BCRYPT_2Y),
+    "argon2id": (PASSWORD, ARGON2ID),
+    "django pbkdf2_sha256": (DJANGO_PASSWORD, DJANGO),
+}
+STORED = "SELECT password_hash FROM accounts_user WHERE email = $1"
+
+
+@pytest.mark.parametrize("scheme", IMPORTED)
+async def test_an_imported_hash_signs_in_once_and_is_rehashed(
+    client: httpx.AsyncClient, settings: Settings, scheme: str
+) -> None:
+    password, imported = IMPORTED[scheme]
+    email = unique_email("imported")
+    await verified_user(client, settings, email)
+    await sql(
+        settings, "UPDATE accounts_user SET password_hash = $1 WHERE email = $2", imported, email
+    )
+
+    wrong = await client.post(
+        "/api/v1/auth/login", json={"email": email, "password": "nope, not it"}
+    )
+    assert wrong.status_code == 401
+    assert (
+        await sql(settings, "SELECT password_hash FROM accounts_user WHERE email = $1", email)
+        == imported
+    )
+
+    await login(client, email, password)
+    stored = await sql(settings, "SELECT password_hash FROM accounts_user WHERE email = $1", email)
+    assert stored.startswith("gh1$")  # the house scheme from now on
+    assert password not in stored
+    await login(client, email, password)  # and the new hash works
