@@ -64,6 +64,11 @@ def _redis(settings: Settings) -> redis.Redis:
     )
 
 
+def _roles_needing_mfa(settings: Settings) -> frozenset[str]:
+    """Roles whose routes also need a sign-in with a second factor (``RequireRole``)."""
+    return frozenset({"admin"}) if settings.admin_requires_mfa else frozenset()
+
+
 def _hash_concurrency(settings: Settings) -> int:
     return settings.hash_concurrency or len(os.sched_getaffinity(0)) or 1
 
@@ -82,6 +87,7 @@ class ApplicationContainer(containers.DeclarativeContainer):
     peppers = providers.Singleton(load_peppers, settings)
     refresh_token_key = providers.Singleton(load_refresh_token_key, settings)
     mfa_keys = providers.Singleton(load_mfa_keys, settings)
+    roles_needing_mfa = providers.Callable(_roles_needing_mfa, settings)
     # Every module's subscriptions, joined by the event handlers (``build_container``).
     subscriptions = providers.List()
     events = providers.Singleton(EventHandlers.of, subscriptions)

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
 
     # Accounts.
     require_verified_email: bool = True
+    # Routes that need the admin role also need a sign-in with a second factor (amr "mfa").
+    admin_requires_mfa: bool = True
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
     hash_concurrency: int = Field(default=0, ge=0, le=64)  # 0 = number of CPU cores
     hash_queue_limit: int = Field(default=64, ge=1)
