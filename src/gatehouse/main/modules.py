@@ -20,6 +20,7 @@ from fastapi import APIRouter
 
 from gatehouse.modules.accounts.adapters import orm as accounts_orm
 from gatehouse.modules.accounts.container import AccountsContainer
+from gatehouse.modules.accounts.entrypoints.http import admin as accounts_admin
 from gatehouse.modules.accounts.entrypoints.http import pages as accounts_pages
 from gatehouse.modules.accounts.entrypoints.http import router as accounts_http
 from gatehouse.modules.audit.adapters import orm as audit_orm
@@ -159,8 +160,13 @@ MODULES: tuple[Module, ...] = (
     Module(
         "accounts",
         _accounts,
-        routers=(accounts_http.auth_router, accounts_http.me_router, accounts_pages.router),
-        wired=(accounts_http, accounts_pages),
+        routers=(
+            accounts_http.auth_router,
+            accounts_http.me_router,
+            accounts_pages.router,
+            accounts_admin.admin_router,
+        ),
+        wired=(accounts_http, accounts_pages, accounts_admin),
         tables=accounts_orm,
         start_mappers=accounts_orm.start_mappers,
         register=_register_mail_resolver,

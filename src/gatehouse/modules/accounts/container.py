@@ -19,6 +19,7 @@ from gatehouse.modules.accounts.adapters.repositories import (
 )
 from gatehouse.modules.accounts.adapters.views import AsyncpgUserViews
 from gatehouse.modules.accounts.application.admin import CreateAdminHandler
+from gatehouse.modules.accounts.application.administration import UpdateUserHandler
 from gatehouse.modules.accounts.application.delete_account import DeleteAccountHandler
 from gatehouse.modules.accounts.application.directory import AccountsDirectory
 from gatehouse.modules.accounts.application.email_change import (
@@ -125,6 +126,7 @@ class AccountsContainer(containers.DeclarativeContainer):
         clock=clock,
         require_verified_email=require_verified_email,
     )
+    update_user = providers.Singleton(UpdateUserHandler, uow=uow.provider, views=views, clock=clock)
     create_admin = providers.Singleton(
         CreateAdminHandler, uow=uow.provider, hasher=hasher, policy=policy, clock=clock
     )

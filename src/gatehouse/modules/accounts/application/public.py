@@ -18,14 +18,17 @@ from gatehouse.modules.accounts.domain.errors import (
 )
 from gatehouse.modules.accounts.domain.events import (
     AccountDeleted,
+    AccountDisabled,
     MfaSummaryChanged,
     PasswordChanged,
+    RolesChanged,
 )
 from gatehouse.modules.accounts.domain.model import Email, MfaSummary
 
 __all__ = [
     "AccountDeleted",
     "AccountDirectory",
+    "AccountDisabled",
     "AccountSnapshot",
     "EmailNotVerified",
     "InvalidCredentials",
@@ -33,6 +36,7 @@ __all__ = [
     "MfaSummaryChanged",
     "PasswordChanged",
     "ReauthFailed",
+    "RolesChanged",
     "normalise_email",
 ]
 

@@ -7,6 +7,7 @@ from gatehouse.shared.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
+    NotFound,
     Unauthenticated,
 )
 
@@ -70,3 +71,21 @@ class ReauthFailed(Forbidden):
 
     code = "reauth_failed"
     title = "The password or code is not correct"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    title = "No such user"
+
+
+class UnknownRole(InvalidInput):
+    code = "unknown_role"
+    title = "No such role"
+
+
+class OwnAccessUnchangeable(Conflict):
+    """An administrator cannot disable their own account or change their own roles (another
+    administrator can), so the last one cannot lock everyone out."""
+
+    code = "own_access_unchangeable"
+    title = "You cannot disable yourself or change your own roles"

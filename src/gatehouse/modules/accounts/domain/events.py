@@ -44,3 +44,22 @@ class MfaSummaryChanged(DomainEvent):
 
     user_id: uuid.UUID
     summary: MfaSummary
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountDisabled(DomainEvent):
+    """An administrator (``by``) disabled the account: every session ends at once, refresh
+    included."""
+
+    user_id: uuid.UUID
+    by: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RolesChanged(DomainEvent):
+    """An administrator (``by``) changed the account's roles. Roles travel in access tokens,
+    so every session ends: no token keeps an old role."""
+
+    user_id: uuid.UUID
+    roles: tuple[str, ...]
+    by: uuid.UUID

@@ -177,6 +177,31 @@ class User:
             self.roles = (*self.roles, role.value)
             self.updated_at = now
 
+    def set_roles(self, roles: tuple[Role, ...], now: datetime) -> bool:
+        """Exactly these roles (``user`` always among them, first). Whether they changed."""
+        wanted = (Role.USER.value, *sorted({r.value for r in roles} - {Role.USER.value}))
+        if set(wanted) == set(self.roles):
+            return False
+        self.roles = wanted
+        self.updated_at = now
+        return True
+
+    def set_active(self, active: bool, now: datetime) -> bool:
+        """Enable or disable the account. Whether that changed anything."""
+        if self.is_active == active:
+            return False
+        self.is_active = active
+        self.updated_at = now
+        return True
+
+    def set_email_verified(self, verified: bool, now: datetime) -> bool:
+        """An administrator vouches for the address, or withdraws that. Whether it changed."""
+        if self.email_verified == verified:
+            return False
+        self.email_verified_at = now if verified else None
+        self.updated_at = now
+        return True
+
     def rename(self, display_name: DisplayName | None, now: datetime) -> None:
         self.display_name = display_name
         self.updated_at = now

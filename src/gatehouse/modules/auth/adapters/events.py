@@ -9,7 +9,12 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.modules.accounts.application.public import AccountDeleted, PasswordChanged
+from gatehouse.modules.accounts.application.public import (
+    AccountDeleted,
+    AccountDisabled,
+    PasswordChanged,
+    RolesChanged,
+)
 from gatehouse.modules.auth.adapters.orm import (
     backup_code_table,
     challenge_table,
@@ -18,6 +23,7 @@ from gatehouse.modules.auth.adapters.orm import (
 )
 from gatehouse.modules.auth.adapters.repositories import SqlAlchemySessionRepository
 from gatehouse.modules.auth.application.account_events import (
+    end_sessions_on_access_change,
     end_sessions_on_deletion,
     end_sessions_on_password_change,
 )
@@ -73,11 +79,18 @@ def auth_subscriptions(clock: Clock, revocations: SessionRevocations) -> list[Su
     async def account_deleted(event: AccountDeleted, tx: Transaction) -> None:
         await end_sessions_on_deletion(event, SqlAlchemySessionTerminator(tx.session, clock), tx)
 
+    async def access_changed(event: AccountDisabled | RolesChanged, tx: Transaction) -> None:
+        await end_sessions_on_access_change(
+            event, SqlAlchemySessionTerminator(tx.session, clock), tx
+        )
+
     async def denylist(event: SessionsEnded) -> None:
         await revocations.revoked(list(event.session_ids))
 
     return [
         Subscription(PasswordChanged, in_transaction=password_changed),
         Subscription(AccountDeleted, in_transaction=account_deleted),
+        Subscription(AccountDisabled, in_transaction=access_changed),
+        Subscription(RolesChanged, in_transaction=access_changed),
         Subscription(SessionsEnded, after_commit=denylist),
     ]

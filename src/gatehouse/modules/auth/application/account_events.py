@@ -8,7 +8,12 @@ where that is known.
 
 from __future__ import annotations
 
-from gatehouse.modules.accounts.application.public import AccountDeleted, PasswordChanged
+from gatehouse.modules.accounts.application.public import (
+    AccountDeleted,
+    AccountDisabled,
+    PasswordChanged,
+    RolesChanged,
+)
 from gatehouse.modules.audit.application.public import SecurityEvent
 from gatehouse.modules.auth.application.ports import SessionTerminator
 from gatehouse.modules.auth.domain.events import SessionsEnded
@@ -37,4 +42,14 @@ async def end_sessions_on_deletion(
 ) -> None:
     ended = await sessions.end_all(event.user_id, "account_deleted")
     await sessions.forget(event.user_id)
+    events.record(SessionsEnded(session_ids=tuple(ended)))
+
+
+async def end_sessions_on_access_change(
+    event: AccountDisabled | RolesChanged, sessions: SessionTerminator, events: EventRecorder
+) -> None:
+    """Disabled, or new roles (which old access tokens would still carry): every session
+    ends now, and its access tokens are denylisted once the change commits."""
+    reason = "account_disabled" if isinstance(event, AccountDisabled) else "roles_changed"
+    ended = await sessions.end_all(event.user_id, reason)
     events.record(SessionsEnded(session_ids=tuple(ended)))

@@ -112,3 +112,33 @@ class UserOut(OutSchema):
             locale=view.locale,
             created_at=view.created_at,
         )
+
+
+class AdminUpdateUserIn(Schema):
+    """Only the fields sent change. Changing ``roles`` is a sensitive change: send your own
+    ``password`` or an MFA ``code`` with it (step-up)."""
+
+    is_active: bool | None = None
+    roles: list[Annotated[str, Field(min_length=1, max_length=32)]] | None = Field(
+        default=None, max_length=16
+    )
+    email_verified: bool | None = None
+    password: PasswordField | None = None
+    code: MfaCodeField | None = None
+
+    @model_validator(mode="after")
+    def _proof_with_roles(self) -> AdminUpdateUserIn:
+        if self.roles is not None:
+            exactly_one(self.password, self.code, "password and code (changing roles)")
+        elif self.password is not None or self.code is not None:
+            msg = "password and code are only for changing roles"
+            raise ValueError(msg)
+        return self
+
+
+class AdminUserOut(UserOut):
+    is_active: bool
+
+    @classmethod
+    def of(cls, view: UserView) -> AdminUserOut:
+        return cls(**UserOut.of(view).model_dump(), is_active=view.is_active)

@@ -1,0 +1,58 @@
+"""Accounts' part of the admin API (``/api/v1/admin``, role ``admin``)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from dependency_injector.wiring import inject
+from fastapi import APIRouter, Depends
+
+from gatehouse.modules.accounts.application.administration import UpdateUser, UpdateUserHandler
+from gatehouse.modules.accounts.entrypoints.http.schemas import AdminUpdateUserIn, AdminUserOut
+from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.routing import JsonRoute, problems
+from gatehouse.shared.http.security import Client, RequireRole, StepUpRequired
+from gatehouse.shared.principal import Principal
+
+admin_router = APIRouter(prefix="/api/v1/admin", tags=["admin"], route_class=JsonRoute)
+
+Admin = Annotated[Principal, RequireRole("admin")]
+
+
+@admin_router.patch(
+    "/users/{user_id}",
+    operation_id="admin_update_user",
+    summary="Enable or disable a user, set their roles, vouch for their address",
+    responses=problems(401, 403, 404, 409, 413, 415, 422, 429, 503),
+)
+@inject
+async def update_user(
+    user_id: uuid.UUID,
+    body: AdminUpdateUserIn,
+    *,
+    admin: Admin,
+    step_up: StepUpRequired,
+    client: Client,
+    handler: UpdateUserHandler = Depends(Provide["accounts.update_user"]),  # noqa: B008
+) -> AdminUserOut:
+    """Only the fields sent change. Disabling ends every session of the user at once, refresh
+    included; changing ``roles`` ends them too (roles travel in access tokens) and needs your
+    ``password`` or an MFA ``code`` in the body. You cannot disable yourself or change your own
+    roles (409). Each change is an audit event naming you."""
+    proof = None
+    if body.roles is not None:  # the body carries the proof then (AdminUpdateUserIn)
+        proof = await step_up(password=body.password, code=body.code)
+    view = await handler(
+        UpdateUser(
+            admin_id=admin.user_id,
+            user_id=user_id,
+            is_active=body.is_active,
+            roles=None if body.roles is None else tuple(body.roles),
+            email_verified=body.email_verified,
+            proof=proof,
+            ip=client.ip,
+            user_agent=client.user_agent,
+        )
+    )
+    return AdminUserOut.of(view)

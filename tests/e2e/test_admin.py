@@ -1,0 +1,183 @@
+"""The admin API over HTTP, on the real database: who may use it, and PATCH /admin/users/{id}.
+
+An administrator here is what the contract asks for: the ``admin`` role and a sign-in with a
+second factor (TOTP enrolled, then a backup code as the second step).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pyotp
+import pytest_asyncio
+
+from gatehouse.main.settings import Settings
+from tests.e2e.conftest import (
+    PASSWORD,
+    assert_problem,
+    bearer,
+    login,
+    sql,
+    unique_email,
+    verified_user,
+)
+
+ADMIN_USERS = "/api/v1/admin/users"
+
+
+@dataclass(frozen=True)
+class Admin:
+    id: str
+    headers: dict[str, str]  # a token from a sign-in with a second factor
+    password_only: dict[str, str]  # a token of the same admin from before TOTP was on
+
+
+async def user_id(settings: Settings, email: str) -> str:
+    return str(await sql(settings, "SELECT id FROM accounts_user WHERE email = $1", email))
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def admin(client: httpx.AsyncClient, settings: Settings) -> Admin:
+    email = unique_email("admin")
+    await verified_user(client, settings, email)
+    await sql(settings, "UPDATE accounts_user SET roles = '{user,admin}' WHERE email = $1", email)
+    password_only = bearer(await login(client, email))
+    begun = await client.post(
+        "/api/v1/me/mfa/totp", json={"password": PASSWORD}, headers=password_only
+    )
+    secret = begun.json()["secret"]
+    confirmed = await client.post(
+        "/api/v1/me/mfa/totp/confirm",
+        json={"code": pyotp.TOTP(secret).at(datetime.now(UTC))},
+        headers=password_only,
+    )
+    backup_code = confirmed.json()["backup_codes"][0]
+    challenge = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    pair = await client.post(
+        "/api/v1/auth/mfa/verify",
+        json={
+            "mfa_token": challenge.json()["mfa_token"],
+            "method": "backup_code",
+            "code": backup_code,
+        },
+    )
+    assert pair.status_code == 200, pair.text
+    return Admin(await user_id(settings, email), bearer(pair.json()), password_only)
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    email: str
+    pair: dict[str, Any]
+
+
+async def member(client: httpx.AsyncClient, settings: Settings) -> Member:
+    email = unique_email("member")
+    await verified_user(client, settings, email)
+    return Member(await user_id(settings, email), email, await login(client, email))
+
+
+async def patch(
+    client: httpx.AsyncClient, who: dict[str, str], target: str, body: dict[str, Any]
+) -> httpx.Response:
+    return await client.patch(f"{ADMIN_USERS}/{target}", json=body, headers=who)
+
+
+async def test_only_an_admin_signed_in_with_a_second_factor_gets_in(
+    client: httpx.AsyncClient, settings: Settings, admin: Admin
+) -> None:
+    target = await member(client, settings)
+    body = {"email_verified": True}
+    assert_problem(await patch(client, {}, target.id, body), 401, "unauthenticated")
+    as_member = await patch(client, bearer(target.pair), target.id, body)
+    assert_problem(as_member, 403, "role_required")
+    # An admin who has TOTP, holding a token from a password-only sign-in.
+    password_only = await patch(client, admin.password_only, target.id, body)
+    assert_problem(password_only, 403, "mfa_sign_in_required")
+    assert (await patch(client, admin.headers, target.id, body)).status_code == 200
+
+
+async def test_disabling_a_signed_in_user_refuses_their_next_request_and_refresh(
+    client: httpx.AsyncClient, settings: Settings, admin: Admin
+) -> None:
+    target = await member(client, settings)
+    answer = await patch(client, admin.headers, target.id, {"is_active": False})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["is_active"] is False
+
+    me = await client.get("/api/v1/me", headers=bearer(target.pair))
+    assert me.status_code == 401
+    refresh = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": target.pair["refresh_token"]}
+    )
+    assert refresh.status_code == 401
+    relogin = await client.post(
+        "/api/v1/auth/login", json={"email": target.email, "password": PASSWORD}
+    )
+    assert_problem(relogin, 401, "invalid_credentials")
+
+    enabled = await patch(client, admin.headers, target.id, {"is_active": True})
+    assert enabled.json()["is_active"] is True
+    await login(client, target.email)
+
+    events = await sql(
+        settings,
+        "SELECT json_agg(details ORDER BY occurred_at) FROM audit_event"
+        " WHERE user_id = $1 AND type = 'admin.user_updated'",
+        target.id,
+    )
+    details = json.loads(events)
+    assert [d["is_active"] for d in details] == ["false", "true"]
+    assert {d["admin_id"] for d in details} == {admin.id}
+
+
+async def test_changing_roles_takes_a_step_up_and_ends_the_users_sessions(
+    client: httpx.AsyncClient, settings: Settings, admin: Admin
+) -> None:
+    target = await member(client, settings)
+    no_proof = await patch(client, admin.headers, target.id, {"roles": ["user", "admin"]})
+    assert no_proof.status_code == 422
+    wrong = await patch(
+        client, admin.headers, target.id, {"roles": ["admin"], "password": "not mine at all"}
+    )
+    assert_problem(wrong, 403, "reauth_failed")
+    assert (await client.get("/api/v1/me", headers=bearer(target.pair))).status_code == 200
+
+    granted = await patch(
+        client, admin.headers, target.id, {"roles": ["admin"], "password": PASSWORD}
+    )
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["roles"] == ["user", "admin"]  # user always stays
+    assert (await client.get("/api/v1/me", headers=bearer(target.pair))).status_code == 401
+    fresh = await login(client, target.email)
+    assert (await client.get("/api/v1/me", headers=bearer(fresh))).json()["roles"] == [
+        "user",
+        "admin",
+    ]
+
+
+async def test_bad_requests_are_named(
+    client: httpx.AsyncClient, settings: Settings, admin: Admin
+) -> None:
+    target = await member(client, settings)
+    unknown_role = await patch(
+        client, admin.headers, target.id, {"roles": ["root"], "password": PASSWORD}
+    )
+    assert_problem(unknown_role, 422, "unknown_role")
+    proof_without_roles = await patch(
+        client, admin.headers, target.id, {"is_active": True, "password": PASSWORD}
+    )
+    assert proof_without_roles.status_code == 422
+    missing = await patch(
+        client, admin.headers, "00000000-0000-4000-8000-000000000000", {"is_active": False}
+    )
+    assert_problem(missing, 404, "user_not_found")
+    not_an_id = await patch(client, admin.headers, "nope", {"is_active": False})
+    assert not_an_id.status_code == 422
+    yourself = await patch(client, admin.headers, admin.id, {"is_active": False})
+    assert_problem(yourself, 409, "own_access_unchangeable")
