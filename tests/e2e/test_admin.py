@@ -181,3 +181,38 @@ async def test_bad_requests_are_named(
     assert not_an_id.status_code == 422
     yourself = await patch(client, admin.headers, admin.id, {"is_active": False})
     assert_problem(yourself, 409, "own_access_unchangeable")
+
+
+async def test_revoking_a_users_sessions_ends_them_all_and_names_the_admin(
+    client: httpx.AsyncClient, settings: Settings, admin: Admin
+) -> None:
+    target = await member(client, settings)
+    second = await login(client, target.email)
+    revoke = f"{ADMIN_USERS}/{target.id}/sessions/revoke"
+    assert_problem(await client.post(revoke, headers=bearer(target.pair)), 403, "role_required")
+
+    answer = await client.post(revoke, headers=admin.headers)
+    assert answer.status_code == 204, answer.text
+    for pair in (target.pair, second):
+        assert (await client.get("/api/v1/me", headers=bearer(pair))).status_code == 401
+        refresh = await client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}
+        )
+        assert refresh.status_code == 401
+    await login(client, target.email)  # not disabled: they may sign in again
+
+    details = json.loads(
+        await sql(
+            settings,
+            "SELECT details FROM audit_event WHERE user_id = $1"
+            " AND type = 'auth.all_sessions_ended'",
+            target.id,
+        )
+    )
+    assert details == {"reason": "admin_revoked", "sessions": "2", "admin_id": admin.id}
+
+    missing = await client.post(
+        f"{ADMIN_USERS}/00000000-0000-4000-8000-000000000000/sessions/revoke",
+        headers=admin.headers,
+    )
+    assert_problem(missing, 404, "user_not_found")

@@ -28,6 +28,7 @@ from gatehouse.modules.audit.container import AuditContainer
 from gatehouse.modules.audit.entrypoints.http import router as audit_http
 from gatehouse.modules.auth.adapters import orm as auth_orm
 from gatehouse.modules.auth.container import AuthContainer
+from gatehouse.modules.auth.entrypoints.http import admin as auth_admin
 from gatehouse.modules.auth.entrypoints.http import identities as auth_identities
 from gatehouse.modules.auth.entrypoints.http import mfa as auth_mfa
 from gatehouse.modules.auth.entrypoints.http import oauth as auth_oauth
@@ -183,8 +184,9 @@ MODULES: tuple[Module, ...] = (
             auth_http.sessions_router,
             auth_identities.identities_router,
             auth_http.well_known_router,
+            auth_admin.admin_router,
         ),
-        wired=(auth_http, auth_mfa, auth_oauth),
+        wired=(auth_http, auth_mfa, auth_oauth, auth_admin),
         tables=auth_orm,
         start_mappers=auth_orm.start_mappers,
         exports={

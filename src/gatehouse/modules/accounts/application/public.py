@@ -15,6 +15,7 @@ from gatehouse.modules.accounts.domain.errors import (
     EmailNotVerified,
     InvalidCredentials,
     ReauthFailed,
+    UserNotFound,
 )
 from gatehouse.modules.accounts.domain.events import (
     AccountDeleted,
@@ -37,6 +38,7 @@ __all__ = [
     "PasswordChanged",
     "ReauthFailed",
     "RolesChanged",
+    "UserNotFound",
     "normalise_email",
 ]
 

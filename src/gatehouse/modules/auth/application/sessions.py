@@ -55,6 +55,9 @@ class Logout:
 class EndAllSessions:
     user_id: uuid.UUID
     reason: str
+    by: uuid.UUID | None = None  # the administrator who ended them, when not the user
+    ip: str | None = None
+    user_agent: str | None = None
 
 
 class ListSessionsHandler:
@@ -144,11 +147,16 @@ class EndAllSessionsHandler:
     async def __call__(self, cmd: EndAllSessions) -> None:
         async with self._uow() as uow:
             ended = await uow.sessions.revoke_all(cmd.user_id, self._clock.now(), cmd.reason)
+            details = {"reason": cmd.reason, "sessions": str(len(ended))}
+            if cmd.by is not None:
+                details["admin_id"] = str(cmd.by)
             uow.record(
                 SecurityEvent(
                     type="auth.all_sessions_ended",
                     user_id=cmd.user_id,
-                    details={"reason": cmd.reason, "sessions": str(len(ended))},
+                    ip=cmd.ip,
+                    user_agent=cmd.user_agent,
+                    details=details,
                 )
             )
             uow.record(SessionsEnded(session_ids=tuple(ended)))
