@@ -114,6 +114,9 @@ class JwtAccessTokens(AccessTokenIssuer, AccessTokenVerifier, PublicKeySet):
         self._keys()
         return self._jwks
 
+    def cache_seconds(self) -> int:
+        return self._source.cache_seconds()
+
 
 def _unverified_kid(token: str) -> str:
     """The header's ``kid``, only to pick the key; PyJWT then parses and checks the token.
