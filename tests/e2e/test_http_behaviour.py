@@ -317,6 +317,7 @@ async def test_openapi_describes_every_route_with_stable_operation_ids(
         ("/api/v1/me/mfa/backup-codes", "post"): "me_mfa_backup_codes",
         ("/.well-known/jwks.json", "get"): "jwks",
         ("/.well-known/openid-configuration", "get"): "openid_configuration",
+        ("/.well-known/oauth-authorization-server", "get"): "oauth_authorization_server",
         ("/health/live", "get"): "health_live",
         ("/health/ready", "get"): "health_ready",
         ("/metrics", "get"): "metrics",

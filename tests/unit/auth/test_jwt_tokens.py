@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gatehouse.modules.auth.adapters.jwt_tokens import JwtAccessTokens
 from gatehouse.modules.auth.adapters.keys import KeyRing, KeyRingSource, RotationPolicy
 from gatehouse.modules.auth.domain.errors import InvalidAccessToken
-from gatehouse.modules.auth.domain.model import AccessClaims
+from gatehouse.modules.auth.domain.model import FIRST_PARTY_CLIENT_ID, AccessClaims
 from tests.support.clock import FixedClock
 
 ISSUER = "https://id.example.com"
@@ -66,6 +66,7 @@ def _claims(now: datetime | None = None, ttl: timedelta = timedelta(minutes=15))
         amr=("pwd",),
         issued_at=now,
         expires_at=now + ttl,
+        client_id=FIRST_PARTY_CLIENT_ID,
     )
 
 
@@ -81,6 +82,7 @@ def _payload(**overrides: Any) -> dict[str, Any]:
         "exp": now + 600,
         "roles": ["admin"],
         "amr": ["pwd"],
+        "client_id": FIRST_PARTY_CLIENT_ID,
     }
     payload.update(overrides)
     return {k: v for k, v in payload.items() if v is not None}
@@ -103,6 +105,7 @@ def test_issued_token_round_trips_with_header_and_claims(
     assert verified.session_id == claims.session_id
     assert verified.roles == ("user",)
     assert verified.amr == ("pwd",)
+    assert verified.client_id == FIRST_PARTY_CLIENT_ID
 
 
 def test_a_standard_jose_library_verifies_it_from_the_jwks_alone(codec: JwtAccessTokens) -> None:
@@ -111,6 +114,7 @@ def test_a_standard_jose_library_verifies_it_from_the_jwks_alone(codec: JwtAcces
     key = jwk_set[jwt.get_unverified_header(token)["kid"]]
     payload = jwt.decode(token, key, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER)
     assert {"iss", "aud", "sub", "exp", "iat", "jti", "sid", "roles", "amr"} <= payload.keys()
+    assert payload["client_id"] == FIRST_PARTY_CLIENT_ID
 
 
 def _none_alg(payload: dict[str, Any], kid: str) -> str:
@@ -159,6 +163,7 @@ FORGERIES: dict[str, Any] = {
     "missing exp": lambda ring: _sign(ring, _payload(exp=None)),
     "sub not a uuid": lambda ring: _sign(ring, _payload(sub="admin")),
     "roles not a list": lambda ring: _sign(ring, _payload(roles="admin")),
+    "client_id not a string": lambda ring: _sign(ring, _payload(client_id=["a", "b"])),
     "wrong typ": lambda ring: _sign(ring, _payload(), typ="JWT"),
     "unknown kid": lambda ring: _sign(ring, _payload(), kid="nope"),
     "signed by another key": lambda ring: jwt.encode(
@@ -191,3 +196,11 @@ def test_expiry_allows_at_most_thirty_seconds_of_clock_skew(
     codec: JwtAccessTokens, ring: KeyRing
 ) -> None:
     codec.verify(_sign(ring, _payload(exp=int(datetime.now(UTC).timestamp()) - 20)))
+
+
+def test_a_token_from_before_client_id_stands_for_the_first_party_client(
+    codec: JwtAccessTokens, ring: KeyRing
+) -> None:
+    """A rolling upgrade: a process of the previous version signed it without ``client_id``."""
+    claims = codec.verify(_sign(ring, _payload(client_id=None)))
+    assert claims.client_id == FIRST_PARTY_CLIENT_ID

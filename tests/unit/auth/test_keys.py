@@ -12,6 +12,8 @@ import pytest
 from gatehouse.modules.auth.adapters.jwt_tokens import JwtAccessTokens
 from gatehouse.modules.auth.adapters.keys import (
     KeyConfigurationError,
+    KeyRingSource,
+    RotationPolicy,
     generate_key,
     load_key_ring,
     read_keys,
@@ -136,3 +138,28 @@ def test_key_files_are_private_and_kid_is_the_rfc7638_thumbprint(tmp_path: Path)
     assert key.kid == thumbprint(key.public_key)
     assert len(key.kid) == 43
     assert key.path == path
+
+
+@pytest.mark.parametrize(("reload_seconds", "cache_seconds"), [(60, 60), (1, 1), (0, 0)])
+def test_the_jwks_may_be_cached_only_until_a_key_it_lacks_could_sign(
+    tmp_path: Path, reload_seconds: int, cache_seconds: int
+) -> None:
+    """A new key reaches every process's JWKS within one reload and signs after two (ADR 0014):
+    a copy fetched just before it appeared must be gone by then."""
+    policy = RotationPolicy(
+        activation_delay=timedelta(seconds=2 * reload_seconds), token_lifetime=timedelta(0)
+    )
+    source = KeyRingSource(
+        tmp_path,
+        create_if_missing=True,
+        policy=policy,
+        clock=FixedClock(),
+        reload_seconds=reload_seconds,
+    )
+    assert source.cache_seconds() == cache_seconds
+    assert source.cache_seconds() + reload_seconds <= policy.activation_delay.total_seconds()
+
+
+def test_the_jwks_cache_time_is_never_negative(tmp_path: Path) -> None:
+    source = key_source(tmp_path, FixedClock(), reload_seconds=3600)  # longer than the delay
+    assert source.cache_seconds() == 0

@@ -18,11 +18,13 @@ from gatehouse.modules.auth.application.ports import (
     PublicKeySet,
 )
 from gatehouse.modules.auth.domain.errors import InvalidAccessToken
-from gatehouse.modules.auth.domain.model import AccessClaims
+from gatehouse.modules.auth.domain.model import FIRST_PARTY_CLIENT_ID, AccessClaims
 
 TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 LEEWAY_SECONDS = 30
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti", "sid"]
+# ``client_id`` is issued in every token but not yet required: a token from a process of the
+# version before it (a rolling upgrade) lacks it and stands for the first-party client. ADR 0020.
 
 
 class JwtAccessTokens(AccessTokenIssuer, AccessTokenVerifier, PublicKeySet):
@@ -58,6 +60,7 @@ class JwtAccessTokens(AccessTokenIssuer, AccessTokenVerifier, PublicKeySet):
             "sid": str(claims.session_id),
             "roles": list(claims.roles),
             "amr": list(claims.amr),
+            "client_id": claims.client_id,
         }
         active = self._keys().active
         return jwt.encode(
@@ -89,7 +92,10 @@ class JwtAccessTokens(AccessTokenIssuer, AccessTokenVerifier, PublicKeySet):
                 raise InvalidAccessToken
             roles = payload.get("roles", [])
             amr = payload.get("amr", [])
+            client_id = payload.get("client_id", FIRST_PARTY_CLIENT_ID)
             if not isinstance(roles, list) or not isinstance(amr, list):
+                raise InvalidAccessToken
+            if not isinstance(client_id, str):
                 raise InvalidAccessToken
             return AccessClaims(
                 subject=uuid.UUID(payload["sub"]),
@@ -99,6 +105,7 @@ class JwtAccessTokens(AccessTokenIssuer, AccessTokenVerifier, PublicKeySet):
                 amr=tuple(str(method) for method in amr),
                 issued_at=datetime.fromtimestamp(payload["iat"], UTC),
                 expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+                client_id=client_id,
             )
         except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError) as error:
             raise InvalidAccessToken from error
@@ -106,6 +113,9 @@ class JwtAccessTokens(AccessTokenIssuer, AccessTokenVerifier, PublicKeySet):
     def jwks(self) -> Mapping[str, Any]:
         self._keys()
         return self._jwks
+
+    def cache_seconds(self) -> int:
+        return self._source.cache_seconds()
 
 
 def _unverified_kid(token: str) -> str:

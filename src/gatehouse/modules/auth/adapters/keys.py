@@ -192,6 +192,16 @@ class KeyRingSource:
         )
         self._loaded = time.monotonic()
 
+    def cache_seconds(self) -> int:
+        """How long a client may keep the published keys without missing a new signer.
+
+        Every process publishes a new key within one reload interval of it appearing, and the
+        key signs at the activation delay: a copy fetched just before the key showed up must
+        have expired by then. With the default delay (two intervals) that is one interval.
+        """
+        lead = self._policy.activation_delay.total_seconds() - self._reload_seconds
+        return max(0, int(lead))
+
     def current(self) -> KeyRing:
         if time.monotonic() - self._loaded >= self._reload_seconds:
             self._loaded = time.monotonic()

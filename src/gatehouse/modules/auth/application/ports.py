@@ -162,6 +162,10 @@ class PublicKeySet(Protocol):
         """The public keys as a JWK Set (RFC 7517)."""
         ...
 
+    def cache_seconds(self) -> int:
+        """How long a copy of the JWK Set may be used: less than a new key's wait to sign."""
+        ...
+
 
 class SecretUnreadable(Exception):
     """A sealed secret that no configured key opens (a dropped key version, a corrupt value)."""

@@ -45,7 +45,12 @@ from gatehouse.modules.auth.domain.errors import (
     MfaTokenInvalid,
 )
 from gatehouse.modules.auth.domain.mfa import MfaChallenge, MfaMethod, UserMfa, amr_after
-from gatehouse.modules.auth.domain.model import AccessClaims, RefreshToken, Session
+from gatehouse.modules.auth.domain.model import (
+    FIRST_PARTY_CLIENT_ID,
+    AccessClaims,
+    RefreshToken,
+    Session,
+)
 from gatehouse.modules.notifications.application.public import OutgoingMail
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.ids import new_id
@@ -95,6 +100,7 @@ class TokenPairIssuer:
                 amr=session.amr,
                 issued_at=now,
                 expires_at=now + self._policy.access_ttl,
+                client_id=FIRST_PARTY_CLIENT_ID,
             )
         )
         return TokenPair(

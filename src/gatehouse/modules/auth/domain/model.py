@@ -84,6 +84,12 @@ class RefreshToken:
     rotated_at: datetime | None = None
 
 
+# The RFC 9068 ``client_id`` of every access token. Gatehouse registers no OAuth clients: every
+# client (the web app, Swagger UI, a CLI) is first-party and a public client, so they share one
+# documented id rather than one a caller could choose. See ADR 0020.
+FIRST_PARTY_CLIENT_ID = "first-party"
+
+
 @dataclass(frozen=True, slots=True)
 class AccessClaims:
     """What an access token asserts, after its signature and claims were checked."""
@@ -95,3 +101,4 @@ class AccessClaims:
     amr: tuple[str, ...]
     issued_at: datetime
     expires_at: datetime
+    client_id: str

@@ -9,7 +9,6 @@ from typing import Any
 from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from gatehouse.modules.auth.adapters.keys import ALGORITHM
 from gatehouse.modules.auth.application.ports import PublicKeySet
 from gatehouse.modules.auth.application.refresh import RefreshSession, RefreshSessionHandler
 from gatehouse.modules.auth.application.sessions import (
@@ -37,10 +36,10 @@ from gatehouse.modules.auth.entrypoints.http.cookies import (
     set_session_cookies,
 )
 from gatehouse.modules.auth.entrypoints.http.schemas import (
+    AuthorizationServerMetadataOut,
     LoginIn,
     LogoutIn,
     MfaRequiredOut,
-    OpenIdConfigurationOut,
     RefreshIn,
     SessionOut,
     SessionPageOut,
@@ -158,29 +157,54 @@ async def refresh(
 
 @well_known_router.get("/jwks.json", operation_id="jwks", summary="Public signing keys (JWK Set)")
 @inject
-def jwks(keys: PublicKeySet = Depends(Provide["auth.tokens"])) -> Mapping[str, Any]:  # noqa: B008
+def jwks(
+    response: Response,
+    keys: PublicKeySet = Depends(Provide["auth.tokens"]),  # noqa: B008
+) -> Mapping[str, Any]:
+    # A cached copy expires before a key it has not seen can sign (ADR 0014, ADR 0020).
+    response.headers["Cache-Control"] = f"public, max-age={keys.cache_seconds()}"
     return keys.jwks()
+
+
+def server_metadata(issuer: str) -> AuthorizationServerMetadataOut:
+    """What this server does, and nothing more (RFC 8414 section 2; ADR 0020).
+
+    No authorization endpoint exists (only the password and refresh_token grants, both at the
+    token endpoint), so ``authorization_endpoint`` is absent and ``response_types_supported``,
+    which RFC 8414 requires, is the empty array. No ID tokens are issued: nothing about them.
+    """
+    return AuthorizationServerMetadataOut(
+        issuer=issuer,
+        token_endpoint=f"{issuer}/api/v1/auth/token",
+        jwks_uri=f"{issuer}/.well-known/jwks.json",
+        grant_types_supported=["password", "refresh_token"],
+        token_endpoint_auth_methods_supported=["none"],
+        response_types_supported=[],
+    )
+
+
+@well_known_router.get(
+    "/oauth-authorization-server",
+    operation_id="oauth_authorization_server",
+    summary="OAuth 2.0 authorization server metadata (RFC 8414)",
+)
+@inject
+def oauth_authorization_server(
+    issuer: str = Depends(Provide["auth.issuer"]),
+) -> AuthorizationServerMetadataOut:
+    return server_metadata(issuer)
 
 
 @well_known_router.get(
     "/openid-configuration",
     operation_id="openid_configuration",
-    summary="Discovery document: issuer, JWKS and token endpoint",
+    summary="The RFC 8414 metadata at the OpenID Connect discovery path; not an OpenID Provider",
 )
 @inject
 def openid_configuration(
     issuer: str = Depends(Provide["auth.issuer"]),
-) -> OpenIdConfigurationOut:
-    return OpenIdConfigurationOut(
-        issuer=issuer,
-        jwks_uri=f"{issuer}/.well-known/jwks.json",
-        token_endpoint=f"{issuer}/api/v1/auth/token",
-        grant_types_supported=["password", "refresh_token"],
-        token_endpoint_auth_methods_supported=["none"],
-        id_token_signing_alg_values_supported=[ALGORITHM],
-        subject_types_supported=["public"],
-        response_types_supported=["token"],
-    )
+) -> AuthorizationServerMetadataOut:
+    return server_metadata(issuer)
 
 
 @auth_router.post(

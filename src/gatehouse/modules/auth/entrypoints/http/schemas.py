@@ -83,15 +83,17 @@ class TokenPairOut(OutSchema):
         )
 
 
-class OpenIdConfigurationOut(OutSchema):
+class AuthorizationServerMetadataOut(OutSchema):
+    """RFC 8414 authorization server metadata: only what this server does."""
+
     issuer: str
-    jwks_uri: str
     token_endpoint: str
+    jwks_uri: str
     grant_types_supported: list[str]
     token_endpoint_auth_methods_supported: list[str]
-    id_token_signing_alg_values_supported: list[str]
-    subject_types_supported: list[str]
-    response_types_supported: list[str]
+    response_types_supported: list[str] = Field(
+        description="empty: there is no authorization endpoint, so no response type is supported"
+    )
 
 
 class MfaRequiredOut(OutSchema):
