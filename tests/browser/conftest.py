@@ -9,7 +9,8 @@ on ``app.example.test`` and the API on ``api.example.test`` are sibling hosts of
 is aborted and recorded: the tests also prove that nothing is loaded from the internet.
 
 One ``gatehouse serve`` process (on the test database and Redis, plain http, so
-``GATEHOUSE_COOKIE_SECURE=false``) and one static server for the app's page serve all tests.
+``GATEHOUSE_COOKIE_SECURE=false``) serves all tests, with a static server for the app's page on
+the app host, and a small reverse proxy that serves the page and the API on one host.
 """
 
 from __future__ import annotations
@@ -43,17 +44,57 @@ PASSWORD = "correct horse battery staple"
 TIMEOUT_MS = 10_000  # any single browser step; the whole suite takes a few seconds
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+class _AppHandler(SimpleHTTPRequestHandler):
+    """The app's static files; with ``upstream`` set, every other path is passed on to it, as a
+    reverse proxy serving an app and its API on one host does."""
+
+    upstream: str | None = None
+    HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "host"})
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
         pass
 
+    def _proxied(self) -> bool:
+        if self.upstream is None or self.path.startswith("/app/"):
+            return False
+        length = int(self.headers.get("content-length") or 0)
+        answer = httpx.request(
+            self.command,
+            f"{self.upstream}{self.path}",
+            headers=[(k, v) for k, v in self.headers.items() if k.lower() not in self.HOP_BY_HOP],
+            content=self.rfile.read(length) if length else None,
+            timeout=10,
+        )
+        self.send_response(answer.status_code)
+        for key, value in answer.headers.multi_items():
+            if key.lower() not in self.HOP_BY_HOP | {"content-length"}:
+                self.send_header(key, value)
+        self.send_header("content-length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+        return True
+
+    def do_GET(self) -> None:
+        if not self._proxied():
+            self.path = self.path.removeprefix("/app")
+            super().do_GET()
+
+    def do_POST(self) -> None:
+        if not self._proxied():
+            self.send_error(405)
+
+    do_OPTIONS = do_POST  # noqa: N815 - http.server's naming
+
 
 @contextlib.contextmanager
-def static_server(directory: Path) -> Iterator[int]:
-    """Serve ``directory`` over http on 127.0.0.1; yields the port."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = ThreadingHTTPServer((HOST, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, name="spa-server", daemon=True)
+def app_server(port: int = 0, upstream: str | None = None) -> Iterator[int]:
+    """The app's page (tests/browser/spa) over http on 127.0.0.1, at ``/app/``; with
+    ``upstream``, everything else is proxied there. Yields the port."""
+    handler = functools.partial(
+        type("Handler", (_AppHandler,), {"upstream": upstream}), directory=str(SPA_DIR)
+    )
+    server = ThreadingHTTPServer((HOST, port), handler)
+    thread = threading.Thread(target=server.serve_forever, name="app-server", daemon=True)
     thread.start()
     try:
         yield server.server_address[1]
@@ -65,9 +106,10 @@ def static_server(directory: Path) -> Iterator[int]:
 
 @dataclass(frozen=True)
 class Servers:
-    api: str  # http://api.example.test:PORT, the API's public origin
-    app: str  # http://app.example.test:PORT, where the app's static page is served
-    direct: str  # http://127.0.0.1:PORT, the API for the test's own httpx calls
+    app: str  # http://app.example.test:PORT: only the app's page (sibling host of the API)
+    api: str  # http://api.example.test:PORT: Gatehouse itself, the API host for that app
+    front: str  # http://api.example.test:PORT: the app's page and, proxied, the API (one host)
+    direct: str  # http://127.0.0.1:PORT: Gatehouse, for the test's own httpx calls
 
     def new_account(self, prefix: str = "browser") -> str:
         """A fresh account that can sign in (the server does not require a verified address)."""
@@ -112,24 +154,28 @@ def servers(
         data_dir=data_dir,
         _env_file=None,
     )
-    api_port = free_port(HOST)
+    api_port, front_port = free_port(HOST), free_port(HOST)
     api = f"http://{API_HOST}:{api_port}"
-    with static_server(SPA_DIR) as app_port:
+    front = f"http://{API_HOST}:{front_port}"  # the public address: app and API on one host
+    with app_server() as app_port:
         app = f"http://{APP_HOST}:{app_port}"
-        with gatehouse_serve(
-            settings,
-            tmp_path_factory.mktemp("browser"),
-            "browser-api",
-            GATEHOUSE_PORT=str(api_port),
-            GATEHOUSE_PUBLIC_URL=api,
-            GATEHOUSE_CORS_ORIGINS=app,
-            GATEHOUSE_COOKIE_SECURE="false",  # plain http on a host that is not localhost
-            GATEHOUSE_REQUIRE_VERIFIED_EMAIL="false",
-            GATEHOUSE_RATE_LIMIT_LOGIN="1000/minute",
-            GATEHOUSE_RATE_LIMIT_REGISTER="1000/minute",
-            GATEHOUSE_RATE_LIMIT_REFRESH="1000/minute",
-        ) as direct:
-            yield Servers(api=api, app=app, direct=direct)
+        with (
+            gatehouse_serve(
+                settings,
+                tmp_path_factory.mktemp("browser"),
+                "browser-api",
+                GATEHOUSE_PORT=str(api_port),
+                GATEHOUSE_PUBLIC_URL=front,
+                GATEHOUSE_CORS_ORIGINS=app,
+                GATEHOUSE_COOKIE_SECURE="false",  # plain http on a host that is not localhost
+                GATEHOUSE_REQUIRE_VERIFIED_EMAIL="false",
+                GATEHOUSE_RATE_LIMIT_LOGIN="1000/minute",
+                GATEHOUSE_RATE_LIMIT_REGISTER="1000/minute",
+                GATEHOUSE_RATE_LIMIT_REFRESH="1000/minute",
+            ) as direct,
+            app_server(front_port, upstream=direct),
+        ):
+            yield Servers(app=app, api=api, front=front, direct=direct)
 
 
 @dataclass
