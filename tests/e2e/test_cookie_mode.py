@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from gatehouse.main.settings import Settings
-from tests.e2e.conftest import PASSWORD, unique_email, verified_user
+from tests.e2e.conftest import PASSWORD, ClientFactory, unique_email, verified_user
 
 REFRESH = "/api/v1/auth/refresh"
 
@@ -35,6 +35,7 @@ async def cookie_login(client: httpx.AsyncClient, settings: Settings) -> tuple[s
     jar = cookies_of(response)
     refresh = jar["gatehouse_refresh"]["gatehouse_refresh"]
     csrf = jar["gatehouse_csrf"]["gatehouse_csrf"]
+    assert response.json()["csrf_token"] == csrf.value
     return refresh.value, csrf.value
 
 
@@ -191,3 +192,63 @@ async def test_logout_clears_the_cookies(client: httpx.AsyncClient, settings: Se
     cleared = cookies_of(response)
     assert cleared["gatehouse_refresh"]["gatehouse_refresh"]["max-age"] == "0"
     assert cleared["gatehouse_csrf"]["gatehouse_csrf"]["max-age"] == "0"
+
+
+async def test_cookie_mode_answers_carry_the_csrf_value_in_the_body_too(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    # An app on a sibling host (app.example.com beside api.example.com) cannot read the API
+    # host's gatehouse_csrf cookie: it reads csrf_token from the body and echoes it.
+    refresh, csrf = await cookie_login(client, settings)
+    response = await client.post(
+        REFRESH,
+        json={"cookie": True},
+        headers={
+            "Cookie": f"gatehouse_refresh={refresh}; gatehouse_csrf={csrf}",
+            "X-CSRF-Token": csrf,
+            "Origin": settings.public_url,
+        },
+    )
+    client.cookies.clear()
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["csrf_token"] == csrf  # one value per session, bound to it
+    assert cookies_of(response)["gatehouse_csrf"]["gatehouse_csrf"].value == csrf
+
+
+async def test_body_mode_answers_have_no_csrf_token(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    email = unique_email("bodymode")
+    await verified_user(client, settings, email)
+    login = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert "csrf_token" not in login.json()
+    refreshed = await client.post(REFRESH, json={"refresh_token": login.json()["refresh_token"]})
+    assert refreshed.status_code == 200
+    assert "csrf_token" not in refreshed.json()
+    assert "set-cookie" not in refreshed.headers
+
+
+async def test_with_cookie_secure_off_the_cookies_are_not_secure(
+    make_client: ClientFactory, settings: Settings
+) -> None:
+    async with make_client(cookie_secure=False) as client:
+        email = unique_email("insecure")
+        await verified_user(client, settings, email)
+        login = await client.post(
+            "/api/v1/auth/login", json={"email": email, "password": PASSWORD, "cookie": True}
+        )
+        client.cookies.clear()
+        jar = cookies_of(login)
+        for name in ("gatehouse_refresh", "gatehouse_csrf"):
+            assert not jar[name][name]["secure"], name
+            assert jar[name][name]["samesite"] == "strict"
+        assert jar["gatehouse_refresh"]["gatehouse_refresh"]["httponly"] is True
+        out = await client.post(
+            "/api/v1/auth/logout",
+            headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+        )
+        cleared = cookies_of(out)
+        for name in ("gatehouse_refresh", "gatehouse_csrf"):
+            assert cleared[name][name]["max-age"] == "0"
+            assert not cleared[name][name]["secure"], name

@@ -481,6 +481,7 @@ async def test_cookie_mode_finishes_the_sign_in_in_cookies(
     assert response.status_code == 200, response.text
     assert "refresh_token" not in response.json()
     assert "gatehouse_refresh" in response.cookies
+    assert response.json()["csrf_token"] == response.cookies["gatehouse_csrf"]
 
 
 @pytest.mark.parametrize(

@@ -69,10 +69,11 @@ def _answers(url: str) -> bool:
 @contextlib.contextmanager
 def gatehouse_serve(settings: Settings, log_dir: Path, name: str, **env: str) -> Iterator[str]:
     """``gatehouse serve`` on a free port, on the test database and Redis, ready
-    (``/health/ready`` answers 200); yields its base URL. ``env``: more ``GATEHOUSE_*``."""
+    (``/health/ready`` answers 200); yields its base URL. ``env``: more ``GATEHOUSE_*``;
+    ``GATEHOUSE_PORT`` there chooses the port (when the public URL must name it beforehand)."""
     assert settings.database_url is not None
     assert settings.redis_url is not None
-    port = free_port(HOST)
+    port = int(env.pop("GATEHOUSE_PORT", "0")) or free_port(HOST)
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith("GATEHOUSE_")
     }

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, Gauge
 
 import gatehouse
 from gatehouse.main.container import ApplicationContainer, build_container, check_wiring
-from gatehouse.main.http import health
+from gatehouse.main.http import docs, health
 from gatehouse.main.http.cors import ProblemCorsMiddleware
 from gatehouse.main.http.errors import install_error_handlers
 from gatehouse.main.http.middleware import HttpMetrics, RequestContextMiddleware, TrustedProxies
@@ -122,7 +122,7 @@ def create_app(settings: Settings, *, container: ApplicationContainer | None = N
         version=gatehouse.__version__,
         summary="Accounts and authentication API",
         lifespan=_lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by gatehouse.main.http.docs, with no asset from a CDN
         redoc_url=None,
         generate_unique_id_function=_operation_id,
     )
@@ -139,6 +139,7 @@ def create_app(settings: Settings, *, container: ApplicationContainer | None = N
     # Probes are the most frequent and cheapest requests: match them before anything else,
     # FastAPI's own /openapi.json and /docs routes included.
     app.router.routes[:0] = health.router.routes
+    _add_routes(app, docs.router)
 
     if settings.cors_origins:
         app.add_middleware(

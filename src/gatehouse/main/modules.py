@@ -127,6 +127,7 @@ def _auth(root: Root) -> providers.Container[Any]:
         reuse_grace_seconds=settings.provided.refresh_reuse_grace_seconds,
         refresh_token_key=root.refresh_token_key,
         allowed_origins=settings.provided.browser_origins,
+        cookie_secure=settings.provided.cookie_secure,
         mfa_keys=root.mfa_keys,
         mfa_issuer=settings.provided.mfa_issuer,
         lockout_free_attempts=settings.provided.lockout_free_attempts,

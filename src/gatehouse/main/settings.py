@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     cors_origins: CommaList = ()
     trusted_proxies: CommaList = ()
     hsts: bool = False
+    # Cookie mode's cookies carry Secure. Development only: false lets a browser keep them over
+    # plain http on a host other than localhost (refused in production).
+    cookie_secure: bool = True
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = True
@@ -154,6 +157,16 @@ class Settings(BaseSettings):
     def _lockout_waits(self) -> Settings:
         if self.lockout_first_seconds > self.lockout_max_seconds:
             msg = "the lockout's first wait cannot exceed its longest"
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _secure_cookies_in_production(self) -> Settings:
+        if self.env == "production" and not self.cookie_secure:
+            msg = (
+                "GATEHOUSE_COOKIE_SECURE=false is for development over plain http only;"
+                " production cookies are always Secure"
+            )
             raise ValueError(msg)
         return self
 

@@ -86,6 +86,8 @@ class AuthContainer(containers.DeclarativeContainer):
     allowed_origins: providers.Dependency[frozenset[str]] = providers.Dependency(
         instance_of=frozenset
     )
+    # Cookie mode's cookies carry Secure (false only in development over plain http).
+    cookie_secure: providers.Dependency[bool] = providers.Dependency(instance_of=bool)
     mfa_keys: providers.Dependency[dict[int, bytes]] = providers.Dependency(instance_of=dict)
     mfa_issuer: providers.Dependency[str] = providers.Dependency(instance_of=str)
     lockout_free_attempts: providers.Dependency[int] = providers.Dependency(instance_of=int)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import uuid
 from collections.abc import Mapping
 
@@ -48,4 +49,11 @@ class HmacCodeHasher(CodeHasher):
 class SegnoQrCodes(QrCodes):
     def svg(self, data: str) -> str:
         # Error correction M survives a smudged screen; the SVG scales, so scale stays small.
-        return str(segno.make(data, error="m", micro=False).svg_inline(scale=4, border=2))
+        # A standalone SVG document, namespace included: without ``xmlns`` a browser shows
+        # ``<img src="data:image/svg+xml,...">`` as a broken image (segno's ``svg_inline``
+        # leaves it out, being meant for inlining into HTML).
+        out = io.BytesIO()
+        segno.make(data, error="m", micro=False).save(
+            out, kind="svg", xmldecl=False, svgns=True, nl=False, scale=4, border=2
+        )
+        return out.getvalue().decode()

@@ -82,6 +82,7 @@ async def verify(
     locale: RequestLocale,
     handler: VerifyMfaHandler = Depends(Provide["auth.verify_mfa"]),  # noqa: B008
     allowed_origins: frozenset[str] = Depends(Provide["auth.allowed_origins"]),
+    cookie_secure: bool = Depends(Provide["auth.cookie_secure"]),
 ) -> TokenPairOut:
     """The ``mfa_token`` from login and a code: ``totp`` (the authenticator app), ``email``
     (after ``POST /auth/mfa/email``) or ``backup_code``. A wrong code is 401
@@ -99,7 +100,7 @@ async def verify(
             locale=locale,
         )
     )
-    return pair_out(response, pair, cookie=body.cookie)
+    return pair_out(response, pair, cookie=body.cookie, secure=cookie_secure)
 
 
 @auth_mfa_router.post(

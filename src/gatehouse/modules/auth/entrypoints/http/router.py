@@ -75,11 +75,13 @@ async def login(
     locale: RequestLocale,
     handler: LoginHandler = Depends(Provide["auth.login"]),  # noqa: B008
     allowed_origins: frozenset[str] = Depends(Provide["auth.allowed_origins"]),
+    cookie_secure: bool = Depends(Provide["auth.cookie_secure"]),
 ) -> TokenPairOut | MfaRequiredOut:
     """Unknown address, wrong password and disabled account all answer the same 401.
 
     With ``"cookie": true`` the refresh token comes as an HttpOnly cookie (not in the body),
-    with a readable ``gatehouse_csrf`` cookie to echo in ``X-CSRF-Token`` when refreshing.
+    with a readable ``gatehouse_csrf`` cookie and the same value as ``csrf_token`` in the body:
+    echo it in ``X-CSRF-Token`` when refreshing.
 
     An account with a second factor answers ``{"mfa_required": true, "mfa_token", "methods"}``
     instead: finish with ``POST /auth/mfa/verify`` (send ``cookie`` there).
@@ -97,14 +99,15 @@ async def login(
     )
     if isinstance(result, MfaRequired):
         return MfaRequiredOut.of(result)
-    return pair_out(response, result, cookie=body.cookie)
+    return pair_out(response, result, cookie=body.cookie, secure=cookie_secure)
 
 
-def pair_out(response: Response, pair: TokenPair, *, cookie: bool) -> TokenPairOut:
-    """The pair in the body, or in cookie mode the refresh token in cookies instead."""
+def pair_out(response: Response, pair: TokenPair, *, cookie: bool, secure: bool) -> TokenPairOut:
+    """The pair in the body, or in cookie mode the refresh token in cookies instead (and the
+    CSRF value both in its cookie and in the body)."""
     if cookie:
-        set_session_cookies(response, pair)
-        return TokenPairOut.of(pair, refresh_in_body=False)
+        set_session_cookies(response, pair, secure=secure)
+        return TokenPairOut.of(pair, cookie_mode=True)
     return TokenPairOut.of(pair)
 
 
@@ -125,6 +128,7 @@ async def refresh(
     body: RefreshIn | None = None,
     handler: RefreshSessionHandler = Depends(Provide["auth.refresh"]),  # noqa: B008
     allowed_origins: frozenset[str] = Depends(Provide["auth.allowed_origins"]),
+    cookie_secure: bool = Depends(Provide["auth.cookie_secure"]),
 ) -> TokenPairOut:
     """Rotates the refresh token: use the one returned from now on.
 
@@ -133,8 +137,9 @@ async def refresh(
     (401 ``refresh_token_reused``) because a copy of the token is in someone else's hands.
 
     Cookie mode: send ``{"cookie": true}`` (or no body); the ``gatehouse_refresh`` cookie is
-    used, ``X-CSRF-Token`` must carry the ``gatehouse_csrf`` cookie's value (else 403
-    ``csrf_failed``), and new cookies come back.
+    used, ``X-CSRF-Token`` must carry the session's CSRF value (the ``csrf_token`` of the
+    cookie-mode answers, also the ``gatehouse_csrf`` cookie's value; else 403 ``csrf_failed``),
+    and new cookies come back.
     """
     user_agent = request.headers.get("user-agent")
     wants_cookie = None if body is None else body.cookie
@@ -142,7 +147,7 @@ async def refresh(
         if wants_cookie:
             check_origin(request, allowed_origins)
         pair = await handler(RefreshSession(body.refresh_token, user_agent=user_agent, ip=ip))
-        return pair_out(response, pair, cookie=bool(wants_cookie))
+        return pair_out(response, pair, cookie=bool(wants_cookie), secure=cookie_secure)
     check_origin(request, allowed_origins)
     cookie = request.cookies.get(REFRESH_COOKIE)
     if not cookie:
@@ -152,7 +157,7 @@ async def refresh(
     pair = await handler(
         RefreshSession(cookie, csrf_token=csrf_from(request), user_agent=user_agent, ip=ip)
     )
-    return pair_out(response, pair, cookie=wants_cookie is not False)
+    return pair_out(response, pair, cookie=wants_cookie is not False, secure=cookie_secure)
 
 
 @well_known_router.get("/jwks.json", operation_id="jwks", summary="Public signing keys (JWK Set)")
@@ -220,11 +225,12 @@ async def logout(
     response: Response,
     body: LogoutIn | None = None,
     handler: LogoutHandler = Depends(Provide["auth.logout"]),  # noqa: B008
+    cookie_secure: bool = Depends(Provide["auth.cookie_secure"]),
 ) -> None:
     """The access token and the session's refresh token stop working at once, everywhere.
     The body is optional; a refresh token sent in it ends that token's session too."""
     await handler(Logout(principal, body.refresh_token if body else None))
-    clear_session_cookies(response)
+    clear_session_cookies(response, secure=cookie_secure)
 
 
 @auth_router.post(
@@ -239,9 +245,10 @@ async def logout_all(
     principal: CurrentPrincipal,
     response: Response,
     handler: EndAllSessionsHandler = Depends(Provide["auth.end_all_sessions"]),  # noqa: B008
+    cookie_secure: bool = Depends(Provide["auth.cookie_secure"]),
 ) -> None:
     await handler(EndAllSessions(principal.user_id, "logout_all"))
-    clear_session_cookies(response)
+    clear_session_cookies(response, secure=cookie_secure)
 
 
 @sessions_router.get(

@@ -72,14 +72,22 @@ class TokenPairOut(OutSchema):
         default=None, description="absent in cookie mode: it is in the gatehouse_refresh cookie"
     )
     refresh_expires_in: int
+    csrf_token: str | None = Field(
+        default=None,
+        description=(
+            "cookie mode only: the gatehouse_csrf cookie's value, to send in X-CSRF-Token when"
+            " refreshing from the cookie (an app on a sibling host cannot read that cookie)"
+        ),
+    )
 
     @classmethod
-    def of(cls, pair: TokenPair, *, refresh_in_body: bool = True) -> TokenPairOut:
+    def of(cls, pair: TokenPair, *, cookie_mode: bool = False) -> TokenPairOut:
         return cls(
             access_token=pair.access_token,
             expires_in=pair.expires_in,
-            refresh_token=pair.refresh_token if refresh_in_body else None,
+            refresh_token=None if cookie_mode else pair.refresh_token,
             refresh_expires_in=pair.refresh_expires_in,
+            csrf_token=pair.csrf_token if cookie_mode else None,
         )
 
 
