@@ -19,6 +19,7 @@ from dependency_injector import providers
 from fastapi import FastAPI
 
 from gatehouse.main.app import create_app
+from gatehouse.main.monitoring import Monitoring
 from gatehouse.main.settings import Settings
 from gatehouse.shared.pg import asyncpg_dsn
 from tests.support.clock import FixedClock
@@ -35,13 +36,15 @@ class ClientFactory(Protocol):
 
 @contextlib.asynccontextmanager
 async def serve(
-    settings: Settings, prepare: Callable[[FastAPI], None] | None = None
+    settings: Settings,
+    prepare: Callable[[FastAPI], None] | None = None,
+    monitoring: Monitoring | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
     if settings.dispatch_in_serve:
         # Other tests in this worker's database leave undelivered mail behind; a test that
         # dispatches starts from an empty outbox so it receives only its own mail.
         await sql(settings, "DELETE FROM notifications_outbox")
-    app = create_app(settings)
+    app = create_app(settings, monitoring=monitoring)
     if prepare is not None:
         prepare(app)
     async with (

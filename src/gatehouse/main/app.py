@@ -20,6 +20,7 @@ from gatehouse.main.http.cors import ProblemCorsMiddleware
 from gatehouse.main.http.errors import install_error_handlers
 from gatehouse.main.http.middleware import HttpMetrics, RequestContextMiddleware, TrustedProxies
 from gatehouse.main.modules import MODULES, SHARED_WIRED, start_mappers
+from gatehouse.main.monitoring import Monitoring
 from gatehouse.main.settings import Settings
 from gatehouse.modules.notifications.entrypoints.worker import run_dispatcher
 from gatehouse.shared.errors import Unavailable
@@ -100,8 +101,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         container.accounts.hasher().close()
 
 
-def create_app(settings: Settings, *, container: ApplicationContainer | None = None) -> FastAPI:
-    """Build the API. The settings must already name the database and Redis URLs."""
+def create_app(
+    settings: Settings,
+    *,
+    container: ApplicationContainer | None = None,
+    monitoring: Monitoring | None = None,
+) -> FastAPI:
+    """Build the API. The settings must already name the database and Redis URLs.
+
+    ``monitoring`` (from ``start_monitoring``) instruments it for Sentry and tracing when on.
+    """
     container = container or build_container(settings)
     # Build the secret-bearing singletons now: a missing key or weak pepper refuses to start
     # here, with its own message, instead of failing inside the server's lifespan.
@@ -125,6 +134,10 @@ def create_app(settings: Settings, *, container: ApplicationContainer | None = N
         docs_url=None,  # served by gatehouse.main.http.docs, with no asset from a CDN
         redoc_url=None,
         generate_unique_id_function=_operation_id,
+        # FastAPI's own OpenTelemetry export (on when a global provider exists, or with
+        # FASTAPI_OTEL_AUTO_CONFIGURE=true) would send spans and exception logs past our
+        # scrubber: tracing goes through gatehouse.main.monitoring only.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "auto_configure": False},
     )
     app.state.container = container
     registry = CollectorRegistry()
@@ -165,5 +178,8 @@ def create_app(settings: Settings, *, container: ApplicationContainer | None = N
         proxies=TrustedProxies(settings.trusted_proxies),
         max_body_bytes=settings.max_body_bytes,
         hsts=settings.send_hsts,
+        monitor=monitoring if monitoring is not None and monitoring.active else None,
     )
+    if monitoring is not None:
+        monitoring.instrument(app)
     return app

@@ -53,11 +53,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn  # noqa: PLC0415
 
     from gatehouse.main.app import create_app  # noqa: PLC0415
+    from gatehouse.main.monitoring import monitored  # noqa: PLC0415
 
     host = args.host or settings.host
     port = args.port or settings.port
-    with embedded_infrastructure(settings) as resolved:
-        app = create_app(resolved)  # refuses missing or weak secrets before touching anything
+    with embedded_infrastructure(settings) as resolved, monitored(resolved) as monitoring:
+        # refuses missing or weak secrets before touching anything
+        app = create_app(resolved, monitoring=monitoring)
         migrate(resolved)
         config = uvicorn.Config(
             app,
@@ -100,7 +102,9 @@ async def _worker_loop(settings: Settings) -> None:
 
 
 def _worker(settings: Settings) -> None:
-    with embedded_infrastructure(settings) as resolved:
+    from gatehouse.main.monitoring import monitored  # noqa: PLC0415
+
+    with embedded_infrastructure(settings) as resolved, monitored(resolved, traces=False):
         log.info("outbox worker started")
         asyncio.run(_worker_loop(resolved))
 

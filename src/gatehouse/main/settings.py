@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = True
 
+    # Monitoring (off unless configured): Sentry error reports and OpenTelemetry traces.
+    sentry_dsn: SecretStr | None = None
+    sentry_environment: str | None = None  # defaults to ``env``
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1)
+    # None: traces go out when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set (and OTEL_SDK_DISABLED
+    # is not true); true: always (to the OTLP default, localhost:4318); false: never.
+    otel_enabled: bool | None = None
+
     # Mail.
     smtp_url: str | None = None
     mail_from: str = "Gatehouse <no-reply@localhost>"
@@ -128,6 +136,20 @@ class Settings(BaseSettings):
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("sentry_dsn")
+    @classmethod
+    def _sentry_dsn(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        from sentry_sdk.utils import BadDsn, Dsn  # noqa: PLC0415 - only when monitoring is on
+
+        try:
+            Dsn(value.get_secret_value())
+        except BadDsn:
+            msg = "GATEHOUSE_SENTRY_DSN is not a Sentry DSN (https://KEY@HOST/PROJECT)"
+            raise ValueError(msg) from None
         return value
 
     @field_validator("public_url")

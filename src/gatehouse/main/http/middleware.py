@@ -16,9 +16,10 @@ import re
 import time
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
+from contextvars import ContextVar, Token
 from itertools import accumulate
 from secrets import token_hex
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from prometheus_client import CollectorRegistry, Metric
@@ -31,6 +32,9 @@ from gatehouse.main.http.errors import framework_problem
 from gatehouse.shared.http.rate_limits import counted_headers
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+# The id of the request being handled, for monitoring (set only when a monitor is configured):
+# spans started and Sentry events captured while handling it carry it.
+CURRENT_REQUEST_ID: ContextVar[str | None] = ContextVar("gatehouse_request_id", default=None)
 
 log = logging.getLogger("gatehouse.http")
 # The access line goes through structlog's native, pre-filtered logger: a disabled level costs
@@ -135,6 +139,14 @@ class TrustedProxies:
         return peer
 
 
+class RequestMonitor(Protocol):
+    """Error monitoring and tracing (gatehouse.main.monitoring), told about each request."""
+
+    def request_started(self, request_id: str) -> None: ...
+
+    def request_failed(self, error: Exception) -> None: ...
+
+
 class RequestContextMiddleware:
     def __init__(
         self,
@@ -144,8 +156,10 @@ class RequestContextMiddleware:
         proxies: TrustedProxies,
         max_body_bytes: int,
         hsts: bool,
+        monitor: RequestMonitor | None = None,
     ) -> None:
         self.app = app
+        self.monitor = monitor
         self.metrics = metrics
         self.proxies = proxies
         self.max_body = max_body_bytes
@@ -183,15 +197,7 @@ class RequestContextMiddleware:
         status = 500
         response_started = False
         extra_headers = self._headers(request_id, path, scope.get("scheme") == "https")
-
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            await framework_problem(scope, 413)(scope, receive, self._wrap(send, extra_headers))
-            self._finish(scope, started, 413, request_id, client_ip)
-            return
-
-        if declared is not None or b"transfer-encoding" in headers:
-            receive = self._limited(receive)  # only a request with a body pays for counting it
+        context = self._monitor_started(request_id) if self.monitor is not None else None
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, response_started
@@ -206,8 +212,17 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            declared = headers.get(b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+                status = 413
+                await framework_problem(scope, 413)(scope, receive, self._wrap(send, extra_headers))
+                return
+            if declared is not None or b"transfer-encoding" in headers:
+                receive = self._limited(receive)  # only a request with a body pays for counting
             await self.app(scope, receive, send_wrapper)
-        except Exception:
+        except Exception as error:
+            if self.monitor is not None:
+                self.monitor.request_failed(error)
             log.exception("unhandled error", extra={"request_id": request_id, "path": path})
             if response_started:
                 raise
@@ -217,6 +232,14 @@ class RequestContextMiddleware:
             )
         finally:
             self._finish(scope, started, status, request_id, client_ip)
+            if context is not None:
+                CURRENT_REQUEST_ID.reset(context)
+
+    def _monitor_started(self, request_id: str) -> Token[str | None]:
+        assert self.monitor is not None
+        context = CURRENT_REQUEST_ID.set(request_id)
+        self.monitor.request_started(request_id)
+        return context
 
     def _limited(self, receive: Receive) -> Receive:
         received = 0
