@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -161,3 +164,52 @@ def test_keys_rotate_publishes_a_new_key_that_signs_after_the_activation_delay(
     states = [line.split("  ")[2] for line in listed.stdout.splitlines()]
     assert states[0] == "signing"
     assert states[1].startswith("published, signs from")
+
+
+@pytest.fixture
+def fresh_data_dir() -> Iterator[Path]:
+    """A data dir for embedded servers: short (pgserver puts its socket there) and readable by
+    the system user pgserver runs PostgreSQL as under root."""
+    directory = Path(tempfile.mkdtemp(prefix="gh-cli-"))
+    directory.chmod(0o755)
+    yield directory / "data"
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_create_admin_on_fresh_embedded_servers_prints_only_its_result(
+    fresh_data_dir: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("pgserver", reason="the embedded extra is not installed")
+    watched_tmp = tmp_path / "tmp"
+    watched_tmp.mkdir()
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("GATEHOUSE_") and key != "XDG_RUNTIME_DIR"
+    }
+    environment.update(
+        GATEHOUSE_DATA_DIR=str(fresh_data_dir),
+        GATEHOUSE_BCRYPT_ROUNDS="4",
+        TMPDIR=str(watched_tmp),
+    )
+    email = unique_email("fresh-admin")
+    result = subprocess.run(
+        [sys.executable, "-m", "gatehouse.main.cli", "create-admin", email],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, result.stdout  # its result and nothing else: logs are on stderr
+    assert lines[0].startswith(f"created administrator {email} (")
+    assert lines[1].startswith("password (shown once): ")
+    assert "Warning" not in result.stderr  # no RuntimeDirWarning without XDG_RUNTIME_DIR
+    assert '"logger": "pgserver"' not in result.stderr  # library chatter stays below warning
+    # Both servers stopped; Redis kept its socket in the data dir and left no temp directory
+    # (platformdirs' per-user runtime dir, pgserver's lock file, is not a per-run leftover).
+    assert not (fresh_data_dir / "postgres" / "postmaster.pid").exists()
+    assert not (fresh_data_dir / "redis" / "redis.sock").exists()
+    assert {p.name for p in watched_tmp.iterdir()} <= {f"runtime-{os.getuid()}"}

@@ -201,7 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _worker(settings)
         elif args.command == "create-admin":
             password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
-            with embedded_infrastructure(settings, redis=False) as resolved:
+            with embedded_infrastructure(settings) as resolved:  # the container needs Redis
+                migrate(resolved)  # like serve: a first command on a fresh database works
                 return asyncio.run(_create_admin(resolved, args.email, password))
         elif args.command == "keys":
             _keys(settings, args.keys_command)
