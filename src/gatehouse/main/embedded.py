@@ -54,10 +54,10 @@ def _import_pgserver() -> Any:
 def pgserver_bin() -> Path | None:
     """The directory of pgserver's bundled PostgreSQL programs (``psql`` among them), if any."""
     try:
-        from pgserver._commands import POSTGRES_BIN_PATH  # noqa: PLC0415
+        pgserver = _import_pgserver()
     except ImportError:
         return None
-    return Path(POSTGRES_BIN_PATH)
+    return Path(pgserver._commands.POSTGRES_BIN_PATH)  # where its programs are
 
 
 def _start_postgres(data_dir: Path, stack: contextlib.ExitStack) -> str:
