@@ -69,7 +69,8 @@ def _answers(url: str) -> bool:
 @contextlib.contextmanager
 def gatehouse_serve(settings: Settings, log_dir: Path, name: str, **env: str) -> Iterator[str]:
     """``gatehouse serve`` on a free port, on the test database and Redis, ready
-    (``/health/ready`` answers 200); yields its base URL. ``env``: more ``GATEHOUSE_*``."""
+    (``/health/ready`` answers 200); yields its base URL. ``env``: more ``GATEHOUSE_*``, or
+    other values for the defaults. Standard output and error go to ``<log_dir>/<name>.log``."""
     assert settings.database_url is not None
     assert settings.redis_url is not None
     port = free_port(HOST)
@@ -84,8 +85,8 @@ def gatehouse_serve(settings: Settings, log_dir: Path, name: str, **env: str) ->
         GATEHOUSE_BCRYPT_ROUNDS="4",
         GATEHOUSE_DISPATCH_IN_SERVE="false",
         GATEHOUSE_LOG_LEVEL="warning",
-        **env,
     )
+    environment.update(env)  # may override the defaults above
     log = log_dir / f"{name}.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
