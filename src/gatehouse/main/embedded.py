@@ -97,6 +97,9 @@ def _socket_dir(directory: Path, stack: contextlib.ExitStack) -> Path:
         return directory
     short = Path(tempfile.mkdtemp(prefix="gatehouse-redis-"))
     stack.callback(shutil.rmtree, short, ignore_errors=True)
+    if len(os.fsencode(short / REDIS_SOCKET)) > SOCKET_PATH_MAX:
+        msg = f"no directory short enough for the embedded Redis's socket: {directory}, {short}"
+        raise RuntimeError(msg)
     log.info(
         "the data dir's path is too long for a Unix socket; the embedded Redis listens in a "
         "temporary directory",
