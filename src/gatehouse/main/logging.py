@@ -1,4 +1,9 @@
-"""Structured logs: one JSON object per line on standard output.
+"""Structured logs: one JSON object per line on standard error.
+
+Standard output belongs to the command: ``create-admin``'s password, ``keys list``'s table,
+``serve``'s banner. At the default level (``info``) only Gatehouse's own loggers speak at
+``info``; third-party libraries (pgserver, Alembic, uvicorn, ...) are heard from ``warning`` up,
+and ``debug`` lets everything through.
 
 Two paths, one format. Library and application messages use the standard ``logging`` module
 and are rendered by structlog's ``ProcessorFormatter``. The per-request access line is hot, so
@@ -26,7 +31,7 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
     timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[
@@ -44,7 +49,9 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(_LEVELS[level])
+    # Libraries log through the root's level; Gatehouse's own loggers through "gatehouse"'s.
+    root.setLevel(_LEVELS[level] if level == "debug" else max(_LEVELS[level], logging.WARNING))
+    logging.getLogger("gatehouse").setLevel(_LEVELS[level])
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
@@ -59,7 +66,7 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
-        logger_factory=structlog.WriteLoggerFactory(sys.stdout),
+        logger_factory=structlog.WriteLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -96,11 +97,34 @@ class SmtpMailTransport(MailTransport):
             raise DeliveryFailed(f"SMTP unreachable: {error!r}", permanent=False) from error
 
 
+# Links that carry a query: the mailed ones.
+_LINK = re.compile(r"https?://[^\s<>\"']+\?[^\s<>\"']+")
+_CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
+
+
+def mail_summary(text: str) -> str:
+    """A mail's links and one-time codes, on one line: what a developer needs from it."""
+    found = [*_LINK.findall(text), *(f"code {code}" for code in _CODE.findall(text))]
+    return " ".join(found) or "(no link or code)"
+
+
 class LogMailTransport(MailTransport):
-    """Writes mails to the log instead of sending them (no GATEHOUSE_SMTP_URL: development)."""
+    """Writes mails to the log instead of sending them (no GATEHOUSE_SMTP_URL: development).
+
+    The message is one readable line, ``mail to <address>: <subject>: <link> code <code>``, so
+    the link can be copied from the console; the whole text is in ``mail_text``.
+    """
 
     async def send(self, mail: RenderedMail) -> None:
         log.info(
-            "mail (not sent: GATEHOUSE_SMTP_URL is unset)",
-            extra={"mail_to": mail.to, "mail_subject": mail.subject, "mail_text": mail.text},
+            "mail to %s: %s: %s",
+            mail.to,
+            mail.subject,
+            mail_summary(mail.text),
+            extra={
+                "mail_delivery": "not sent: GATEHOUSE_SMTP_URL is unset",
+                "mail_to": mail.to,
+                "mail_subject": mail.subject,
+                "mail_text": mail.text,
+            },
         )
