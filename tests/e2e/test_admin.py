@@ -216,3 +216,47 @@ async def test_revoking_a_users_sessions_ends_them_all_and_names_the_admin(
         headers=admin.headers,
     )
     assert_problem(missing, 404, "user_not_found")
+
+
+AUDIT = "/api/v1/admin/audit-events"
+
+
+async def test_the_audit_log_filters_by_user_type_and_time_and_pages(
+    client: httpx.AsyncClient, settings: Settings, admin: Admin
+) -> None:
+    target = await member(client, settings)
+    for _ in range(2):
+        await login(client, target.email)  # three sign-ins with the member's first
+    mine = {"user_id": target.id, "type": "auth.signed_in"}
+    assert_problem(
+        await client.get(AUDIT, params=mine, headers=bearer(target.pair)), 403, "role_required"
+    )
+
+    first = await client.get(AUDIT, params={**mine, "limit": 2}, headers=admin.headers)
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert len(page["items"]) == 2
+    assert all(e["user_id"] == target.id and e["type"] == "auth.signed_in" for e in page["items"])
+    rest = await client.get(
+        AUDIT, params={**mine, "limit": 2, "cursor": page["next_cursor"]}, headers=admin.headers
+    )
+    ids = [e["id"] for e in page["items"]] + [e["id"] for e in rest.json()["items"]]
+    assert len(ids) == len(set(ids)) == 3
+    assert rest.json()["next_cursor"] is None
+
+    newest = page["items"][0]["occurred_at"]
+    until_newest = await client.get(AUDIT, params={**mine, "until": newest}, headers=admin.headers)
+    assert newest not in [e["occurred_at"] for e in until_newest.json()["items"]]
+    since_newest = await client.get(AUDIT, params={**mine, "since": newest}, headers=admin.headers)
+    assert [e["id"] for e in since_newest.json()["items"]] == [page["items"][0]["id"]]
+
+    backwards = await client.get(
+        AUDIT, params={"since": newest, "until": newest}, headers=admin.headers
+    )
+    assert backwards.status_code == 422
+    assert (
+        await client.get(AUDIT, params={"type": "x' OR 1=1"}, headers=admin.headers)
+    ).status_code == 422
+    assert (
+        await client.get(AUDIT, params={"cursor": "nope"}, headers=admin.headers)
+    ).status_code == 422

@@ -149,7 +149,7 @@ MODULES: tuple[Module, ...] = (
     Module(
         "audit",
         _audit,
-        routers=(audit_http.me_router,),
+        routers=(audit_http.me_router, audit_http.admin_router),
         wired=(audit_http,),
         tables=audit_orm,
     ),

@@ -8,7 +8,10 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from gatehouse.modules.audit.adapters.trail import AsyncpgAuditEventViews, audit_subscriptions
-from gatehouse.modules.audit.application.queries import ListAuditEventsHandler
+from gatehouse.modules.audit.application.queries import (
+    ListAuditEventsHandler,
+    SearchAuditEventsHandler,
+)
 
 
 class AuditContainer(containers.DeclarativeContainer):
@@ -18,3 +21,4 @@ class AuditContainer(containers.DeclarativeContainer):
     subscriptions = providers.Singleton(audit_subscriptions, clock)
     views = providers.Singleton(AsyncpgAuditEventViews, read_pool)
     list_events = providers.Singleton(ListAuditEventsHandler, views)
+    search_events = providers.Singleton(SearchAuditEventsHandler, views)

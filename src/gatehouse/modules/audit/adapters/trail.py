@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.modules.audit.adapters.orm import audit_event_table
-from gatehouse.modules.audit.application.ports import AuditEventViews
+from gatehouse.modules.audit.application.ports import AuditEventViews, AuditFilter
 from gatehouse.modules.audit.application.public import (
     AuditTrail,
     SecurityEvent,
@@ -67,23 +67,42 @@ def audit_subscriptions(clock: Clock) -> list[Subscription[Any]]:
     ]
 
 
-_FOR_USER = """
-SELECT id, occurred_at, type, user_id, session_id, ip, user_agent, details::text AS details
-FROM audit_event
-WHERE user_id = $1 AND ($2::uuid IS NULL OR id < $2)
-ORDER BY id DESC
-LIMIT $3
-"""
+_COLUMNS = "id, occurred_at, type, user_id, session_id, ip, user_agent, details::text AS details"
+
+
+def _search_sql(where: AuditFilter, before: uuid.UUID | None) -> tuple[str, list[object]]:
+    """Only the conditions given, so each shape of query is planned with its own index
+    (``(user_id, id)``, ``(type, id)``, or the primary key), never a catch-all generic plan."""
+    conditions: list[str] = []
+    args: list[object] = []
+    for column, op, value in (
+        ("user_id", "=", where.user_id),
+        ("type", "=", where.type),
+        ("occurred_at", ">=", where.since),
+        ("occurred_at", "<", where.until),
+        ("id", "<", before),
+    ):
+        if value is not None:
+            args.append(value)
+            conditions.append(f"{column} {op} ${len(args)}")
+    where_sql = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    args.append(None)  # the limit's place
+    # Column names and operators come from the fixed list above; every value is a parameter.
+    limit = f"LIMIT ${len(args)}"
+    sql = f"SELECT {_COLUMNS} FROM audit_event {where_sql} ORDER BY id DESC {limit}"  # noqa: S608
+    return sql, args
 
 
 class AsyncpgAuditEventViews(AuditEventViews):
     def __init__(self, pool: ReadPool) -> None:
         self._pool = pool
 
-    async def for_user(
-        self, user_id: uuid.UUID, *, limit: int, before: uuid.UUID | None
+    async def search(
+        self, where: AuditFilter, *, limit: int, before: uuid.UUID | None
     ) -> list[AuditEvent]:
-        rows = await self._pool.fetch(_FOR_USER, user_id, before, limit)
+        sql, args = _search_sql(where, before)
+        args[-1] = limit
+        rows = await self._pool.fetch(sql, *args)
         return [
             AuditEvent(
                 id=row["id"],

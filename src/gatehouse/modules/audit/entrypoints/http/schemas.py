@@ -34,3 +34,16 @@ class AuditEventOut(OutSchema):
 class AuditEventPageOut(OutSchema):
     items: list[AuditEventOut]
     next_cursor: str | None
+
+
+class AdminAuditEventOut(AuditEventOut):
+    user_id: uuid.UUID | None
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> AdminAuditEventOut:
+        return cls(**AuditEventOut.of(event).model_dump(), user_id=event.user_id)
+
+
+class AdminAuditEventPageOut(OutSchema):
+    items: list[AdminAuditEventOut]
+    next_cursor: str | None
