@@ -36,7 +36,7 @@ from gatehouse.modules.accounts.application.public import (
     InvalidCredentials,
     ReauthFailed,
 )
-from gatehouse.modules.accounts.domain.model import Email
+from gatehouse.modules.accounts.domain.model import Email, MfaSummary
 from tests.contract.conftest import CommittedUsers
 from tests.support.builders import T0, a_user, unique_email
 from tests.support.clock import FixedClock
@@ -120,7 +120,7 @@ class RealSide:
         verified: bool = True,
     ) -> uuid.UUID:
         hashed = await self._hasher.hash(password)
-        user = a_user(Email(email), password_hash=hashed.value)
+        user = a_user(Email(email), password_hash=hashed.value, display_name=None)
         user.roles = roles
         if verified:
             user.mark_email_verified(T0)
@@ -248,6 +248,20 @@ async def test_get_looks_an_account_up_by_id(side: Side) -> None:
     )
     assert found == await side.directory.authenticate(email, PASSWORD)
     assert await side.directory.get(uuid.uuid4()) is None
+
+
+async def test_the_profile_is_the_snapshot_with_what_an_administrator_sees(side: Side) -> None:
+    email = an_address()
+    user_id = await side.an_account(email, PASSWORD)
+
+    profile = await side.directory.profile(user_id)
+
+    assert profile is not None
+    assert profile.account == await side.directory.get(user_id)
+    assert profile.display_name is None  # none given
+    assert profile.created_at.tzinfo is not None
+    assert profile.mfa == MfaSummary()  # no second factor yet
+    assert await side.directory.profile(uuid.uuid4()) is None
 
 
 async def test_a_disabled_account_no_longer_signs_in_and_shows_as_disabled(side: Side) -> None:

@@ -33,7 +33,7 @@ from gatehouse.modules.accounts.domain.model import MfaSummary
 from gatehouse.modules.audit.adapters.orm import audit_event_table
 from gatehouse.modules.audit.application.public import SecurityEvent
 from gatehouse.modules.auth.adapters.events import auth_subscriptions
-from gatehouse.modules.auth.application.ports import AuthUnitOfWork, DeviceHistory
+from gatehouse.modules.auth.application.ports import AuthUnitOfWork, DeviceHistory, SessionSummary
 from gatehouse.modules.auth.domain.events import SessionsEnded
 from gatehouse.modules.auth.domain.mfa import MfaChallenge
 from gatehouse.modules.auth.domain.model import RefreshToken, Session
@@ -359,6 +359,21 @@ async def test_active_sessions_are_listed_newest_first(side: Side) -> None:
     await add_sessions(side, a_session(uuid.uuid4()))  # someone else's
 
     assert await active_ids(side, user_id) == [third.id, second.id, first.id]
+
+
+async def test_the_summary_counts_active_sessions_and_the_latest_sign_in(side: Side) -> None:
+    user_id = uuid.uuid4()
+    async with side.uow() as tx:
+        assert await tx.sessions.summary(user_id, LATER) == SessionSummary(0, None)
+    old = a_session(user_id, now=T0 - timedelta(days=60))  # expired by LATER
+    ended = a_session(user_id)
+    ended.revoke(T0, "logout")
+    live, newest = a_session(user_id), a_session(user_id, now=T0 + timedelta(minutes=1))
+    await add_sessions(side, old, ended, live, newest, a_session(uuid.uuid4()))
+
+    async with side.uow() as tx:
+        summary = await tx.sessions.summary(user_id, LATER)
+    assert summary == SessionSummary(active=2, last_sign_in=T0 + timedelta(minutes=1))
 
 
 async def test_active_sessions_are_paged_with_limit_and_before(side: Side) -> None:

@@ -260,3 +260,35 @@ async def test_the_audit_log_filters_by_user_type_and_time_and_pages(
     assert (
         await client.get(AUDIT, params={"cursor": "nope"}, headers=admin.headers)
     ).status_code == 422
+
+
+async def test_a_users_status_shows_sessions_second_factors_and_access(
+    client: httpx.AsyncClient, settings: Settings, admin: Admin
+) -> None:
+    target = await member(client, settings)
+    await login(client, target.email)  # a second session
+    path = f"{ADMIN_USERS}/{target.id}"
+    assert_problem(await client.get(path, headers=bearer(target.pair)), 403, "role_required")
+
+    status = (await client.get(path, headers=admin.headers)).json()
+    assert status["id"] == target.id
+    assert status["email"] == target.email
+    assert (status["is_active"], status["email_verified"]) == (True, True)
+    assert status["roles"] == ["user"]
+    assert status["mfa"] == {"totp": False, "email": False, "backup_codes_remaining": 0}
+    assert status["sessions"]["active"] == 2
+    assert status["sessions"]["last_sign_in"] is not None
+    assert status["identities"] == []
+
+    await patch(client, admin.headers, target.id, {"is_active": False})
+    after = (await client.get(path, headers=admin.headers)).json()
+    assert (after["is_active"], after["sessions"]["active"]) == (False, 0)
+    assert after["sessions"]["last_sign_in"] == status["sessions"]["last_sign_in"]
+
+    admin_status = (await client.get(f"{ADMIN_USERS}/{admin.id}", headers=admin.headers)).json()
+    assert admin_status["mfa"]["totp"] is True
+    assert admin_status["roles"] == ["user", "admin"]
+    missing = await client.get(
+        f"{ADMIN_USERS}/00000000-0000-4000-8000-000000000000", headers=admin.headers
+    )
+    assert_problem(missing, 404, "user_not_found")

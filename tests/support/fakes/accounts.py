@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from gatehouse.modules.accounts.application.ports import (
     AccountsUnitOfWork,
@@ -15,6 +15,7 @@ from gatehouse.modules.accounts.application.ports import (
 )
 from gatehouse.modules.accounts.application.public import (
     AccountDirectory,
+    AccountProfile,
     AccountSnapshot,
     InvalidCredentials,
     ReauthFailed,
@@ -23,6 +24,7 @@ from gatehouse.modules.accounts.application.views import UserView, UserViews
 from gatehouse.modules.accounts.domain.errors import EmailAlreadyRegistered
 from gatehouse.modules.accounts.domain.model import (
     Email,
+    MfaSummary,
     OneTimeToken,
     PasswordHash,
     TokenPurpose,
@@ -180,6 +182,8 @@ class FakeAccountDirectory(AccountDirectory):
         self.email_verified = email_verified
         self.active = True
         self.reauthenticated = 0
+        self.display_name: str | None = None
+        self.created_at = datetime(2026, 1, 1, tzinfo=UTC)
 
     def _snapshot(self) -> AccountSnapshot:
         return AccountSnapshot(
@@ -203,3 +207,8 @@ class FakeAccountDirectory(AccountDirectory):
 
     async def get(self, user_id: uuid.UUID) -> AccountSnapshot | None:
         return self._snapshot() if user_id == self.user_id else None
+
+    async def profile(self, user_id: uuid.UUID) -> AccountProfile | None:
+        if user_id != self.user_id:
+            return None
+        return AccountProfile(self._snapshot(), self.display_name, self.created_at, MfaSummary())

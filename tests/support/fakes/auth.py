@@ -23,6 +23,7 @@ from gatehouse.modules.auth.application.ports import (
     RefreshTokenRepository,
     SessionRepository,
     SessionRevocations,
+    SessionSummary,
     SignInAttempt,
 )
 from gatehouse.modules.auth.domain.errors import TooManyAttempts
@@ -238,6 +239,13 @@ class InMemorySessionRepository(SessionRepository):
             if s.user_id == user_id and s.is_active(now) and (before is None or s.id < before)
         ]
         return sorted(active, key=lambda s: s.id, reverse=True)[:limit]
+
+    async def summary(self, user_id: uuid.UUID, now: datetime) -> SessionSummary:
+        mine = [s for s in self._state.sessions.values() if s.user_id == user_id]
+        return SessionSummary(
+            active=sum(s.is_active(now) for s in mine),
+            last_sign_in=max((s.created_at for s in mine), default=None),
+        )
 
     async def device_history(self, user_id: uuid.UUID, user_agent: str | None) -> DeviceHistory:
         mine = [s for s in self._state.sessions.values() if s.user_id == user_id]

@@ -51,6 +51,7 @@ from gatehouse.modules.auth.application.signing_in import (
     VerifyMfaHandler,
 )
 from gatehouse.modules.auth.application.step_up import StepUpHandler
+from gatehouse.modules.auth.application.user_status import GetUserStatusHandler
 from gatehouse.modules.auth.domain.lockout import LockoutPolicy
 from gatehouse.modules.auth.domain.mfa import MfaMethod
 
@@ -239,6 +240,9 @@ class AuthContainer(containers.DeclarativeContainer):
     list_sessions = providers.Singleton(ListSessionsHandler, uow=uow.provider, clock=clock)
     end_session = providers.Singleton(EndSessionHandler, uow=uow.provider, clock=clock)
     end_all_sessions = providers.Singleton(EndAllSessionsHandler, uow=uow.provider, clock=clock)
+    user_status = providers.Singleton(
+        GetUserStatusHandler, accounts=accounts, uow=uow.provider, clock=clock
+    )
     logout = providers.Singleton(
         LogoutHandler, uow=uow.provider, tokens=refresh_tokens, end=end_session
     )

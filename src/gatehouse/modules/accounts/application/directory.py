@@ -6,7 +6,11 @@ import uuid
 from collections.abc import Callable
 
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, PasswordHasher
-from gatehouse.modules.accounts.application.public import AccountDirectory, AccountSnapshot
+from gatehouse.modules.accounts.application.public import (
+    AccountDirectory,
+    AccountProfile,
+    AccountSnapshot,
+)
 from gatehouse.modules.accounts.application.reauth import reauthenticate
 from gatehouse.modules.accounts.application.views import UserView, UserViews
 from gatehouse.modules.accounts.domain.errors import (
@@ -89,3 +93,14 @@ class AccountsDirectory(AccountDirectory):
     async def get(self, user_id: uuid.UUID) -> AccountSnapshot | None:
         view = await self._views.get(user_id)
         return None if view is None else _snapshot_of_view(view)
+
+    async def profile(self, user_id: uuid.UUID) -> AccountProfile | None:
+        view = await self._views.get(user_id)
+        if view is None:
+            return None
+        return AccountProfile(
+            account=_snapshot_of_view(view),
+            display_name=view.display_name,
+            created_at=view.created_at,
+            mfa=view.mfa,
+        )

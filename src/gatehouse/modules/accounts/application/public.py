@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from gatehouse.modules.accounts.domain.errors import (
@@ -30,6 +31,7 @@ __all__ = [
     "AccountDeleted",
     "AccountDirectory",
     "AccountDisabled",
+    "AccountProfile",
     "AccountSnapshot",
     "EmailNotVerified",
     "InvalidCredentials",
@@ -59,6 +61,16 @@ class AccountSnapshot:
     locale: str | None = None  # the language of the account's mails, when saved
 
 
+@dataclass(frozen=True, slots=True)
+class AccountProfile:
+    """The account as an administrator sees it (``GET /admin/users/{id}``)."""
+
+    account: AccountSnapshot
+    display_name: str | None
+    created_at: datetime
+    mfa: MfaSummary
+
+
 class AccountDirectory(Protocol):
     async def authenticate(self, email: str, password: str) -> AccountSnapshot:
         """Return the account for these credentials.
@@ -76,4 +88,8 @@ class AccountDirectory(Protocol):
 
     async def get(self, user_id: uuid.UUID) -> AccountSnapshot | None:
         """From the read side: one primary-key read, no aggregate (hot paths use it)."""
+        ...
+
+    async def profile(self, user_id: uuid.UUID) -> AccountProfile | None:
+        """The same read, with what an administrator is shown besides."""
         ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.modules.auth.adapters.mfa_repositories import (
@@ -20,6 +20,7 @@ from gatehouse.modules.auth.application.ports import (
     MfaRepository,
     RefreshTokenRepository,
     SessionRepository,
+    SessionSummary,
 )
 from gatehouse.modules.auth.domain.model import RefreshToken, Session
 from gatehouse.shared.persistence import SqlAlchemyUnitOfWork
@@ -57,6 +58,20 @@ class SqlAlchemySessionRepository(SessionRepository):
         if before is not None:
             stmt = stmt.where(t.c.id < before)
         return list((await self._session.execute(stmt)).scalars())
+
+    async def summary(self, user_id: uuid.UUID, now: datetime) -> SessionSummary:
+        t = session_table
+        active = and_(
+            t.c.revoked_at.is_(None), t.c.idle_expires_at > now, t.c.absolute_expires_at > now
+        )
+        row = (
+            await self._session.execute(
+                select(func.count().filter(active), func.max(t.c.created_at)).where(
+                    t.c.user_id == user_id
+                )
+            )
+        ).one()
+        return SessionSummary(active=row[0], last_sign_in=row[1])
 
     async def device_history(self, user_id: uuid.UUID, user_agent: str | None) -> DeviceHistory:
         t = session_table

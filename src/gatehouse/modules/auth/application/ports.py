@@ -30,11 +30,21 @@ class SessionRepository(Protocol):
         """Whether the user signed in before, and from this user agent."""
         ...
 
+    async def summary(self, user_id: uuid.UUID, now: datetime) -> SessionSummary:
+        """How many sessions of the user are active at ``now``, and when the latest began."""
+        ...
+
     async def revoke_all(
         self, user_id: uuid.UUID, now: datetime, reason: str, *, keep: uuid.UUID | None = None
     ) -> list[uuid.UUID]:
         """End every active session of the user (but ``keep``); return their ids."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    active: int
+    last_sign_in: datetime | None  # the newest session's start, ended or not
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,10 @@
-"""Auth's part of the admin API (``/api/v1/admin``, role ``admin``): a user's sessions."""
+"""Auth's part of the admin API (``/api/v1/admin``, role ``admin``): a user's status and
+sessions."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from dependency_injector.wiring import inject
@@ -10,14 +12,79 @@ from fastapi import APIRouter, Depends, status
 
 from gatehouse.modules.accounts.application.public import AccountDirectory, UserNotFound
 from gatehouse.modules.auth.application.sessions import EndAllSessions, EndAllSessionsHandler
+from gatehouse.modules.auth.application.user_status import GetUserStatusHandler, UserStatus
 from gatehouse.shared.http.di import Provide
 from gatehouse.shared.http.routing import JsonRoute, problems
+from gatehouse.shared.http.schemas import OutSchema
 from gatehouse.shared.http.security import Client, RequireRole
 from gatehouse.shared.principal import Principal
 
 admin_router = APIRouter(prefix="/api/v1/admin", tags=["admin"], route_class=JsonRoute)
 
 Admin = Annotated[Principal, RequireRole("admin")]
+
+
+class MfaStatusOut(OutSchema):
+    totp: bool
+    email: bool
+    backup_codes_remaining: int
+
+
+class SessionStatusOut(OutSchema):
+    active: int
+    last_sign_in: datetime | None
+
+
+class UserStatusOut(OutSchema):
+    id: uuid.UUID
+    email: str
+    email_verified: bool
+    display_name: str | None
+    roles: list[str]
+    is_active: bool
+    created_at: datetime
+    mfa: MfaStatusOut
+    sessions: SessionStatusOut
+    identities: list[str]
+
+    @classmethod
+    def of(cls, status: UserStatus) -> UserStatusOut:
+        profile, account = status.profile, status.profile.account
+        return cls(
+            id=account.user_id,
+            email=account.email,
+            email_verified=account.email_verified,
+            display_name=profile.display_name,
+            roles=list(account.roles),
+            is_active=account.is_active,
+            created_at=profile.created_at,
+            mfa=MfaStatusOut(
+                totp=profile.mfa.totp,
+                email=profile.mfa.email,
+                backup_codes_remaining=profile.mfa.backup_codes_remaining,
+            ),
+            sessions=SessionStatusOut(
+                active=status.sessions.active, last_sign_in=status.sessions.last_sign_in
+            ),
+            identities=list(status.identities),
+        )
+
+
+@admin_router.get(
+    "/users/{user_id}",
+    operation_id="admin_get_user",
+    summary="A user's status: account, second factors, sessions, linked identities",
+    dependencies=[RequireRole("admin")],
+    responses=problems(401, 403, 404, 422, 503),
+)
+@inject
+async def get_user(
+    user_id: uuid.UUID,
+    handler: GetUserStatusHandler = Depends(Provide["auth.user_status"]),  # noqa: B008
+) -> UserStatusOut:
+    """Active, verified, roles, second factors, how many sessions are active and when the
+    latest sign-in was, and the linked sign-in providers (none until social login)."""
+    return UserStatusOut.of(await handler(user_id))
 
 
 @admin_router.post(
