@@ -1,4 +1,5 @@
-"""``gatehouse serve | migrate | worker | create-admin | keys rotate | keys list | db shell``."""
+"""``gatehouse serve | migrate | worker | create-admin | keys rotate | keys list | db shell``,
+``gatehouse users show | disable | enable | revoke-sessions EMAIL``."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 
 from gatehouse.main.embedded import embedded_infrastructure
 from gatehouse.main.logging import configure_logging
+from gatehouse.main.operator_cli import USER_COMMANDS, add_user_commands, run_user_command
 from gatehouse.main.secrets import SecretsError
 from gatehouse.main.settings import Settings
 from gatehouse.modules.auth.adapters.keys import (
@@ -293,6 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="psql on the configured database, or the embedded one (started for the session); "
         "arguments after `shell` go to psql, e.g. gatehouse db shell -c 'SELECT 1'",
     )
+    # --- operator's user commands: gatehouse users show|disable|enable|revoke-sessions EMAIL ---
+    users = sub.add_parser("users", help="look up a user and act on their account")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add_user_commands(users_sub)
+    # --- end of the operator's user commands ---
     return parser
 
 
@@ -355,6 +362,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             _keys(settings, args.keys_command)
         elif args.command == "db":
             return _db_shell(settings, psql_args)
+        # --- operator's user commands (gatehouse.main.operator_cli) ---
+        elif args.command == "users" and args.users_command in USER_COMMANDS:
+            with embedded_infrastructure(settings) as resolved:  # the container needs Redis
+                migrate(resolved)  # like create-admin: works on a fresh database
+                return asyncio.run(run_user_command(resolved, args))
+        # --- end of the operator's user commands ---
     except (SecretsError, KeyConfigurationError) as error:
         print(f"refusing to start: {error}", file=sys.stderr)
         return 2

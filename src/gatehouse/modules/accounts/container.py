@@ -26,6 +26,7 @@ from gatehouse.modules.accounts.application.email_change import (
     ConfirmEmailChangeHandler,
     RequestEmailChangeHandler,
 )
+from gatehouse.modules.accounts.application.lookup import FindUserHandler
 from gatehouse.modules.accounts.application.mail_requests import (
     AccountMailResolver,
     MailRequestKind,
@@ -130,3 +131,5 @@ class AccountsContainer(containers.DeclarativeContainer):
     create_admin = providers.Singleton(
         CreateAdminHandler, uow=uow.provider, hasher=hasher, policy=policy, clock=clock
     )
+    # The operator's command line finds users by address (gatehouse users show|disable|...).
+    find_user = providers.Singleton(FindUserHandler, uow=uow.provider, views=views)

@@ -5,6 +5,11 @@ travel in access tokens): accounts records ``AccountDisabled`` / ``RolesChanged`
 handlers end the sessions in the same transaction. Changing roles is a sensitive change, so it
 takes the administrator's step-up proof. Each change is an audit event naming the acting
 administrator.
+
+The operator's command line (``gatehouse users disable|enable``) goes through the same use case
+without an administrator account: ``admin_id`` is ``None`` and ``operator`` names who acted
+(``cli:<OS user>``); the audit event then carries ``operator`` instead of ``admin_id``. Changing
+roles takes an administrator's step-up proof, so it stays an administrator's action.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from gatehouse.shared.step_up import StepUpProof
 
 @dataclass(frozen=True, slots=True)
 class UpdateUser:
-    admin_id: uuid.UUID
+    admin_id: uuid.UUID | None  # None: an operator on the command line, named by ``operator``
     user_id: uuid.UUID
     is_active: bool | None = None
     roles: tuple[str, ...] | None = None
@@ -39,6 +44,20 @@ class UpdateUser:
     proof: StepUpProof | None = None  # the administrator's, needed to change roles
     ip: str | None = None
     user_agent: str | None = None
+    operator: str | None = None  # who acted when no administrator account did (``cli:alice``)
+
+    def __post_init__(self) -> None:
+        if (self.admin_id is None) == (self.operator is None):
+            msg = "an update names either an administrator or an operator"
+            raise ValueError(msg)
+
+    @property
+    def actor(self) -> dict[str, str]:
+        """Who acted, as the audit event's details name them."""
+        if self.admin_id is not None:
+            return {"admin_id": str(self.admin_id)}
+        assert self.operator is not None
+        return {"operator": self.operator}
 
 
 def parse_roles(names: tuple[str, ...]) -> tuple[Role, ...]:
@@ -62,7 +81,7 @@ class UpdateUserHandler:
     async def __call__(self, cmd: UpdateUser) -> UserView:
         roles = None if cmd.roles is None else parse_roles(cmd.roles)
         if roles is not None:
-            if cmd.proof is None:
+            if cmd.proof is None or cmd.admin_id is None:
                 raise ReauthFailed("changing roles needs your password or a code")
             check_proof(cmd.proof, cmd.admin_id)
         if cmd.user_id == cmd.admin_id and (cmd.is_active is False or roles is not None):
@@ -77,6 +96,7 @@ class UpdateUserHandler:
                 changes["email_verified"] = str(cmd.email_verified).lower()
             if roles is not None and user.set_roles(roles, now):
                 changes["roles"] = ",".join(user.roles)
+                assert cmd.admin_id is not None  # checked with the proof above
                 uow.record(RolesChanged(user_id=user.id, roles=user.roles, by=cmd.admin_id))
             if cmd.is_active is not None and user.set_active(cmd.is_active, now):
                 changes["is_active"] = str(cmd.is_active).lower()
@@ -89,7 +109,7 @@ class UpdateUserHandler:
                         user_id=user.id,
                         ip=cmd.ip,
                         user_agent=cmd.user_agent,
-                        details={"admin_id": str(cmd.admin_id), **changes},
+                        details={**cmd.actor, **changes},
                     )
                 )
             await uow.commit()

@@ -48,11 +48,11 @@ class MfaSummaryChanged(DomainEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccountDisabled(DomainEvent):
-    """An administrator (``by``) disabled the account: every session ends at once, refresh
-    included."""
+    """An administrator (``by``; ``None`` for an operator on the command line) disabled the
+    account: every session ends at once, refresh included."""
 
     user_id: uuid.UUID
-    by: uuid.UUID
+    by: uuid.UUID | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -56,6 +56,7 @@ class EndAllSessions:
     user_id: uuid.UUID
     reason: str
     by: uuid.UUID | None = None  # the administrator who ended them, when not the user
+    operator: str | None = None  # or the operator on the command line (``cli:alice``)
     ip: str | None = None
     user_agent: str | None = None
 
@@ -144,12 +145,15 @@ class EndAllSessionsHandler:
         self._uow = uow
         self._clock = clock
 
-    async def __call__(self, cmd: EndAllSessions) -> None:
+    async def __call__(self, cmd: EndAllSessions) -> int:
+        """How many sessions ended."""
         async with self._uow() as uow:
             ended = await uow.sessions.revoke_all(cmd.user_id, self._clock.now(), cmd.reason)
             details = {"reason": cmd.reason, "sessions": str(len(ended))}
             if cmd.by is not None:
                 details["admin_id"] = str(cmd.by)
+            if cmd.operator is not None:
+                details["operator"] = cmd.operator
             uow.record(
                 SecurityEvent(
                     type="auth.all_sessions_ended",
@@ -161,3 +165,4 @@ class EndAllSessionsHandler:
             )
             uow.record(SessionsEnded(session_ids=tuple(ended)))
             await uow.commit()
+        return len(ended)
