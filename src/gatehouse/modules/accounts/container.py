@@ -11,6 +11,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from gatehouse.modules.accounts.adapters import imported_hashes
 from gatehouse.modules.accounts.adapters.common_passwords import load_common_passwords
 from gatehouse.modules.accounts.adapters.password_hasher import BcryptPasswordHasher
 from gatehouse.modules.accounts.adapters.repositories import (
@@ -26,6 +27,7 @@ from gatehouse.modules.accounts.application.email_change import (
     ConfirmEmailChangeHandler,
     RequestEmailChangeHandler,
 )
+from gatehouse.modules.accounts.application.import_users import ImportUsersHandler
 from gatehouse.modules.accounts.application.mail_requests import (
     AccountMailResolver,
     MailRequestKind,
@@ -129,4 +131,10 @@ class AccountsContainer(containers.DeclarativeContainer):
     update_user = providers.Singleton(UpdateUserHandler, uow=uow.provider, views=views, clock=clock)
     create_admin = providers.Singleton(
         CreateAdminHandler, uow=uow.provider, hasher=hasher, policy=policy, clock=clock
+    )
+    import_users = providers.Singleton(
+        ImportUsersHandler,
+        uow=uow.provider,
+        hash_problem=providers.Object(imported_hashes.problem),
+        clock=clock,
     )
