@@ -70,6 +70,7 @@ class ImportUsers:
 class SkippedUser:
     email: str  # as it was sent
     reason: str
+    index: int  # its place in the command's ``users``
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,24 +98,25 @@ class ImportUsersHandler:
             )
         now = self._clock.now()
         skipped: list[SkippedUser] = []
-        accepted: list[tuple[ImportedUser, User]] = []
+        accepted: list[tuple[int, ImportedUser, User]] = []
         seen: set[Email] = set()
-        for item in cmd.users:
+        for index, item in enumerate(cmd.users):
             user_or_reason = self._user(item, cmd.may_grant_admin, now)
             if isinstance(user_or_reason, str):
-                skipped.append(SkippedUser(item.email, user_or_reason))
+                skipped.append(SkippedUser(item.email, user_or_reason, index))
             elif user_or_reason.email in seen:  # the first one wins
-                skipped.append(SkippedUser(item.email, DUPLICATE))
+                skipped.append(SkippedUser(item.email, DUPLICATE, index))
             else:
                 seen.add(user_or_reason.email)
-                accepted.append((item, user_or_reason))
+                accepted.append((index, item, user_or_reason))
         async with self._uow() as uow:
-            created = await uow.users.add_unregistered([user for _, user in accepted])
+            created = await uow.users.add_unregistered([user for _, _, user in accepted])
             skipped.extend(
-                SkippedUser(item.email, ALREADY_EXISTS)
-                for item, user in accepted
+                SkippedUser(item.email, ALREADY_EXISTS, index)
+                for index, item, user in accepted
                 if user.email not in created
             )
+            skipped.sort(key=lambda s: s.index)
             details = {"created": str(len(created)), "skipped": str(len(skipped))}
             if cmd.admin_id is not None:
                 details["admin_id"] = str(cmd.admin_id)
