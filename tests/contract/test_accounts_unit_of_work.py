@@ -160,3 +160,33 @@ async def test_a_user_read_in_a_unit_of_work_is_usable_after_it(uow: UowFactory)
 
     assert loaded is not None
     assert loaded.email == user.email
+
+
+async def test_add_unregistered_adds_only_the_new_addresses_and_names_them(
+    uow: UowFactory,
+) -> None:
+    taken = a_user()
+    await register(uow, taken)
+    fresh = a_user(display_name=None, password_hash=None)
+    fresh.roles = ("user", "admin")
+    fresh.email_verified_at = T0
+    again = a_user(taken.email)
+    async with uow() as tx:
+        added = await tx.users.add_unregistered([fresh, again])
+        assert added == frozenset({fresh.email})
+        assert await tx.users.add_unregistered([]) == frozenset()
+        await tx.commit()
+
+    async with uow() as tx:
+        stored = await tx.users.get_by_email(fresh.email)
+        assert stored is not None
+        assert (stored.id, stored.roles, stored.password_hash, stored.display_name) == (
+            fresh.id,
+            ("user", "admin"),
+            None,
+            None,
+        )
+        assert stored.email_verified_at == T0
+        kept = await tx.users.get_by_email(taken.email)
+        assert kept is not None
+        assert kept.id == taken.id

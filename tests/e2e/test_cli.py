@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -239,3 +240,46 @@ def test_serve_stopped_with_sigterm_stops_its_embedded_redis(
     assert not socket.exists()
     assert (data_dir / "redis" / "dump.rdb").is_file()
     assert "Traceback" not in (tmp_path / "sigterm.log").read_text()
+
+
+async def test_users_import_skips_bad_lines_and_a_second_run_creates_nothing(
+    settings: Settings, tmp_path: Path
+) -> None:
+    emails = [unique_email("imported") for _ in range(3)]
+    django = "pbkdf2_sha256$1000000$seasalt$r1uLUxoxpP2Ued/qxvmje7UH9PUJBkRrvf9gGPL7Cps="
+    lines = [
+        json.dumps({"email": emails[0], "password_hash": django, "email_verified": True}),
+        "{not json",
+        json.dumps({"email": emails[1], "display_name": "Bo", "roles": ["user", "admin"]}),
+        json.dumps({"email": unique_email("bad-hash"), "password_hash": "$2b$10$short"}),
+        "",
+        json.dumps({"email": emails[2], "colour": "blue"}),
+        json.dumps({"email": emails[0].upper()}),
+    ]
+    source = tmp_path / "users.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    first = gatehouse(settings, "users", "import", str(source))
+    assert first.returncode == 0, first.stderr
+    assert "created 2, skipped 4 (0 already existed, 2 bad lines)" in first.stdout
+    assert "line 2: skipped: not JSON" in first.stderr
+    assert "line 4: " in first.stderr
+    assert "malformed bcrypt hash" in first.stderr
+    assert "line 6: skipped: unknown fields: colour" in first.stderr
+    assert "line 7: " in first.stderr
+    assert "duplicate in this request" in first.stderr
+    assert "importing: 7/7 lines (100%), 2 created, 4 skipped" in first.stderr
+    roles = await sql(settings, "SELECT roles FROM accounts_user WHERE email = $1", emails[1])
+    assert roles == ["user", "admin"]  # the operator may import administrators
+    stored = "SELECT password_hash FROM accounts_user WHERE email = $1"
+    assert await sql(settings, stored, emails[0]) == django
+
+    again = gatehouse(settings, "users", "import", str(source))
+    assert again.returncode == 0, again.stderr
+    assert "created 0, skipped 6 (2 already existed, 2 bad lines)" in again.stdout
+
+
+def test_users_import_of_a_missing_file_says_so(settings: Settings, tmp_path: Path) -> None:
+    result = gatehouse(settings, "users", "import", str(tmp_path / "absent.jsonl"))
+    assert result.returncode == 2
+    assert "no such file" in result.stderr

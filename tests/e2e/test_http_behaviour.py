@@ -291,6 +291,7 @@ async def test_openapi_describes_every_route_with_stable_operation_ids(
         ("/api/v1/admin/users/{user_id}", "get"): "admin_get_user",
         ("/api/v1/admin/audit-events", "get"): "admin_audit_events_list",
         ("/api/v1/admin/users/{user_id}/sessions/revoke", "post"): "admin_revoke_user_sessions",
+        ("/api/v1/admin/users/import", "post"): "admin_import_users",
         ("/api/v1/auth/password/reset", "post"): "auth_password_reset",
         ("/api/v1/auth/login", "post"): "auth_login",
         ("/api/v1/auth/refresh", "post"): "auth_refresh",

@@ -4,6 +4,7 @@ tests/contract/test_account_directory.py and tests/contract/test_user_views.py).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -56,6 +57,12 @@ class InMemoryUserRepository(UserRepository):
 
     async def get_by_email(self, email: Email) -> User | None:
         return next((u for u in self._state.users.values() if u.email == email), None)
+
+    async def add_unregistered(self, users: Sequence[User]) -> frozenset[Email]:
+        taken = {u.email for u in self._state.users.values()}
+        added = [user for user in users if user.email not in taken]
+        self._state.users.update((user.id, user) for user in added)
+        return frozenset(user.email for user in added)
 
     async def delete(self, user: User) -> None:
         del self._state.users[user.id]

@@ -11,6 +11,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from gatehouse.modules.accounts.adapters import imported_hashes
 from gatehouse.modules.accounts.adapters.common_passwords import load_common_passwords
 from gatehouse.modules.accounts.adapters.password_hasher import BcryptPasswordHasher
 from gatehouse.modules.accounts.adapters.repositories import (
@@ -26,6 +27,7 @@ from gatehouse.modules.accounts.application.email_change import (
     ConfirmEmailChangeHandler,
     RequestEmailChangeHandler,
 )
+from gatehouse.modules.accounts.application.import_users import ImportUsersHandler
 from gatehouse.modules.accounts.application.lookup import FindUserHandler
 from gatehouse.modules.accounts.application.mail_requests import (
     AccountMailResolver,
@@ -133,3 +135,9 @@ class AccountsContainer(containers.DeclarativeContainer):
     )
     # The operator's command line finds users by address (gatehouse users show|disable|...).
     find_user = providers.Singleton(FindUserHandler, uow=uow.provider, views=views)
+    import_users = providers.Singleton(
+        ImportUsersHandler,
+        uow=uow.provider,
+        hash_problem=providers.Object(imported_hashes.problem),
+        clock=clock,
+    )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, true, update
+from sqlalchemy import select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.modules.accounts.adapters.orm import (
@@ -49,9 +50,48 @@ class SqlAlchemyUserRepository(UserRepository):
         stmt = select(User).where(user_table.c.email == email)
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
+    async def add_unregistered(self, users: Sequence[User]) -> frozenset[Email]:
+        if not users:
+            return frozenset()
+        rows = await self._session.execute(
+            _ADD_UNREGISTERED,
+            {
+                "ids": [u.id for u in users],
+                "emails": [u.email.value for u in users],
+                "hashes": [
+                    None if u.password_hash is None else u.password_hash.value for u in users
+                ],
+                "names": [None if u.display_name is None else u.display_name.value for u in users],
+                "verified": [u.email_verified_at for u in users],
+                "roles": [",".join(u.roles) for u in users],
+                "created": [u.created_at for u in users],
+            },
+        )
+        return frozenset(Email(email) for email in rows.scalars())
+
     async def delete(self, user: User) -> None:
         await self._session.delete(user)  # one-time tokens go with it (ON DELETE CASCADE)
         await self._session.flush()
+
+
+# One statement for a whole batch: the columns travel as arrays (seven parameters whatever the
+# batch size, one cached prepared statement), and the unique email constraint decides which rows
+# are new. Role names hold no comma (``Role``), so a row's roles travel joined.
+_ADD_UNREGISTERED = text(
+    """
+    INSERT INTO accounts_user
+        (id, email, password_hash, display_name, email_verified_at, roles, created_at, updated_at)
+    SELECT u.id, u.email, u.password_hash, u.display_name, u.verified_at,
+           string_to_array(u.roles, ','), u.created, u.created
+    FROM unnest(
+        CAST(:ids AS uuid[]), CAST(:emails AS text[]), CAST(:hashes AS text[]),
+        CAST(:names AS text[]), CAST(:verified AS timestamptz[]), CAST(:roles AS text[]),
+        CAST(:created AS timestamptz[])
+    ) AS u(id, email, password_hash, display_name, verified_at, roles, created)
+    ON CONFLICT (email) DO NOTHING
+    RETURNING email
+    """
+)
 
 
 class SqlAlchemyOneTimeTokenRepository(OneTimeTokenRepository):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -23,6 +24,11 @@ class UserRepository(Protocol):
     async def get(self, user_id: uuid.UUID, *, for_update: bool = False) -> User | None: ...
 
     async def get_by_email(self, email: Email) -> User | None: ...
+
+    async def add_unregistered(self, users: Sequence[User]) -> frozenset[Email]:
+        """Add those of ``users`` whose address is not registered yet, at once (an import's
+        batch: distinct addresses); the addresses added. Never raises for a taken one."""
+        ...
 
     async def delete(self, user: User) -> None:
         """The user and everything of theirs this module holds (one-time tokens)."""

@@ -9,7 +9,18 @@ from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends
 
 from gatehouse.modules.accounts.application.administration import UpdateUser, UpdateUserHandler
-from gatehouse.modules.accounts.entrypoints.http.schemas import AdminUpdateUserIn, AdminUserOut
+from gatehouse.modules.accounts.application.import_users import (
+    ImportedUser,
+    ImportUsers,
+    ImportUsersHandler,
+)
+from gatehouse.modules.accounts.entrypoints.http.schemas import (
+    AdminUpdateUserIn,
+    AdminUserOut,
+    ImportUsersIn,
+    ImportUsersOut,
+    SkippedUserOut,
+)
 from gatehouse.shared.http.di import Provide
 from gatehouse.shared.http.routing import JsonRoute, problems
 from gatehouse.shared.http.security import Client, RequireRole, StepUpRequired
@@ -56,3 +67,46 @@ async def update_user(
         )
     )
     return AdminUserOut.of(view)
+
+
+@admin_router.post(
+    "/users/import",
+    operation_id="admin_import_users",
+    summary="Import users from another system, with their password hashes",
+    responses=problems(401, 403, 413, 415, 422, 429, 503),
+)
+@inject
+async def import_users(
+    body: ImportUsersIn,
+    *,
+    admin: Admin,
+    client: Client,
+    handler: ImportUsersHandler = Depends(Provide["accounts.import_users"]),  # noqa: B008
+) -> ImportUsersOut:
+    """At most 1000 users a call. Each is created, or skipped with its reason: `already
+    exists` (importing the same users again creates nothing), `duplicate in this request` (the
+    first one wins), `invalid email`, a malformed or unsupported `password_hash`, an unknown
+    role, or the `admin` role (grant it with PATCH). Imported hashes are checked at sign-in and
+    replaced by the house scheme on the first success; no mail is sent. One audit event
+    `admin.users_imported` names you and counts the result."""
+    result = await handler(
+        ImportUsers(
+            users=tuple(
+                ImportedUser(
+                    email=user.email,
+                    email_verified=user.email_verified,
+                    display_name=user.display_name,
+                    roles=tuple(user.roles),
+                    password_hash=user.password_hash,
+                )
+                for user in body.users
+            ),
+            admin_id=admin.user_id,
+            ip=client.ip,
+            user_agent=client.user_agent,
+        )
+    )
+    return ImportUsersOut(
+        created=result.created,
+        skipped=[SkippedUserOut(email=s.email, reason=s.reason) for s in result.skipped],
+    )

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from gatehouse.modules.accounts.application.import_users import MAX_IMPORT_BATCH
 from gatehouse.modules.accounts.application.views import UserView
 from gatehouse.shared.http.schemas import (
     MfaCodeField,
@@ -134,6 +135,34 @@ class AdminUpdateUserIn(Schema):
             msg = "password and code are only for changing roles"
             raise ValueError(msg)
         return self
+
+
+class ImportedUserIn(Schema):
+    """A user from another system. ``password_hash`` in bcrypt (``$2a$``/``$2b$``/``$2y$``),
+    argon2id (PHC string) or Django ``pbkdf2_sha256$…`` form; without it the account has no
+    password and its owner sets one with a password reset."""
+
+    email: EmailField
+    email_verified: bool = False
+    display_name: DisplayNameField | None = None
+    roles: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
+        default_factory=list, max_length=16
+    )
+    password_hash: Annotated[SafeStr, Field(min_length=1, max_length=1024)] | None = None
+
+
+class ImportUsersIn(Schema):
+    users: list[ImportedUserIn] = Field(max_length=MAX_IMPORT_BATCH)
+
+
+class SkippedUserOut(OutSchema):
+    email: str
+    reason: str
+
+
+class ImportUsersOut(OutSchema):
+    created: int
+    skipped: list[SkippedUserOut]
 
 
 class AdminUserOut(UserOut):
