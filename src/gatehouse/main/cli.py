@@ -498,6 +498,16 @@ def _keys(settings: Settings, command: str) -> None:
         print(f"{key.kid}  {key.created_at:%Y-%m-%d %H:%M:%S}  {state}  {key.path.name}")
 
 
+def _users(settings: Settings, args: argparse.Namespace) -> int:
+    """``gatehouse users import FILE`` or an operator's command on one user (``operator_cli``)."""
+    if args.users_command == "import":
+        return _users_import(settings, args.file)
+    assert args.users_command in USER_COMMANDS  # argparse allows no other
+    with embedded_infrastructure(settings) as resolved:  # the container needs Redis
+        migrate(resolved)  # like create-admin: works on a fresh database
+        return asyncio.run(run_user_command(resolved, args))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -526,16 +536,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_create_admin(resolved, args.email, password))
         elif args.command == "keys":
             _keys(settings, args.keys_command)
-        elif args.command == "users" and args.users_command == "import":
-            return _users_import(settings, args.file)
+        elif args.command == "users":
+            return _users(settings, args)
         elif args.command == "db":
             return _db_shell(settings, psql_args)
-        # --- operator's user commands (gatehouse.main.operator_cli) ---
-        elif args.command == "users" and args.users_command in USER_COMMANDS:
-            with embedded_infrastructure(settings) as resolved:  # the container needs Redis
-                migrate(resolved)  # like create-admin: works on a fresh database
-                return asyncio.run(run_user_command(resolved, args))
-        # --- end of the operator's user commands ---
     except (SecretsError, KeyConfigurationError) as error:
         print(f"refusing to start: {error}", file=sys.stderr)
         return 2
