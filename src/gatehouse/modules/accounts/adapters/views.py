@@ -4,7 +4,6 @@ administrator's user list."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -68,44 +67,40 @@ def _range(expr: str, low: str, high: str | None, p: _Params) -> str:
     return cond if high is None else f"{cond} AND {expr} < {p(high, 'text')}"
 
 
-def _search(
-    email: tuple[str, str | None],
-    name: tuple[str, str | None],
-    after: UserListPosition | None,
-    limit: int,
-) -> tuple[str, list[Any]]:
-    """Email matches by email, then name-only matches by (lower(name), id): each part one
-    index range scan with its own LIMIT, the two appended and cut to the page."""
+Bounds = tuple[str, str | None]  # a prefix and its successor (prefix_successor)
+
+
+def email_part(email: Bounds, after: str, limit: int) -> tuple[str, list[Any]]:
+    """The users whose email begins with the prefix, by email, after ``after``: one range
+    scan of ix_accounts_user_email_c, stopped at ``limit``."""
     p = _Params()
-    parts = []
-    if after is None or not after.by_name:
-        email_after = "" if after is None else after.key
-        parts.append(
-            f"(SELECT {_COLUMNS}, false AS by_name, email AS key FROM accounts_user "  # noqa: S608
-            f"WHERE {_range(_EMAIL, *email, p)} AND {_EMAIL} > {p(email_after, 'text')} "
-            f"ORDER BY {_EMAIL} LIMIT {p(limit, 'int')})"
-        )
-    name_key, name_id = (
-        ("", uuid.UUID(int=0))
-        if after is None or not after.by_name
-        else (
-            after.key,
-            after.id,
-        )
-    )
-    name_range = _range(_NAME, *name, p)
-    not_email = f"NOT ({_range(_EMAIL, *email, p)})"
-    parts.append(
-        f"(SELECT {_COLUMNS}, true AS by_name, lower(display_name) AS key "  # noqa: S608
-        f"FROM accounts_user WHERE {name_range} "
-        f"AND ({_NAME}, id) > ({p(name_key, 'text')}, {p(name_id, 'uuid')}) AND {not_email} "
-        f"ORDER BY {_NAME}, id LIMIT {p(limit, 'int')})"
-    )
     query = (
-        f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS page "  # noqa: S608
-        f'ORDER BY by_name, key COLLATE "C", id LIMIT {p(limit, "int")}'
+        f"SELECT {_COLUMNS}, false AS by_name, email AS key FROM accounts_user "  # noqa: S608
+        f"WHERE {_range(_EMAIL, *email, p)} AND {_EMAIL} > {p(after, 'text')} "
+        f"ORDER BY {_EMAIL} LIMIT {p(limit, 'int')}"
     )
     return query, p.values
+
+
+def name_part(
+    email: Bounds, name: Bounds, after: tuple[str, uuid.UUID], limit: int
+) -> tuple[str, list[Any]]:
+    """The users whose lower-cased display name begins with the prefix and whose email does
+    not (the email part showed those), by (name, id), after ``after``: one range scan of
+    ix_accounts_user_display_name_c, stopped at ``limit``."""
+    p = _Params()
+    query = (
+        f"SELECT {_COLUMNS}, true AS by_name, lower(display_name) AS key "  # noqa: S608
+        f"FROM accounts_user WHERE {_range(_NAME, *name, p)} "
+        f"AND ({_NAME}, id) > ({p(after[0], 'text')}, {p(after[1], 'uuid')}) "
+        f"AND NOT ({_range(_EMAIL, *email, p)}) "
+        f"ORDER BY {_NAME}, id LIMIT {p(limit, 'int')}"
+    )
+    return query, p.values
+
+
+def _position(row: asyncpg.Record) -> UserListPosition:
+    return UserListPosition(by_name=row["by_name"], key=row["key"], id=row["id"])
 
 
 def _view(row: asyncpg.Record) -> UserView:
@@ -122,10 +117,6 @@ def _view(row: asyncpg.Record) -> UserView:
     )
 
 
-def _position(row: asyncpg.Record) -> UserListPosition:
-    return UserListPosition(by_name=row["by_name"], key=row["key"], id=row["id"])
-
-
 class AsyncpgUserViews(UserViews, UserListViews):
     def __init__(self, pool: ReadPool) -> None:
         self._pool = pool
@@ -137,19 +128,30 @@ class AsyncpgUserViews(UserViews, UserListViews):
     async def list_users(
         self, search: UserSearch | None, after: UserListPosition | None, limit: int
     ) -> list[tuple[UserView, UserListPosition]]:
-        rows: Sequence[asyncpg.Record]
+        rows: list[asyncpg.Record]
         if search is None:
             rows = await self._pool.fetch(_ALL, "" if after is None else after.key, limit)
         else:
-            email = search.email_prefix
-            name = await self._lower(search.name_prefix)
-            query, args = _search(
-                (email, prefix_successor(email)), (name, prefix_successor(name)), after, limit
-            )
+            rows = await self._search(search, after, limit)
+        return [(_view(row), _position(row)) for row in rows]
+
+    async def _search(
+        self, search: UserSearch, after: UserListPosition | None, limit: int
+    ) -> list[asyncpg.Record]:
+        """The email part, then, when it runs out within this page, the name part: a page
+        inside the email part never reads the name index."""
+        email = (search.email_prefix, prefix_successor(search.email_prefix))
+        rows: list[asyncpg.Record] = []
+        if after is None or not after.by_name:
+            query, args = email_part(email, after.key if after else "", limit)
             rows = await self._pool.fetch(query, *args)
-        return [
-            (_view(row), UserListPosition(row["by_name"], row["key"], row["id"])) for row in rows
-        ]
+        if len(rows) < limit:
+            lowered = await self._lower(search.name_prefix)
+            name = (lowered, prefix_successor(lowered))
+            start = (after.key, after.id) if after and after.by_name else ("", uuid.UUID(int=0))
+            query, args = name_part(email, name, start, limit - len(rows))
+            rows += await self._pool.fetch(query, *args)
+        return rows
 
     async def _lower(self, text: str) -> str:
         """``lower()`` as the database applies it to the indexed names (its ctype decides
