@@ -120,12 +120,11 @@ async def plans(dsn: str) -> dict[str, str]:
             "list, first page": (_ALL, ["", 21]),
             "list, deep page (500 000 in)": (_ALL, [deep_email or "", 21]),
         }
-        start = ("", uuid.UUID(int=0))
         for q in ("garcia", "garcia.maria1"):
             cases[f"q={q}, first page (email part)"] = email_part((q, prefix_successor(q)), "", 21)
         for q in ("maria", "zz"):
             bounds = (q, prefix_successor(q))
-            cases[f"q={q}, first page (name part)"] = name_part(bounds, bounds, start, 21)
+            cases[f"q={q}, first page (name part)"] = name_part(bounds, bounds, None, 21)
         explained = {}
         for name, (query, args) in cases.items():
             rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {query}", *args)
@@ -151,11 +150,20 @@ async def cursors(dsn: str) -> dict[str, str]:
         )
         if email is not None:
             out["garcia"] = email
-        return {
+        named = await conn.fetchrow(
+            "SELECT lower(display_name) AS key, id FROM accounts_user "
+            "WHERE lower(display_name) COLLATE \"C\" >= 'maria' "
+            "AND lower(display_name) COLLATE \"C\" < 'marib' "
+            'ORDER BY lower(display_name) COLLATE "C", id OFFSET 20000 LIMIT 1'
+        )
+        encoded = {
             name: _encode_position(UserListPosition(by_name=False, key=key, id=uuid.UUID(int=0)))
-            or ""
             for name, key in out.items()
         }
+        if named is not None:
+            position = UserListPosition(by_name=True, key=named["key"], id=named["id"])
+            encoded["maria"] = _encode_position(position)
+        return {name: cursor for name, cursor in encoded.items() if cursor}
     finally:
         await conn.close()
 
@@ -194,6 +202,10 @@ async def measure(settings: Settings, dsn: str, n: int, logins: int) -> dict[str
             )
         for q in ("garcia", "garcia.maria1", "maria", "Zz"):
             figures[f"q={q}"] = await timed(get(users, q=q), n)
+        if "maria" in deep:
+            figures["q=maria, deep page (20 000 in)"] = await timed(
+                get(users, q="maria", cursor=deep["maria"]), n
+            )
         if "garcia" in deep:
             figures["q=garcia, deep page (20 000 in)"] = await timed(
                 get(users, q="garcia", cursor=deep["garcia"]), n

@@ -83,17 +83,25 @@ def email_part(email: Bounds, after: str, limit: int) -> tuple[str, list[Any]]:
 
 
 def name_part(
-    email: Bounds, name: Bounds, after: tuple[str, uuid.UUID], limit: int
+    email: Bounds, name: Bounds, after: tuple[str, uuid.UUID] | None, limit: int
 ) -> tuple[str, list[Any]]:
     """The users whose lower-cased display name begins with the prefix and whose email does
     not (the email part showed those), by (name, id), after ``after``: one range scan of
-    ix_accounts_user_display_name_c, stopped at ``limit``."""
+    ix_accounts_user_display_name_c, stopped at ``limit``.
+
+    The scan starts at the prefix, or at ``after`` (whose name is at or above it): never both,
+    as PostgreSQL cannot tell which of a row comparison and a bound on its first column is
+    the tighter one, and starts from the beginning of the index."""
     p = _Params()
+    low, high = name
+    if after is None:
+        start = f"{_NAME} >= {p(low, 'text')}"
+    else:
+        start = f"({_NAME}, id) > ({p(after[0], 'text')}, {p(after[1], 'uuid')})"
+    end = "" if high is None else f" AND {_NAME} < {p(high, 'text')}"
     query = (
         f"SELECT {_COLUMNS}, true AS by_name, lower(display_name) AS key "  # noqa: S608
-        f"FROM accounts_user WHERE {_range(_NAME, *name, p)} "
-        f"AND ({_NAME}, id) > ({p(after[0], 'text')}, {p(after[1], 'uuid')}) "
-        f"AND NOT ({_range(_EMAIL, *email, p)}) "
+        f"FROM accounts_user WHERE {start}{end} AND NOT ({_range(_EMAIL, *email, p)}) "
         f"ORDER BY {_NAME}, id LIMIT {p(limit, 'int')}"
     )
     return query, p.values
@@ -148,7 +156,10 @@ class AsyncpgUserViews(UserViews, UserListViews):
         if len(rows) < limit:
             lowered = await self._lower(search.name_prefix)
             name = (lowered, prefix_successor(lowered))
-            start = (after.key, after.id) if after and after.by_name else ("", uuid.UUID(int=0))
+            # A cursor of this part is at or above the prefix; one that is not starts it over.
+            start = (after.key, after.id) if after and after.by_name else None
+            if start is not None and start[0] < lowered:  # code point order, as "C"
+                start = None
             query, args = name_part(email, name, start, limit - len(rows))
             rows += await self._pool.fetch(query, *args)
         return rows
