@@ -168,3 +168,6 @@ async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+from tests.e2e.admins import admin  # noqa: E402, F401 - the fixture, shared by the admin tests

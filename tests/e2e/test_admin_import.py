@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from gatehouse.main.settings import Settings
+from tests.e2e.admins import Admin, member
 from tests.e2e.conftest import PASSWORD, assert_problem, bearer, login, sql, unique_email
-from tests.e2e.test_admin import Admin, admin, member  # noqa: F401 - the fixture, reused
 
 IMPORT = "/api/v1/admin/users/import"
 DJANGO_PASSWORD = "lètmein"
@@ -37,7 +37,7 @@ async def post(
 async def test_an_imported_user_signs_in_with_their_old_password_and_is_rehashed(
     client: httpx.AsyncClient,
     settings: Settings,
-    admin: Admin,  # noqa: F811 - the fixture
+    admin: Admin,
     scheme: str,
 ) -> None:
     password, imported = IMPORTED[scheme]
@@ -60,7 +60,7 @@ async def test_an_imported_user_signs_in_with_their_old_password_and_is_rehashed
 async def test_importing_reports_every_skipped_user_with_its_reason(
     client: httpx.AsyncClient,
     settings: Settings,
-    admin: Admin,  # noqa: F811 - the fixture
+    admin: Admin,
 ) -> None:
     existing = await member(client, settings)
     fresh, twice = unique_email("fresh"), unique_email("twice")
@@ -99,7 +99,7 @@ async def test_importing_reports_every_skipped_user_with_its_reason(
 async def test_importing_the_same_users_twice_creates_nothing_the_second_time(
     client: httpx.AsyncClient,
     settings: Settings,
-    admin: Admin,  # noqa: F811 - the fixture
+    admin: Admin,
 ) -> None:
     users = [{"email": unique_email("again"), "password_hash": DJANGO} for _ in range(3)]
     first = await post(client, admin.headers, users)
@@ -118,7 +118,7 @@ async def test_importing_the_same_users_twice_creates_nothing_the_second_time(
 
 async def test_more_than_1000_users_in_one_call_is_refused(
     client: httpx.AsyncClient,
-    admin: Admin,  # noqa: F811 - the fixture
+    admin: Admin,
 ) -> None:
     users = [{"email": f"u{i}@example.com"} for i in range(1001)]
     answer = await post(client, admin.headers, users)
@@ -130,7 +130,7 @@ async def test_more_than_1000_users_in_one_call_is_refused(
 async def test_only_an_admin_imports(
     client: httpx.AsyncClient,
     settings: Settings,
-    admin: Admin,  # noqa: F811 - the fixture
+    admin: Admin,
 ) -> None:
     users = [{"email": unique_email("nobody")}]
     assert_problem(await post(client, {}, users), 401, "unauthenticated")

@@ -287,6 +287,7 @@ async def test_openapi_describes_every_route_with_stable_operation_ids(
         ("/api/v1/auth/verify-email", "post"): "auth_verify_email",
         ("/api/v1/auth/verify-email/resend", "post"): "auth_verify_email_resend",
         ("/api/v1/auth/password/forgot", "post"): "auth_password_forgot",
+        ("/api/v1/admin/users", "get"): "admin_list_users",
         ("/api/v1/admin/users/{user_id}", "patch"): "admin_update_user",
         ("/api/v1/admin/users/{user_id}", "get"): "admin_get_user",
         ("/api/v1/admin/audit-events", "get"): "admin_audit_events_list",

@@ -42,6 +42,7 @@ from gatehouse.modules.accounts.application.password_reset import (
 )
 from gatehouse.modules.accounts.application.profile import GetProfileHandler, UpdateProfileHandler
 from gatehouse.modules.accounts.application.register import RegisterUserHandler
+from gatehouse.modules.accounts.application.user_list import ListUsersHandler
 from gatehouse.modules.accounts.application.verify_email import VerifyEmailHandler
 from gatehouse.modules.accounts.domain.password_policy import PasswordPolicy
 
@@ -130,6 +131,7 @@ class AccountsContainer(containers.DeclarativeContainer):
         require_verified_email=require_verified_email,
     )
     update_user = providers.Singleton(UpdateUserHandler, uow=uow.provider, views=views, clock=clock)
+    list_users = providers.Singleton(ListUsersHandler, views)
     create_admin = providers.Singleton(
         CreateAdminHandler, uow=uow.provider, hasher=hasher, policy=policy, clock=clock
     )

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import UUID
@@ -91,6 +92,14 @@ user_table = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# The admin user list (GET /admin/users): its order and its prefix search. The migration
+# (2026-11-23_admin_user_search) builds both with COLLATE "C", byte-wise, so that a prefix is
+# one contiguous range of the index, in order, whatever the database's collation. Reflection
+# does not report an index column's collation, so the collation is left out here, or
+# `alembic check` would see a difference that is not there.
+Index("ix_accounts_user_email_c", user_table.c.email)
+Index("ix_accounts_user_display_name_c", func.lower(user_table.c.display_name), user_table.c.id)
 
 one_time_token_table = Table(
     "accounts_one_time_token",

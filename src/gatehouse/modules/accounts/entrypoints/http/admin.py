@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import uuid
 from typing import Annotated
 
 from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from gatehouse.modules.accounts.application.administration import UpdateUser, UpdateUserHandler
 from gatehouse.modules.accounts.application.import_users import (
@@ -14,14 +17,21 @@ from gatehouse.modules.accounts.application.import_users import (
     ImportUsers,
     ImportUsersHandler,
 )
+from gatehouse.modules.accounts.application.user_list import (
+    ListUsers,
+    ListUsersHandler,
+    UserListPosition,
+)
 from gatehouse.modules.accounts.entrypoints.http.schemas import (
     AdminUpdateUserIn,
     AdminUserOut,
+    AdminUserPageOut,
     ImportUsersIn,
     ImportUsersOut,
     SkippedUserOut,
 )
 from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.pagination import InvalidCursor, Limit
 from gatehouse.shared.http.routing import JsonRoute, problems
 from gatehouse.shared.http.security import Client, RequireRole, StepUpRequired
 from gatehouse.shared.principal import Principal
@@ -29,6 +39,58 @@ from gatehouse.shared.principal import Principal
 admin_router = APIRouter(prefix="/api/v1/admin", tags=["admin"], route_class=JsonRoute)
 
 Admin = Annotated[Principal, RequireRole("admin")]
+
+
+def _encode_position(position: UserListPosition | None) -> str | None:
+    if position is None:
+        return None
+    raw = json.dumps([int(position.by_name), position.key, position.id.hex], ensure_ascii=False)
+    return base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode()
+
+
+def _after(
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> UserListPosition | None:
+    """The opaque ``cursor`` a previous page of the user list returned: 422 otherwise."""
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        part, key, id_hex = json.loads(raw.decode())
+        if part not in (0, 1) or not isinstance(key, str) or not isinstance(id_hex, str):
+            raise InvalidCursor
+        return UserListPosition(by_name=part == 1, key=key, id=uuid.UUID(hex=id_hex))
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
+        raise InvalidCursor from None
+
+
+@admin_router.get(
+    "/users",
+    operation_id="admin_list_users",
+    summary="Users a page at a time, or those whose email or display name begins with q",
+    responses=problems(401, 403, 422, 429, 503),
+)
+@inject
+async def list_users(
+    *,
+    admin: Admin,  # noqa: ARG001 - the role check
+    q: Annotated[str | None, Query(max_length=254, description="email or name prefix")] = None,
+    after: Annotated[UserListPosition | None, Depends(_after)],
+    limit: Limit = 20,
+    handler: ListUsersHandler = Depends(Provide["accounts.list_users"]),  # noqa: B008
+) -> AdminUserPageOut:
+    """Without ``q``: every user, by email. With ``q``: the users whose normalised email
+    begins with it, by email, then those whose display name begins with it (case-insensitively)
+    and whose email does not, by name. Both are index range scans; ``%`` and ``_`` in ``q``
+    are plain characters. Pages continue with ``next_cursor`` (``null`` on the last page);
+    rows added meanwhile never make a row repeat or be skipped."""
+    if q is None and after is not None and after.by_name:
+        raise InvalidCursor  # a search's cursor: this list has no name part
+    page = await handler(ListUsers(q=q, limit=limit, after=after))
+    return AdminUserPageOut(
+        items=[AdminUserOut.of(view) for view in page.items],
+        next_cursor=_encode_position(page.next_after),
+    )
 
 
 @admin_router.patch(

@@ -171,3 +171,8 @@ class AdminUserOut(UserOut):
     @classmethod
     def of(cls, view: UserView) -> AdminUserOut:
         return cls(**UserOut.of(view).model_dump(), is_active=view.is_active)
+
+
+class AdminUserPageOut(OutSchema):
+    items: list[AdminUserOut]
+    next_cursor: str | None
