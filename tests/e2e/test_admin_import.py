@@ -5,25 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import argon2
-import bcrypt
 import httpx
 import pytest
 
 from gatehouse.main.settings import Settings
 from tests.e2e.admins import Admin, member
-from tests.e2e.conftest import PASSWORD, assert_problem, bearer, login, sql, unique_email
+from tests.e2e.conftest import assert_problem, bearer, login, sql, unique_email
+from tests.support.imported_hashes import DJANGO, imported
 
 IMPORT = "/api/v1/admin/users/import"
-DJANGO_PASSWORD = "lètmein"
-DJANGO = "pbkdf2_sha256$1000000$seasalt$r1uLUxoxpP2Ued/qxvmje7UH9PUJBkRrvf9gGPL7Cps="
-BCRYPT_2A = "$2a$" + bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()[4:]
-ARGON2ID = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
-IMPORTED = {
-    "bcrypt $2a$": (PASSWORD, BCRYPT_2A),
-    "argon2id": (PASSWORD, ARGON2ID),
-    "django pbkdf2_sha256": (DJANGO_PASSWORD, DJANGO),
-}
+IMPORTED = imported("$2a$")
 STORED = "SELECT password_hash FROM accounts_user WHERE email = $1"
 
 
@@ -68,7 +59,7 @@ async def test_importing_reports_every_skipped_user_with_its_reason(
         {"email": fresh},  # no hash: an account without a password
         {"email": twice, "display_name": "first"},
         {"email": f"  {twice.upper()} ", "display_name": "second"},
-        {"email": existing.email, "password_hash": BCRYPT_2A},
+        {"email": existing.email, "password_hash": IMPORTED["bcrypt $2a$"][1]},
         {"email": "not an address"},
         {"email": unique_email("bad-hash"), "password_hash": "$2b$12$tooshort"},
         {"email": unique_email("house"), "password_hash": "gh1$1$whatever"},

@@ -3,23 +3,14 @@ first success replaces the hash with the house scheme (real PostgreSQL, real lib
 
 from __future__ import annotations
 
-import argon2
-import bcrypt
 import httpx
 import pytest
 
 from gatehouse.main.settings import Settings
-from tests.e2e.conftest import PASSWORD, login, sql, unique_email, verified_user
+from tests.e2e.conftest import login, sql, unique_email, verified_user
+from tests.support.imported_hashes import imported
 
-DJANGO_PASSWORD = "lètmein"
-DJANGO = "pbkdf2_sha256$1000000$seasalt$r1uLUxoxpP2Ued/qxvmje7UH9PUJBkRrvf9gGPL7Cps="
-BCRYPT_2Y = "$2y$" + bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()[4:]
-ARGON2ID = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
-IMPORTED = {
-    "bcrypt $2y$": (PASSWORD, BCRYPT_2Y),
-    "argon2id": (PASSWORD, ARGON2ID),
-    "django pbkdf2_sha256": (DJANGO_PASSWORD, DJANGO),
-}
+IMPORTED = imported("$2y$")
 STORED = "SELECT password_hash FROM accounts_user WHERE email = $1"
 
 

@@ -3,27 +3,13 @@ refused when malformed, and always due for a rehash into the house scheme."""
 
 from __future__ import annotations
 
-import argon2
 import bcrypt
 import pytest
 
 from gatehouse.modules.accounts.adapters import imported_hashes
 from gatehouse.modules.accounts.adapters.password_hasher import BcryptPasswordHasher
 from gatehouse.modules.accounts.domain.model import PasswordHash
-
-PASSWORD = "correct horse battery staple"
-# Django's documented test vector for make_password("lètmein", "seasalt", "pbkdf2_sha256")
-# at 1 000 000 iterations, as other projects' test suites repeat it.
-DJANGO = "pbkdf2_sha256$1000000$seasalt$r1uLUxoxpP2Ued/qxvmje7UH9PUJBkRrvf9gGPL7Cps="
-
-
-def bcrypt_hash(password: str, prefix: bytes = b"$2b$") -> str:
-    made = bcrypt.hashpw(password.encode(), bcrypt.gensalt(4))
-    return (prefix + made[4:]).decode()
-
-
-def argon2id_hash(password: str) -> str:
-    return argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(password)
+from tests.support.imported_hashes import DJANGO, PASSWORD, argon2id_hash, bcrypt_hash
 
 
 @pytest.fixture
@@ -31,8 +17,8 @@ def hasher() -> BcryptPasswordHasher:
     return BcryptPasswordHasher({1: b"p" * 32}, rounds=4, concurrency=2, queue_limit=4)
 
 
-@pytest.mark.parametrize("prefix", [b"$2a$", b"$2b$", b"$2y$"])
-async def test_bcrypt_of_every_prefix(hasher: BcryptPasswordHasher, prefix: bytes) -> None:
+@pytest.mark.parametrize("prefix", ["$2a$", "$2b$", "$2y$"])
+async def test_bcrypt_of_every_prefix(hasher: BcryptPasswordHasher, prefix: str) -> None:
     hashed = PasswordHash(bcrypt_hash(PASSWORD, prefix))
     assert await hasher.verify(PASSWORD, hashed)
     assert not await hasher.verify(PASSWORD + "!", hashed)
@@ -86,5 +72,5 @@ async def test_malformed_hashes_are_named_and_never_verify(
 
 
 def test_the_accepted_forms_have_no_problem() -> None:
-    for value in (bcrypt_hash(PASSWORD, b"$2y$"), argon2id_hash(PASSWORD), DJANGO):
+    for value in (bcrypt_hash(PASSWORD, "$2y$"), argon2id_hash(PASSWORD), DJANGO):
         assert imported_hashes.problem(value) is None

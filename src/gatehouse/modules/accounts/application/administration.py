@@ -24,7 +24,6 @@ from gatehouse.modules.accounts.application.views import UserView, UserViews, cu
 from gatehouse.modules.accounts.domain.errors import (
     OwnAccessUnchangeable,
     ReauthFailed,
-    UnknownRole,
     UserNotFound,
 )
 from gatehouse.modules.accounts.domain.events import AccountDisabled, RolesChanged
@@ -60,16 +59,6 @@ class UpdateUser:
         return {"operator": self.operator}
 
 
-def parse_roles(names: tuple[str, ...]) -> tuple[Role, ...]:
-    known = {role.value: role for role in Role}
-    unknown = sorted(set(names) - set(known))
-    if unknown:
-        raise UnknownRole(
-            f"unknown: {', '.join(unknown)}; roles are {', '.join(known)}", field="roles"
-        )
-    return tuple(known[name] for name in names)
-
-
 class UpdateUserHandler:
     def __init__(
         self, *, uow: Callable[[], AccountsUnitOfWork], views: UserViews, clock: Clock
@@ -79,7 +68,7 @@ class UpdateUserHandler:
         self._clock = clock
 
     async def __call__(self, cmd: UpdateUser) -> UserView:
-        roles = None if cmd.roles is None else parse_roles(cmd.roles)
+        roles = None if cmd.roles is None else Role.parse_all(cmd.roles)
         if roles is not None:
             if cmd.proof is None or cmd.admin_id is None:
                 raise ReauthFailed("changing roles needs your password or a code")

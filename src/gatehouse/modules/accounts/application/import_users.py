@@ -26,7 +26,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork
-from gatehouse.modules.accounts.domain.errors import InvalidDisplayName, InvalidEmail
+from gatehouse.modules.accounts.domain.errors import (
+    InvalidDisplayName,
+    InvalidEmail,
+    UnknownRole,
+)
 from gatehouse.modules.accounts.domain.model import DisplayName, Email, PasswordHash, Role, User
 from gatehouse.modules.audit.application.public import SecurityEvent
 from gatehouse.shared.clock import Clock
@@ -144,10 +148,10 @@ class ImportUsersHandler:
             display_name = DisplayName.parse(item.display_name)
         except InvalidDisplayName as error:
             return f"invalid display name: {error.detail}"
-        known = {role.value for role in Role}
-        unknown = sorted(set(item.roles) - known)
-        if unknown:
-            return f"unknown role: {', '.join(unknown)}; roles are {', '.join(sorted(known))}"
+        try:
+            Role.parse_all(item.roles)
+        except UnknownRole as error:
+            return error.detail
         if Role.ADMIN.value in item.roles and not may_grant_admin:
             return ADMIN_NOT_IMPORTED
         password_hash = None

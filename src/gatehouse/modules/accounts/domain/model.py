@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from gatehouse.modules.accounts.domain.errors import InvalidDisplayName, InvalidEmail
+from gatehouse.modules.accounts.domain.errors import InvalidDisplayName, InvalidEmail, UnknownRole
 
 MAX_EMAIL_LENGTH = 254
 MAX_LOCAL_PART_LENGTH = 64
@@ -97,6 +98,19 @@ class MfaSummary:
 class Role(StrEnum):
     USER = "user"
     ADMIN = "admin"
+
+    @classmethod
+    def parse_all(cls, names: Iterable[str]) -> tuple[Role, ...]:
+        """The roles named, or ``UnknownRole`` naming the ones that do not exist."""
+        known = {role.value: role for role in cls}
+        wanted = tuple(names)
+        unknown = sorted(set(wanted) - set(known))
+        if unknown:
+            raise UnknownRole(
+                f"unknown role: {', '.join(unknown)}; roles are {', '.join(sorted(known))}",
+                field="roles",
+            )
+        return tuple(known[name] for name in wanted)
 
 
 @dataclass(eq=False, kw_only=True)
