@@ -29,8 +29,9 @@ import asyncpg
 import bcrypt
 from sqlalchemy.engine import make_url
 
-from gatehouse.main.cli import _import_users, migrate
+from gatehouse.main.cli import migrate
 from gatehouse.main.embedded import embedded_infrastructure
+from gatehouse.main.import_cli import import_users
 from gatehouse.main.settings import Settings
 from gatehouse.shared.pg import asyncpg_dsn
 
@@ -75,7 +76,7 @@ def timed_import(settings: Settings, path: Path) -> tuple[float, str]:
     printed = io.StringIO()
     start = time.perf_counter()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
-        asyncio.run(_import_users(settings, path))
+        asyncio.run(import_users(settings, path))
     return time.perf_counter() - start, printed.getvalue().strip()
 
 

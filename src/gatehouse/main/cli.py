@@ -7,23 +7,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
-import os
-import shutil
 import signal
 import socket
-import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from gatehouse.main.db_shell import db_shell
 from gatehouse.main.embedded import embedded_infrastructure
+from gatehouse.main.import_cli import add_users_import_parser, import_users
 from gatehouse.main.logging import configure_logging
 from gatehouse.main.operator_cli import USER_COMMANDS, add_user_commands, run_user_command
 from gatehouse.main.secrets import SecretsError
@@ -34,9 +32,6 @@ from gatehouse.modules.auth.adapters.keys import (
     read_keys,
     retire_keys,
 )
-
-if TYPE_CHECKING:
-    from gatehouse.modules.accounts.application.import_users import ImportedUser
 
 log = logging.getLogger("gatehouse.cli")
 
@@ -210,227 +205,6 @@ async def _create_admin(settings: Settings, email: str, password: str | None) ->
     return 0
 
 
-# ---- gatehouse users import FILE.jsonl ----------------------------------------------------------
-# Streams a JSON Lines file through accounts' ImportUsersHandler (the use case behind
-# POST /admin/users/import) in batches of its maximum. Idempotent on email, so rerunning an
-# interrupted import resumes it.
-
-IMPORT_FIELDS = frozenset({"email", "email_verified", "display_name", "roles", "password_hash"})
-
-
-def _import_line_problem(value: object) -> str | None:
-    if not isinstance(value, dict):
-        return "not a JSON object"
-    unknown = sorted(set(value) - IMPORT_FIELDS)
-    roles = value.get("roles", [])
-    problems = (
-        (bool(unknown), f"unknown fields: {', '.join(unknown)}"),
-        (not isinstance(value.get("email"), str), "email: a string is required"),
-        (
-            not isinstance(value.get("email_verified", False), bool),
-            "email_verified: must be true or false",
-        ),
-        (not isinstance(value.get("display_name"), str | None), "display_name: must be a string"),
-        (
-            not isinstance(roles, list) or not all(isinstance(role, str) for role in roles),
-            "roles: must be a list of strings",
-        ),
-        (not isinstance(value.get("password_hash"), str | None), "password_hash: must be a string"),
-    )
-    return next((message for failed, message in problems if failed), None)
-
-
-def parse_import_line(line: str) -> ImportedUser | str:
-    """The user on one line of an import file, or why the line is not one."""
-    from gatehouse.modules.accounts.application.import_users import (  # noqa: PLC0415
-        ImportedUser,
-    )
-
-    try:
-        value = json.loads(line)
-    except ValueError as error:
-        return f"not JSON: {error}"
-    problem = _import_line_problem(value)
-    if problem is not None:
-        return problem
-    return ImportedUser(
-        email=value["email"],
-        email_verified=value.get("email_verified", False),
-        display_name=value.get("display_name"),
-        roles=tuple(value.get("roles", [])),
-        password_hash=value.get("password_hash"),
-    )
-
-
-class ImportProgress:
-    """A counter on standard error: rewritten in place on a terminal, a line a batch otherwise."""
-
-    def __init__(self, total: int | None, stream: TextIO) -> None:
-        self._total = total
-        self._stream = stream
-        self._tty = stream.isatty()
-
-    def show(self, lines: int, created: int, skipped: int) -> None:
-        done = f"{lines} lines"
-        if self._total:
-            done = f"{lines}/{self._total} lines ({100 * lines // self._total}%)"
-        text = f"importing: {done}, {created} created, {skipped} skipped"
-        if self._tty:
-            self._stream.write(f"\r{text}")
-        else:
-            self._stream.write(f"{text}\n")
-        self._stream.flush()
-
-    def close(self) -> None:
-        if self._tty:
-            self._stream.write("\n")
-            self._stream.flush()
-
-
-def _count_lines(path: Path) -> int | None:
-    if not path.is_file():
-        return None  # a pipe: no total
-    with path.open("rb") as counted:
-        return sum(1 for _ in counted)
-
-
-async def _import_users(settings: Settings, path: Path) -> int:
-    from gatehouse.main.container import build_container  # noqa: PLC0415
-    from gatehouse.main.modules import start_mappers  # noqa: PLC0415
-    from gatehouse.modules.accounts.application.import_users import (  # noqa: PLC0415
-        ALREADY_EXISTS,
-        MAX_IMPORT_BATCH,
-        ImportUsers,
-    )
-
-    start_mappers()
-    container = build_container(settings)
-    handler = container.accounts.import_users()
-    progress = ImportProgress(_count_lines(path), sys.stderr)
-    lines = created = skipped = existing = bad = 0
-    batch: list[tuple[int, ImportedUser]] = []
-
-    async def flush() -> None:
-        nonlocal created, skipped, existing
-        if not batch:
-            return
-        result = await handler(
-            ImportUsers(users=tuple(user for _, user in batch), admin_id=None, may_grant_admin=True)
-        )
-        created += result.created
-        skipped += len(result.skipped)
-        for item in result.skipped:
-            if item.reason == ALREADY_EXISTS:
-                existing += 1  # expected when resuming: counted, not listed
-            else:
-                print(f"line {batch[item.index][0]}: {item.email}: {item.reason}", file=sys.stderr)
-        batch.clear()
-        progress.show(lines, created, skipped + bad)
-
-    try:
-        with path.open(encoding="utf-8", errors="replace") as source:
-            for number, line in enumerate(source, start=1):
-                lines = number
-                if not line.strip():
-                    continue
-                user = parse_import_line(line)
-                if isinstance(user, str):
-                    bad += 1
-                    print(f"line {number}: skipped: {user}", file=sys.stderr)
-                    continue
-                batch.append((number, user))
-                if len(batch) == MAX_IMPORT_BATCH:
-                    await flush()
-            await flush()
-    finally:
-        progress.close()
-        await container.engine().dispose()
-    print(
-        f"created {created}, skipped {skipped + bad} ({existing} already existed, {bad} bad lines)"
-    )
-    return 0
-
-
-def _add_users_import_parser(users_sub: Any) -> None:
-    users_import = users_sub.add_parser(
-        "import",
-        help="import users from a JSON Lines file (one user a line: email, email_verified, "
-        "display_name, roles, password_hash), resumable: existing addresses are skipped",
-    )
-    users_import.add_argument("file", type=Path)
-
-
-def _users_import(settings: Settings, path: Path) -> int:
-    if not path.exists():
-        print(f"error: no such file: {path}", file=sys.stderr)
-        return 2
-    with embedded_infrastructure(settings) as resolved:  # the container needs Redis
-        migrate(resolved)
-        return asyncio.run(_import_users(resolved, path))
-
-
-PSQL_MISSING = (
-    "psql, PostgreSQL's command-line client, is not installed. Install it (Debian and Ubuntu: "
-    "apt install postgresql-client; macOS: brew install libpq) or the 'embedded' extra, which "
-    "ships one; or point any PostgreSQL client at {url}"
-)
-
-
-def _psql_program(*, embedded: bool) -> str | None:
-    """pgserver's bundled ``psql`` first for the embedded server (same version), else the one
-    on the PATH; for another server the PATH's first."""
-    from gatehouse.main.embedded import pgserver_bin  # noqa: PLC0415
-
-    directory = pgserver_bin()
-    bundled = directory / "psql" if directory is not None else None
-    candidates = [str(bundled)] if bundled is not None and bundled.is_file() else []
-    on_path = shutil.which("psql")
-    if on_path:
-        candidates.insert(len(candidates) if embedded else 0, on_path)
-    return candidates[0] if candidates else None
-
-
-def libpq_environment(database_url: str) -> dict[str, str]:
-    """``PG*`` variables for libpq programs from a SQLAlchemy URL: the password stays out of
-    the command line (and so out of ``ps``)."""
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
-
-    url = make_url(database_url)
-    query_host = url.query.get("host")
-    host = url.host or (query_host if isinstance(query_host, str) else None)
-    values = {
-        "PGHOST": host,
-        "PGPORT": str(url.port) if url.port else None,
-        "PGUSER": url.username,
-        "PGPASSWORD": url.password,
-        "PGDATABASE": url.database,
-        "PGAPPNAME": "gatehouse db shell",
-    }
-    return {name: value for name, value in values.items() if value}
-
-
-def _db_shell(settings: Settings, psql_args: Sequence[str]) -> int:
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
-
-    with embedded_infrastructure(settings, redis=False) as resolved:
-        assert resolved.database_url is not None
-        program = _psql_program(embedded=not settings.database_url)
-        if program is None:
-            shown = make_url(resolved.database_url).set(drivername="postgresql")
-            print(
-                PSQL_MISSING.format(url=shown.render_as_string(hide_password=True)), file=sys.stderr
-            )
-            return 2
-        environment = {**os.environ, **libpq_environment(resolved.database_url)}
-        # Ctrl-C belongs to psql (it cancels a query); a handler, unlike SIG_IGN, is not
-        # inherited by the child.
-        previous = signal.signal(signal.SIGINT, lambda _signum, _frame: None)
-        try:
-            return subprocess.call([program, *psql_args], env=environment)  # noqa: S603
-        finally:
-            signal.signal(signal.SIGINT, previous)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gatehouse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -464,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     users = sub.add_parser("users", help="look up, act on and import users")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add_user_commands(users_sub)
-    _add_users_import_parser(users_sub)
+    add_users_import_parser(users_sub)
     # --- end of the operator's user commands ---
     return parser
 
@@ -496,6 +270,15 @@ def _keys(settings: Settings, command: str) -> None:
         else:
             state = "retirable" if key.kid in retirable else "published, verifying its tokens"
         print(f"{key.kid}  {key.created_at:%Y-%m-%d %H:%M:%S}  {state}  {key.path.name}")
+
+
+def _users_import(settings: Settings, path: Path) -> int:
+    if not path.exists():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return 2
+    with embedded_infrastructure(settings) as resolved:  # the container needs Redis
+        migrate(resolved)
+        return asyncio.run(import_users(resolved, path))
 
 
 def _users(settings: Settings, args: argparse.Namespace) -> int:
@@ -539,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "users":
             return _users(settings, args)
         elif args.command == "db":
-            return _db_shell(settings, psql_args)
+            return db_shell(settings, psql_args)
     except (SecretsError, KeyConfigurationError) as error:
         print(f"refusing to start: {error}", file=sys.stderr)
         return 2

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from gatehouse.main import cli
-from gatehouse.main.cli import banner, libpq_environment
+from gatehouse.main import db_shell
+from gatehouse.main.cli import banner
+from gatehouse.main.db_shell import libpq_environment
 from gatehouse.main.settings import Settings
 
 
@@ -68,9 +69,9 @@ def test_libpq_gets_the_connection_in_its_environment_not_on_the_command_line() 
 def test_db_shell_without_psql_says_what_to_install_and_hides_the_password(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cli, "_psql_program", lambda *, embedded: None)
+    monkeypatch.setattr(db_shell, "psql_program", lambda *, embedded: None)
     configured = _settings(database_url="postgresql+asyncpg://gh:s3cret@db.internal:5432/gatehouse")
-    assert cli._db_shell(configured, []) == 2
+    assert db_shell.db_shell(configured, []) == 2
     err = capsys.readouterr().err
     assert "psql" in err
     assert "apt install postgresql-client" in err
