@@ -193,22 +193,16 @@ def server_metadata(issuer: str) -> AuthorizationServerMetadataOut:
     operation_id="oauth_authorization_server",
     summary="OAuth 2.0 authorization server metadata (RFC 8414)",
 )
-@inject
-def oauth_authorization_server(
-    issuer: str = Depends(Provide["auth.issuer"]),
-) -> AuthorizationServerMetadataOut:
-    return server_metadata(issuer)
-
-
 @well_known_router.get(
     "/openid-configuration",
     operation_id="openid_configuration",
     summary="The RFC 8414 metadata at the OpenID Connect discovery path; not an OpenID Provider",
 )
 @inject
-def openid_configuration(
+def server_metadata_document(
     issuer: str = Depends(Provide["auth.issuer"]),
 ) -> AuthorizationServerMetadataOut:
+    """The same document at both well-known paths (ADR 0020)."""
     return server_metadata(issuer)
 
 
