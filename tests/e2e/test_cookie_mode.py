@@ -39,6 +39,14 @@ async def cookie_login(client: httpx.AsyncClient, settings: Settings) -> tuple[s
     return refresh.value, csrf.value
 
 
+def assert_rotated_in_cookies(response: httpx.Response, refresh: str) -> None:
+    """A cookie-mode refresh's answer: a new refresh token in its cookie, none in the body."""
+    assert response.status_code == 200, response.text
+    assert "refresh_token" not in response.json()
+    rotated = cookies_of(response)["gatehouse_refresh"]["gatehouse_refresh"].value
+    assert rotated != refresh
+
+
 async def test_cookie_login_sets_an_httponly_refresh_cookie_and_a_readable_csrf_cookie(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
@@ -76,10 +84,7 @@ async def test_cookie_refresh_with_the_csrf_header_rotates_the_cookie(
         },
     )
     client.cookies.clear()
-    assert response.status_code == 200, response.text
-    assert "refresh_token" not in response.json()
-    rotated = cookies_of(response)["gatehouse_refresh"]["gatehouse_refresh"].value
-    assert rotated != refresh
+    assert_rotated_in_cookies(response, refresh)
 
 
 async def test_the_contracts_cookie_refresh_body_refreshes_from_the_cookie(
@@ -97,10 +102,7 @@ async def test_the_contracts_cookie_refresh_body_refreshes_from_the_cookie(
         headers={"Cookie": cookies, "X-CSRF-Token": csrf, "Origin": settings.public_url},
     )
     client.cookies.clear()
-    assert response.status_code == 200, response.text
-    assert "refresh_token" not in response.json()
-    rotated = cookies_of(response)["gatehouse_refresh"]["gatehouse_refresh"].value
-    assert rotated != refresh
+    assert_rotated_in_cookies(response, refresh)
 
 
 async def test_a_body_token_with_cookie_true_answers_in_cookies(
