@@ -89,3 +89,40 @@ class OwnAccessUnchangeable(Conflict):
 
     code = "own_access_unchangeable"
     title = "You cannot disable yourself or change your own roles"
+
+
+class AccountExists(Conflict):
+    """Social login: an account already has the provider's address but cannot be linked to it
+    by email (either side unverified), or the provider account signs in to another account,
+    or the account already has an identity of that provider. The user signs in the usual way
+    and links from settings."""
+
+    code = "account_exists"
+    title = "An account already exists for this sign-in"
+
+
+class IdentityEmailUnverified(Forbidden):
+    """A provider identity that is linked to no account and whose email the provider does not
+    vouch for (``email_verified`` false or no email): no account is created or linked."""
+
+    code = "email_not_verified"
+    title = "The provider has not verified this email address"
+
+
+class SignInRefused(Forbidden):
+    """Social login to a disabled account."""
+
+    code = "access_denied"
+    title = "Signing in to this account is not allowed"
+
+
+class LastSignInMethod(Conflict):
+    """Unlinking the only way left to sign in (no password, no other identity)."""
+
+    code = "last_sign_in_method"
+    title = "This is the only way left to sign in to the account"
+
+
+class IdentityNotFound(NotFound):
+    code = "identity_not_found"
+    title = "No identity of that provider is linked to the account"

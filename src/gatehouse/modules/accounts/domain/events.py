@@ -63,3 +63,14 @@ class RolesChanged(DomainEvent):
     user_id: uuid.UUID
     roles: tuple[str, ...]
     by: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountTakenOver(DomainEvent):
+    """A verified provider identity claimed a local account whose email was never verified
+    (social login): its password is gone, and every session, pending sign-in and second factor
+    the previous holder may have set up ends with the same transaction, so a squatter who
+    registered the address first keeps nothing."""
+
+    user_id: uuid.UUID
+    provider: str

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from gatehouse.modules.accounts.application.public import ExternalIdentity
 from gatehouse.modules.auth.domain.mfa import MfaChallenge, UserMfa
 from gatehouse.modules.auth.domain.model import AccessClaims, RefreshToken, Session
 from gatehouse.shared.uow import UnitOfWork
@@ -254,4 +255,45 @@ class Lockout(Protocol):
 
     async def released(self, attempt: SignInAttempt) -> None:
         """The attempt ended without an answer on the secret (an outage): it counts nothing."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    """What ``/authorize`` sends the provider; the verifier behind ``code_challenge`` and the
+    ``nonce`` stay with us (RFC 7636 S256; OpenID Connect Core 3.1.2.1)."""
+
+    state: str
+    nonce: str
+    code_challenge: str  # BASE64URL(SHA256(code_verifier)), method S256
+    redirect_uri: str  # our callback, registered at the provider
+
+
+class IdentityProvider(Protocol):
+    """One OpenID Connect provider, configured by name (``GATEHOUSE_OIDC_PROVIDERS``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def authorization_url(self, request: AuthorizationRequest) -> str:
+        """The provider's authorization endpoint (from its discovery document) with
+        ``response_type=code``, our ``client_id``, the scopes, ``state``, ``nonce``,
+        ``code_challenge`` and ``code_challenge_method=S256``, ``redirect_uri``.
+        Raises ``ProviderUnavailable`` when the discovery document cannot be had."""
+        ...
+
+    async def identify(
+        self, *, code: str, code_verifier: str, redirect_uri: str, nonce: str
+    ) -> ExternalIdentity:
+        """Exchange the code (with the PKCE verifier), verify the ID token (signature from the
+        issuer's JWKS, ``iss``, ``aud`` = our client id, ``exp``, ``nonce``) and return who
+        signed in (claims the ID token lacks from the userinfo endpoint, same ``sub``).
+        Raises ``ProviderUnavailable`` (no answer in time, a 5xx) or ``ProviderRejected``
+        (an error answer, a token failing any check). Never blocks the event loop."""
+        ...
+
+
+class IdentityProviders(Protocol):
+    def get(self, name: str) -> IdentityProvider | None:
+        """The provider configured under ``name``, or ``None``."""
         ...

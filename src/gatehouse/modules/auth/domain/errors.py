@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from gatehouse.shared.errors import (
+    BadRequest,
     Conflict,
     Forbidden,
     InvalidInput,
     NotFound,
     TooManyRequests,
     Unauthenticated,
+    Unavailable,
 )
 
 
@@ -100,3 +102,19 @@ class TooManyAttempts(TooManyRequests):
             "too many failed passwords or codes for this account or from this client; "
             f"retry in {max(1, retry_after)} s",
         )
+
+
+class ProviderUnavailable(Unavailable):
+    """The OpenID provider (its discovery document, JWKS or token endpoint) did not answer in
+    time or answered with a server error."""
+
+    code = "provider_unavailable"
+    title = "The sign-in provider cannot be reached; try again later"
+
+
+class ProviderRejected(BadRequest):
+    """The provider refused the code, or its answer failed a check (the ID token's signature,
+    ``iss``, ``aud``, ``exp``, ``nonce``, a missing ``sub``): nobody is signed in."""
+
+    code = "provider_error"
+    title = "The sign-in provider's answer was not accepted"
