@@ -10,6 +10,7 @@ from tests.support.fakes.accounts import (
     FakeAccountDirectory,
     FakePasswordHasher,
     InMemoryAccountsUnitOfWork,
+    InMemoryIdentityViews,
     InMemoryUserViews,
 )
 from tests.support.fakes.auth import (
@@ -27,6 +28,7 @@ __all__ = [
     "FakePasswordHasher",
     "InMemoryAccountsUnitOfWork",
     "InMemoryAuthUnitOfWork",
+    "InMemoryIdentityViews",
     "InMemoryLockout",
     "InMemoryMailOutbox",
     "InMemorySessionRevocations",

@@ -1,5 +1,6 @@
 """Fakes for the accounts module's ports (contracts: tests/contract/test_accounts_unit_of_work.py,
-tests/contract/test_account_directory.py and tests/contract/test_user_views.py)."""
+tests/contract/test_identity_repository.py, tests/contract/test_account_directory.py and
+tests/contract/test_user_views.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 
 from gatehouse.modules.accounts.application.ports import (
     AccountsUnitOfWork,
+    IdentityRepository,
     OneTimeTokenRepository,
     PasswordHasher,
     UserRepository,
@@ -21,8 +23,14 @@ from gatehouse.modules.accounts.application.public import (
     InvalidCredentials,
     ReauthFailed,
 )
-from gatehouse.modules.accounts.application.views import UserView, UserViews
-from gatehouse.modules.accounts.domain.errors import EmailAlreadyRegistered
+from gatehouse.modules.accounts.application.views import (
+    IdentityView,
+    IdentityViews,
+    UserView,
+    UserViews,
+)
+from gatehouse.modules.accounts.domain.errors import EmailAlreadyRegistered, IdentityLinkConflict
+from gatehouse.modules.accounts.domain.identity import Identity
 from gatehouse.modules.accounts.domain.model import (
     Email,
     MfaSummary,
@@ -41,6 +49,7 @@ class _AccountsState(Recorded):
 
     users: dict[uuid.UUID, User] = field(default_factory=dict)
     tokens: dict[uuid.UUID, OneTimeToken] = field(default_factory=dict)
+    identities: dict[uuid.UUID, Identity] = field(default_factory=dict)
 
 
 class InMemoryUserRepository(UserRepository):
@@ -55,7 +64,7 @@ class InMemoryUserRepository(UserRepository):
     async def get(self, user_id: uuid.UUID, *, for_update: bool = False) -> User | None:
         return self._state.users.get(user_id)
 
-    async def get_by_email(self, email: Email) -> User | None:
+    async def get_by_email(self, email: Email, *, for_update: bool = False) -> User | None:
         return next((u for u in self._state.users.values() if u.email == email), None)
 
     async def add_unregistered(self, users: Sequence[User]) -> frozenset[Email]:
@@ -68,6 +77,8 @@ class InMemoryUserRepository(UserRepository):
         del self._state.users[user.id]
         for token_id in [t.id for t in self._state.tokens.values() if t.user_id == user.id]:
             del self._state.tokens[token_id]
+        for gone in [i.id for i in self._state.identities.values() if i.user_id == user.id]:
+            del self._state.identities[gone]  # as ON DELETE CASCADE
 
 
 class InMemoryOneTimeTokenRepository(OneTimeTokenRepository):
@@ -110,6 +121,37 @@ class InMemoryOneTimeTokenRepository(OneTimeTokenRepository):
                 token.used_at = now
 
 
+class InMemoryIdentityRepository(IdentityRepository):
+    def __init__(self, state: _AccountsState) -> None:
+        self._state = state
+
+    async def add(self, identity: Identity) -> None:
+        for other in self._state.identities.values():
+            if (other.issuer, other.subject) == (identity.issuer, identity.subject) or (
+                other.user_id,
+                other.provider,
+            ) == (identity.user_id, identity.provider):
+                raise IdentityLinkConflict
+        self._state.identities[identity.id] = identity
+
+    async def get(self, issuer: str, subject: str, *, for_update: bool = False) -> Identity | None:
+        return next(
+            (
+                i
+                for i in self._state.identities.values()
+                if (i.issuer, i.subject) == (issuer, subject)
+            ),
+            None,
+        )
+
+    async def of_user(self, user_id: uuid.UUID) -> list[Identity]:
+        mine = [i for i in self._state.identities.values() if i.user_id == user_id]
+        return sorted(mine, key=lambda i: i.id)
+
+    async def remove(self, identity: Identity) -> None:
+        self._state.identities.pop(identity.id, None)
+
+
 class InMemoryAccountsUnitOfWork(InMemoryUnitOfWork[_AccountsState], AccountsUnitOfWork):
     def __init__(self, committed: _AccountsState | None = None) -> None:
         super().__init__(committed if committed is not None else _AccountsState())
@@ -117,6 +159,7 @@ class InMemoryAccountsUnitOfWork(InMemoryUnitOfWork[_AccountsState], AccountsUni
     def _attach(self, state: _AccountsState) -> None:
         self.users = InMemoryUserRepository(state)
         self.tokens = InMemoryOneTimeTokenRepository(state)
+        self.identities = InMemoryIdentityRepository(state)
 
     @property
     def mails(self) -> list[OutgoingMail]:
@@ -144,6 +187,30 @@ class InMemoryUserViews(UserViews):
             locale=user.locale,
             mfa=user.mfa,
         )
+
+
+class InMemoryIdentityViews(IdentityViews):
+    """The identities list over a fake unit of work's committed identities."""
+
+    def __init__(self, uow: InMemoryAccountsUnitOfWork) -> None:
+        self._uow = uow
+
+    async def of_user(
+        self, user_id: uuid.UUID, *, limit: int, before: uuid.UUID | None
+    ) -> list[IdentityView]:
+        mine = sorted(
+            (
+                i
+                for i in self._uow.committed.identities.values()
+                if i.user_id == user_id and (before is None or i.id < before)
+            ),
+            key=lambda i: i.id,
+            reverse=True,
+        )
+        return [
+            IdentityView(i.id, i.provider, i.email, i.created_at, i.last_used_at)
+            for i in mine[:limit]
+        ]
 
 
 class FakePasswordHasher(PasswordHasher):

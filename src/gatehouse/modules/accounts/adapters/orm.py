@@ -16,12 +16,14 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     func,
     text,
 )
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import composite
 
+from gatehouse.modules.accounts.domain.identity import Identity
 from gatehouse.modules.accounts.domain.model import (
     DisplayName,
     Email,
@@ -122,7 +124,31 @@ one_time_token_table = Table(
     Index("ix_accounts_one_time_token_user_purpose", "user_id", "purpose"),
 )
 
+# Social login's links: one per provider account (issuer, subject), one per user and provider.
+# The account's deletion takes them along (ON DELETE CASCADE).
+identity_table = Table(
+    "accounts_identity",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "user_id",
+        UUID(as_uuid=True),
+        ForeignKey("accounts_user.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("provider", Text, nullable=False),
+    Column("issuer", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("email", Text),  # what the provider said last, for display
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True)),
+    UniqueConstraint("issuer", "subject"),
+    UniqueConstraint("user_id", "provider"),
+)
+
 UNIQUE_EMAIL = "uq_accounts_user_email"
+UNIQUE_IDENTITY = "uq_accounts_identity_issuer_subject"
+UNIQUE_USER_PROVIDER = "uq_accounts_identity_user_id_provider"
 
 
 def start_mappers() -> None:
@@ -136,3 +162,4 @@ def start_mappers() -> None:
         properties={"mfa": composite(MfaSummary, c.mfa_totp, c.mfa_email, c.mfa_backup_codes)},
     )
     mapper_registry.map_imperatively(OneTimeToken, one_time_token_table)
+    mapper_registry.map_imperatively(Identity, identity_table)

@@ -12,16 +12,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.modules.accounts.adapters.orm import (
     UNIQUE_EMAIL,
+    UNIQUE_IDENTITY,
+    UNIQUE_USER_PROVIDER,
+    identity_table,
     one_time_token_table,
     user_table,
 )
 from gatehouse.modules.accounts.application.ports import (
     AccountsUnitOfWork,
+    IdentityRepository,
     OneTimeTokenRepository,
     UserRepository,
 )
-from gatehouse.modules.accounts.domain.errors import EmailAlreadyRegistered
+from gatehouse.modules.accounts.domain.errors import EmailAlreadyRegistered, IdentityLinkConflict
 from gatehouse.modules.accounts.domain.events import MfaSummaryChanged
+from gatehouse.modules.accounts.domain.identity import Identity
 from gatehouse.modules.accounts.domain.model import (
     Email,
     OneTimeToken,
@@ -46,8 +51,10 @@ class SqlAlchemyUserRepository(UserRepository):
             stmt = stmt.with_for_update()
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
-    async def get_by_email(self, email: Email) -> User | None:
+    async def get_by_email(self, email: Email, *, for_update: bool = False) -> User | None:
         stmt = select(User).where(user_table.c.email == email)
+        if for_update:
+            stmt = stmt.with_for_update()
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
     async def add_unregistered(self, users: Sequence[User]) -> frozenset[Email]:
@@ -70,7 +77,8 @@ class SqlAlchemyUserRepository(UserRepository):
         return frozenset(Email(email) for email in rows.scalars())
 
     async def delete(self, user: User) -> None:
-        await self._session.delete(user)  # one-time tokens go with it (ON DELETE CASCADE)
+        # One-time tokens and identities go with it (ON DELETE CASCADE).
+        await self._session.delete(user)
         await self._session.flush()
 
 
@@ -144,6 +152,33 @@ class SqlAlchemyOneTimeTokenRepository(OneTimeTokenRepository):
         )
 
 
+class SqlAlchemyIdentityRepository(IdentityRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, identity: Identity) -> None:
+        self._session.add(identity)
+        await self._session.flush()  # a unique conflict surfaces here, in the unit of work
+
+    async def get(self, issuer: str, subject: str, *, for_update: bool = False) -> Identity | None:
+        t = identity_table
+        stmt = select(Identity).where(t.c.issuer == issuer, t.c.subject == subject)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def of_user(self, user_id: uuid.UUID) -> list[Identity]:
+        t = identity_table
+        stmt = select(Identity).where(t.c.user_id == user_id).order_by(t.c.id)
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def remove(self, identity: Identity) -> None:
+        await self._session.delete(identity)
+        # Now, not at commit: a flush runs inserts before deletes, so a new link of the same
+        # provider in this transaction would meet the old row.
+        await self._session.flush()
+
+
 async def _copy_mfa_summary(event: MfaSummaryChanged, tx: Transaction) -> None:
     """In the recording module's (auth's) transaction: the copy changes with the factors."""
     t = user_table
@@ -164,11 +199,17 @@ def accounts_subscriptions() -> list[Subscription[Any]]:
 
 
 class SqlAlchemyAccountsUnitOfWork(SqlAlchemyUnitOfWork, AccountsUnitOfWork):
-    conflicts = {UNIQUE_EMAIL: EmailAlreadyRegistered}
+    conflicts = {
+        UNIQUE_EMAIL: EmailAlreadyRegistered,
+        UNIQUE_IDENTITY: IdentityLinkConflict,
+        UNIQUE_USER_PROVIDER: IdentityLinkConflict,
+    }
 
     users: UserRepository
     tokens: OneTimeTokenRepository
+    identities: IdentityRepository
 
     def _attach(self, session: AsyncSession) -> None:
         self.users = SqlAlchemyUserRepository(session)
         self.tokens = SqlAlchemyOneTimeTokenRepository(session)
+        self.identities = SqlAlchemyIdentityRepository(session)

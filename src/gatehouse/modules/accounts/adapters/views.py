@@ -1,5 +1,5 @@
-"""The read side of accounts on the raw asyncpg pool: one prepared primary-key query, and the
-administrator's user list."""
+"""The read side of accounts on the raw asyncpg pool: one prepared primary-key query, the
+administrator's user list, and the user's linked identities."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ from gatehouse.modules.accounts.application.user_list import (
     UserListViews,
     UserSearch,
 )
-from gatehouse.modules.accounts.application.views import UserView, UserViews
+from gatehouse.modules.accounts.application.views import (
+    IdentityView,
+    IdentityViews,
+    UserView,
+    UserViews,
+)
 from gatehouse.modules.accounts.domain.model import MfaSummary
 from gatehouse.shared.pg import ReadPool
 
@@ -172,3 +177,31 @@ class AsyncpgUserViews(UserViews, UserListViews):
         row = await self._pool.fetchrow("SELECT lower($1::text) AS lowered", text)
         assert row is not None
         return str(row["lowered"])
+
+
+# A user has a handful of identities (one per provider); the unique (user_id, provider) index
+# finds them, and the page is sorted in memory.
+_IDENTITIES = (
+    "SELECT id, provider, email, created_at, last_used_at FROM accounts_identity "
+    "WHERE user_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+)
+
+
+class AsyncpgIdentityViews(IdentityViews):
+    def __init__(self, pool: ReadPool) -> None:
+        self._pool = pool
+
+    async def of_user(
+        self, user_id: uuid.UUID, *, limit: int, before: uuid.UUID | None
+    ) -> list[IdentityView]:
+        rows = await self._pool.fetch(_IDENTITIES, user_id, before, limit)
+        return [
+            IdentityView(
+                id=row["id"],
+                provider=row["provider"],
+                email=row["email"],
+                created_at=row["created_at"],
+                last_used_at=row["last_used_at"],
+            )
+            for row in rows
+        ]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from gatehouse.modules.accounts.domain.identity import Identity
 from gatehouse.modules.accounts.domain.model import (
     Email,
     OneTimeToken,
@@ -23,7 +24,9 @@ class UserRepository(Protocol):
 
     async def get(self, user_id: uuid.UUID, *, for_update: bool = False) -> User | None: ...
 
-    async def get_by_email(self, email: Email) -> User | None: ...
+    async def get_by_email(self, email: Email, *, for_update: bool = False) -> User | None:
+        """``for_update``: locked, and ``None`` when a concurrent change moved the address."""
+        ...
 
     async def add_unregistered(self, users: Sequence[User]) -> frozenset[Email]:
         """Add those of ``users`` whose address is not registered yet, at once (an import's
@@ -31,7 +34,7 @@ class UserRepository(Protocol):
         ...
 
     async def delete(self, user: User) -> None:
-        """The user and everything of theirs this module holds (one-time tokens)."""
+        """The user and everything of theirs this module holds (one-time tokens, identities)."""
         ...
 
 
@@ -55,12 +58,35 @@ class OneTimeTokenRepository(Protocol):
         ...
 
 
+class IdentityRepository(Protocol):
+    """Provider accounts linked to users (social login), found by ``(issuer, subject)`` only.
+    A user's identities go with the user (``UserRepository.delete``)."""
+
+    async def add(self, identity: Identity) -> None:
+        """Raises ``IdentityLinkConflict`` when ``(issuer, subject)`` is linked already, or the
+        user has an identity of that provider."""
+        ...
+
+    async def get(
+        self, issuer: str, subject: str, *, for_update: bool = False
+    ) -> Identity | None: ...
+
+    async def of_user(self, user_id: uuid.UUID) -> list[Identity]:
+        """Every identity of the user, oldest first."""
+        ...
+
+    async def remove(self, identity: Identity) -> None:
+        """Gone at once: an identity of the same provider can be added next."""
+        ...
+
+
 class AccountsUnitOfWork(UnitOfWork, Protocol):
     """Accounts' repositories; mails, security events and what other modules must do about a
     change are recorded (``record``) and handled when it commits."""
 
     users: UserRepository
     tokens: OneTimeTokenRepository
+    identities: IdentityRepository
 
 
 class PasswordHasher(Protocol):

@@ -31,6 +31,25 @@ class UserViews(Protocol):
     async def get(self, user_id: uuid.UUID) -> UserView | None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class IdentityView:
+    """A provider account linked to the user, as their settings show it."""
+
+    id: uuid.UUID
+    provider: str
+    email: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class IdentityViews(Protocol):
+    async def of_user(
+        self, user_id: uuid.UUID, *, limit: int, before: uuid.UUID | None
+    ) -> list[IdentityView]:
+        """The user's identities, newest first, those older than ``before`` when given."""
+        ...
+
+
 async def current_view(views: UserViews, user_id: uuid.UUID) -> UserView:
     """The user as committed, for answers to a change (read after its commit)."""
     view = await views.get(user_id)

@@ -101,6 +101,12 @@ class AccountExists(Conflict):
     title = "An account already exists for this sign-in"
 
 
+class IdentityLinkConflict(AccountExists):
+    """A unique constraint refused a link: that provider account was linked meanwhile (two
+    first sign-ins at once), or the user got an identity of that provider meanwhile. Raised at
+    the adapter edge; the use cases try once more on what committed."""
+
+
 class IdentityEmailUnverified(Forbidden):
     """A provider identity that is linked to no account and whose email the provider does not
     vouch for (``email_verified`` false or no email): no account is created or linked."""

@@ -216,6 +216,15 @@ class User:
         self.updated_at = now
         return True
 
+    def take_over(self, display_name: DisplayName | None, now: datetime) -> None:
+        """A verified provider identity claims an address the holder never proved: what the
+        holder chose goes (password, name, mail language) and the address is verified."""
+        self.password_hash = None
+        self.display_name = display_name
+        self.locale = None
+        self.email_verified_at = now
+        self.updated_at = now
+
     def rename(self, display_name: DisplayName | None, now: datetime) -> None:
         self.display_name = display_name
         self.updated_at = now
