@@ -28,6 +28,8 @@ PARAMS = {
     "ip": "203.0.113.9",
     "remaining": "2",
     "change": "totp_enabled",
+    "provider": "google",
+    "taken_over": "",
 }
 TEMPLATES = sorted({p.name.split(".")[0] for p in (TEMPLATES_DIR / "en").glob("*.subject")})
 
@@ -39,6 +41,7 @@ def test_english_and_german_ship_the_same_mails() -> None:
     assert {"verify_email", "already_registered", "password_reset", "password_changed"} <= set(
         TEMPLATES
     )
+    assert {"identity_linked", "identity_unlinked"} <= set(TEMPLATES)
 
 
 @pytest.mark.parametrize("locale", ["en", "de"])
@@ -145,3 +148,21 @@ def test_every_two_step_change_is_told_in_its_own_words(locale: str) -> None:
 def test_an_unknown_two_step_change_fails_the_mail(locale: str, change: str) -> None:
     with pytest.raises(TemplateFailed, match="mfa_changed"):
         RENDERER.render("mfa_changed", {**PARAMS, "change": change}, locale)
+
+
+@pytest.mark.parametrize(
+    ("locale", "telling"),
+    [("en", "the password set at that registration was removed"), ("de", "Passwort entfernt")],
+)
+def test_a_link_notice_tells_of_the_take_over_only_when_there_was_one(
+    locale: str, telling: str
+) -> None:
+    taken = RENDERER.render("identity_linked", {**PARAMS, "taken_over": "1"}, locale)
+    linked = RENDERER.render("identity_linked", PARAMS, locale)
+    for parts in (taken, linked):
+        assert "google" in parts.text
+        assert "google" in parts.html
+    assert telling in taken.text
+    assert telling in taken.html
+    assert telling not in linked.text
+    assert telling not in linked.html

@@ -1,6 +1,7 @@
 """Wiring of the accounts module: its inputs are declared, main provides them.
 
-Exports ``directory`` (auth signs users in through it), ``subscriptions`` (its handler of
+Exports ``directory`` (auth signs users in through it), ``identities`` (``ExternalIdentities``:
+auth's social login finds or links accounts through it), ``subscriptions`` (its handler of
 auth's MFA summary) and ``mail_resolvers`` (registered into notifications' extension point).
 """
 
@@ -18,7 +19,7 @@ from gatehouse.modules.accounts.adapters.repositories import (
     SqlAlchemyAccountsUnitOfWork,
     accounts_subscriptions,
 )
-from gatehouse.modules.accounts.adapters.views import AsyncpgUserViews
+from gatehouse.modules.accounts.adapters.views import AsyncpgIdentityViews, AsyncpgUserViews
 from gatehouse.modules.accounts.application.admin import CreateAdminHandler
 from gatehouse.modules.accounts.application.administration import UpdateUserHandler
 from gatehouse.modules.accounts.application.delete_account import DeleteAccountHandler
@@ -26,6 +27,11 @@ from gatehouse.modules.accounts.application.directory import AccountsDirectory
 from gatehouse.modules.accounts.application.email_change import (
     ConfirmEmailChangeHandler,
     RequestEmailChangeHandler,
+)
+from gatehouse.modules.accounts.application.identities import IdentityLinks
+from gatehouse.modules.accounts.application.identity_settings import (
+    ListIdentitiesHandler,
+    UnlinkIdentityHandler,
 )
 from gatehouse.modules.accounts.application.import_users import ImportUsersHandler
 from gatehouse.modules.accounts.application.lookup import FindUserHandler
@@ -129,6 +135,13 @@ class AccountsContainer(containers.DeclarativeContainer):
         hasher=hasher,
         clock=clock,
         require_verified_email=require_verified_email,
+    )
+    # Social login: auth signs in and links through ``identities`` (ExternalIdentities).
+    identities = providers.Singleton(IdentityLinks, uow=uow.provider, clock=clock, links=links)
+    identity_views = providers.Singleton(AsyncpgIdentityViews, read_pool)
+    list_identities = providers.Singleton(ListIdentitiesHandler, identity_views)
+    unlink_identity = providers.Singleton(
+        UnlinkIdentityHandler, uow=uow.provider, clock=clock, links=links
     )
     update_user = providers.Singleton(UpdateUserHandler, uow=uow.provider, views=views, clock=clock)
     list_users = providers.Singleton(ListUsersHandler, views)

@@ -22,7 +22,7 @@ from gatehouse.modules.accounts.domain.model import Email, PasswordHash, User
 from gatehouse.shared.clock import Clock
 
 
-def _snapshot(user: User) -> AccountSnapshot:
+def account_snapshot(user: User) -> AccountSnapshot:
     return AccountSnapshot(
         user_id=user.id,
         email=user.email.value,
@@ -77,7 +77,7 @@ class AccountsDirectory(AccountDirectory):
             raise EmailNotVerified
         if self._hasher.needs_rehash(user.password_hash):
             await self._rehash(user.id, user.password_hash, password)
-        return _snapshot(user)
+        return account_snapshot(user)
 
     async def _rehash(self, user_id: uuid.UUID, old: PasswordHash, password: str) -> None:
         """Upgrade the stored hash, unless the password changed meanwhile."""
@@ -88,7 +88,7 @@ class AccountsDirectory(AccountDirectory):
                 await uow.commit()
 
     async def reauthenticate(self, user_id: uuid.UUID, password: str) -> AccountSnapshot:
-        return _snapshot(await reauthenticate(self._uow, self._hasher, user_id, password))
+        return account_snapshot(await reauthenticate(self._uow, self._hasher, user_id, password))
 
     async def get(self, user_id: uuid.UUID) -> AccountSnapshot | None:
         view = await self._views.get(user_id)

@@ -1,5 +1,5 @@
-"""Auth's event subscriptions: accounts' credential changes end sessions in accounts'
-transaction; ended sessions are denylisted in Redis after any commit."""
+"""Auth's event subscriptions: accounts' credential changes (and a take-over by a social sign-in)
+end sessions in accounts' transaction; ended sessions are denylisted in Redis after any commit."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gatehouse.modules.accounts.application.public import (
     AccountDeleted,
     AccountDisabled,
+    AccountTakenOver,
     PasswordChanged,
     RolesChanged,
 )
@@ -26,6 +27,7 @@ from gatehouse.modules.auth.application.account_events import (
     end_sessions_on_access_change,
     end_sessions_on_deletion,
     end_sessions_on_password_change,
+    end_sessions_on_take_over,
 )
 from gatehouse.modules.auth.application.ports import SessionRevocations, SessionTerminator
 from gatehouse.modules.auth.domain.events import SessionsEnded
@@ -58,6 +60,10 @@ class SqlAlchemySessionTerminator(SessionTerminator):
         )
         return await self._sessions.revoke_all(user_id, now, reason, keep=keep)
 
+    async def remove_factors(self, user_id: uuid.UUID) -> None:
+        for table in (mfa_table, backup_code_table, challenge_table):
+            await self._session.execute(delete(table).where(table.c.user_id == user_id))
+
     async def forget(self, user_id: uuid.UUID) -> None:
         t = session_table
         await self._session.execute(
@@ -66,8 +72,7 @@ class SqlAlchemySessionTerminator(SessionTerminator):
             .values(ip=None, user_agent=None)
             .execution_options(synchronize_session=False)
         )
-        for table in (mfa_table, backup_code_table, challenge_table):
-            await self._session.execute(delete(table).where(table.c.user_id == user_id))
+        await self.remove_factors(user_id)
 
 
 def auth_subscriptions(clock: Clock, revocations: SessionRevocations) -> list[Subscription[Any]]:
@@ -84,6 +89,9 @@ def auth_subscriptions(clock: Clock, revocations: SessionRevocations) -> list[Su
             event, SqlAlchemySessionTerminator(tx.session, clock), tx
         )
 
+    async def taken_over(event: AccountTakenOver, tx: Transaction) -> None:
+        await end_sessions_on_take_over(event, SqlAlchemySessionTerminator(tx.session, clock), tx)
+
     async def denylist(event: SessionsEnded) -> None:
         await revocations.revoked(list(event.session_ids))
 
@@ -92,5 +100,6 @@ def auth_subscriptions(clock: Clock, revocations: SessionRevocations) -> list[Su
         Subscription(AccountDeleted, in_transaction=account_deleted),
         Subscription(AccountDisabled, in_transaction=access_changed),
         Subscription(RolesChanged, in_transaction=access_changed),
+        Subscription(AccountTakenOver, in_transaction=taken_over),
         Subscription(SessionsEnded, after_commit=denylist),
     ]

@@ -114,6 +114,10 @@ class SessionTerminator(Protocol):
         through (open ``mfa_token``s, an emailed code); return the ended sessions' ids."""
         ...
 
+    async def remove_factors(self, user_id: uuid.UUID) -> None:
+        """Delete every MFA factor, backup code and challenge of the user."""
+        ...
+
     async def forget(self, user_id: uuid.UUID) -> None:
         """Erase what the user's sessions recorded about them (IP, user agent) and every MFA
         factor, backup code and challenge. Session rows stay, ended, until they expire: the
