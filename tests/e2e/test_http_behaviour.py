@@ -301,6 +301,7 @@ async def test_openapi_describes_every_route_with_stable_operation_ids(
         ("/api/v1/auth/logout-all", "post"): "auth_logout_all",
         ("/api/v1/me/sessions", "get"): "me_sessions_list",
         ("/api/v1/me/identities", "get"): "me_identities_list",
+        ("/api/v1/me/identities/{provider}", "delete"): "me_identities_unlink",
         ("/api/v1/me/sessions/{session_id}", "delete"): "me_sessions_revoke",
         ("/api/v1/me/audit-events", "get"): "me_audit_events_list",
         ("/api/v1/me", "get"): "me_get",

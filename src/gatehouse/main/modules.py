@@ -21,6 +21,7 @@ from fastapi import APIRouter
 from gatehouse.modules.accounts.adapters import orm as accounts_orm
 from gatehouse.modules.accounts.container import AccountsContainer
 from gatehouse.modules.accounts.entrypoints.http import admin as accounts_admin
+from gatehouse.modules.accounts.entrypoints.http import identities as accounts_identities
 from gatehouse.modules.accounts.entrypoints.http import pages as accounts_pages
 from gatehouse.modules.accounts.entrypoints.http import router as accounts_http
 from gatehouse.modules.audit.adapters import orm as audit_orm
@@ -29,7 +30,6 @@ from gatehouse.modules.audit.entrypoints.http import router as audit_http
 from gatehouse.modules.auth.adapters import orm as auth_orm
 from gatehouse.modules.auth.container import AuthContainer
 from gatehouse.modules.auth.entrypoints.http import admin as auth_admin
-from gatehouse.modules.auth.entrypoints.http import identities as auth_identities
 from gatehouse.modules.auth.entrypoints.http import mfa as auth_mfa
 from gatehouse.modules.auth.entrypoints.http import oauth as auth_oauth
 from gatehouse.modules.auth.entrypoints.http import router as auth_http
@@ -167,8 +167,9 @@ MODULES: tuple[Module, ...] = (
             accounts_http.me_router,
             accounts_pages.router,
             accounts_admin.admin_router,
+            accounts_identities.identities_router,
         ),
-        wired=(accounts_http, accounts_pages, accounts_admin),
+        wired=(accounts_http, accounts_pages, accounts_admin, accounts_identities),
         tables=accounts_orm,
         start_mappers=accounts_orm.start_mappers,
         register=_register_mail_resolver,
@@ -183,7 +184,6 @@ MODULES: tuple[Module, ...] = (
             auth_mfa.auth_mfa_router,
             auth_mfa.me_mfa_router,
             auth_http.sessions_router,
-            auth_identities.identities_router,
             auth_http.well_known_router,
             auth_admin.admin_router,
         ),

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from gatehouse.modules.accounts.application.import_users import MAX_IMPORT_BATCH
-from gatehouse.modules.accounts.application.views import UserView
+from gatehouse.modules.accounts.application.views import IdentityView, UserView
 from gatehouse.shared.http.schemas import (
     MfaCodeField,
     OutSchema,
@@ -176,3 +176,42 @@ class AdminUserOut(UserOut):
 class AdminUserPageOut(OutSchema):
     items: list[AdminUserOut]
     next_cursor: str | None
+
+
+class IdentityOut(OutSchema):
+    """A provider account linked to the user: ``email`` is the one the provider gave last (for
+    display; it decides nothing), ``last_used_at`` the last sign-in with it (``null``: none)."""
+
+    provider: str
+    email: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, view: IdentityView) -> IdentityOut:
+        return cls(
+            provider=view.provider,
+            email=view.email,
+            created_at=view.created_at,
+            last_used_at=view.last_used_at,
+        )
+
+
+class IdentityPageOut(OutSchema):
+    items: list[IdentityOut]
+    next_cursor: str | None
+
+
+class UnlinkIdentityIn(Schema):
+    """The password or an MFA code (step-up), asked for only once the unlink is allowed: an
+    account whose last way to sign in this is gets 409 whatever it sends, even nothing."""
+
+    password: PasswordField | None = None
+    code: MfaCodeField | None = None
+
+    @model_validator(mode="after")
+    def _at_most_one_proof(self) -> UnlinkIdentityIn:
+        if self.password is not None and self.code is not None:
+            msg = "send exactly one of password and code"
+            raise ValueError(msg)
+        return self
