@@ -7,6 +7,7 @@ import jwt
 
 from gatehouse.main.settings import Settings
 from tests.e2e.conftest import PASSWORD, bearer, login, sql, unique_email, verified_user
+from tests.e2e.identities import link
 
 
 async def test_deleting_the_account_erases_it_and_leaves_one_audit_event(
@@ -16,6 +17,7 @@ async def test_deleting_the_account_erases_it_and_leaves_one_audit_event(
     await verified_user(client, settings, email)
     here, elsewhere = await login(client, email), await login(client, email)
     user_id = jwt.decode(here["access_token"], options={"verify_signature": False})["sub"]
+    await link(client, here, "google")  # a social account linked: personal data too
 
     wrong = await client.request(
         "DELETE", "/api/v1/me", json={"password": "not it"}, headers=bearer(here)
@@ -40,6 +42,10 @@ async def test_deleting_the_account_erases_it_and_leaves_one_audit_event(
         user_id,
     )
     assert remains == 0
+    identities = await sql(
+        settings, "SELECT count(*) FROM accounts_identity WHERE user_id = $1::uuid", user_id
+    )
+    assert identities == 0
     traces = await sql(
         settings,
         "SELECT count(*) FROM auth_session WHERE user_id = $1::uuid "

@@ -113,6 +113,8 @@ class IdentityLinks(ExternalIdentities):
                 await uow.commit()
                 return account_snapshot(user)
             holder = None if email is None else await uow.users.get_by_email(email, for_update=True)
+            if holder is not None and await uow.identities.get(identity.issuer, identity.subject):
+                raise IdentityLinkConflict  # linked while this waited for the account's lock
             if email is None or not identity.email_verified:
                 raise AccountExists if holder is not None else IdentityEmailUnverified
             if holder is None:
