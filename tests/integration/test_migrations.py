@@ -116,3 +116,32 @@ def test_alembic_check_through_env_py_finds_nothing_to_generate(infra: Infra) ->
         migrations.head_revision()
     )
     migrations.check(infra.database_url)
+
+
+async def test_identities_are_unique_by_provider_account_and_by_user_and_go_with_the_user(
+    infra: Infra,
+) -> None:
+    """The constraints the adapter translates by name, and the cascade account deletion
+    relies on, as the migration made them (autogenerate does not compare ``ON DELETE``)."""
+    engine = create_async_engine(infra.database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT conname, contype::text, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = 'accounts_identity'::regclass ORDER BY conname"
+                )
+            )
+            constraints = {name: (kind, definition) for name, kind, definition in rows}
+    finally:
+        await engine.dispose()
+
+    assert constraints == {
+        "fk_accounts_identity_user_id_accounts_user": (
+            "f",
+            "FOREIGN KEY (user_id) REFERENCES accounts_user(id) ON DELETE CASCADE",
+        ),
+        "pk_accounts_identity": ("p", "PRIMARY KEY (id)"),
+        "uq_accounts_identity_issuer_subject": ("u", "UNIQUE (issuer, subject)"),
+        "uq_accounts_identity_user_id_provider": ("u", "UNIQUE (user_id, provider)"),
+    }
