@@ -114,6 +114,8 @@ def _auth(root: Root) -> providers.Container[Any]:
         redis=root.redis,
         events=root.events,
         accounts=root.accounts.directory,
+        # Social login: accounts' ExternalIdentities is ``root.accounts.identities``, for
+        # auth's container to take (``identities=...``) once it declares that input.
         mail_caps=root.notifications.caps,
         keys_dir=settings.provided.resolved_keys_dir,
         create_keys=settings.provided.is_dev,
