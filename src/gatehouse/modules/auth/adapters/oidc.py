@@ -12,20 +12,16 @@ tokens are never logged.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import json
 import logging
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-import httpx
-
 from gatehouse.modules.accounts.application.public import ExternalIdentity
+from gatehouse.modules.auth.adapters.oidc_http import ProviderHttp, rejected, unavailable
 from gatehouse.modules.auth.adapters.oidc_keys import (
     CachedDocument,
     KeySet,
@@ -39,7 +35,6 @@ from gatehouse.modules.auth.application.ports import (
     IdentityProvider,
     IdentityProviders,
 )
-from gatehouse.modules.auth.domain.errors import ProviderRejected, ProviderUnavailable
 from gatehouse.shared.clock import Clock
 
 log = logging.getLogger("gatehouse.auth")
@@ -47,8 +42,6 @@ log = logging.getLogger("gatehouse.auth")
 DEFAULT_SCOPES = ("openid", "email", "profile")
 DEFAULT_TIMEOUT = 5.0  # seconds for a whole request, answer included
 DEFAULT_CONNECT_TIMEOUT = 3.0
-MAX_ANSWER_BYTES = 1 << 20
-_OAUTH_ERROR = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}")  # RFC 6749 5.2's charset
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,85 +56,8 @@ class OidcProviderConfig:
     scopes: tuple[str, ...] = DEFAULT_SCOPES
 
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    status: int
-    headers: httpx.Headers
-    body: bytes
-
-    def json_object(self) -> dict[str, Any] | None:
-        try:
-            value = json.loads(self.body)
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) else None
-
-    def oauth_error(self) -> str | None:
-        """The ``error`` of an RFC 6749 error answer, when it is one."""
-        error = (self.json_object() or {}).get("error")
-        return error if isinstance(error, str) and _OAUTH_ERROR.fullmatch(error) else None
-
-
-def _unavailable(detail: str) -> ProviderUnavailable:
-    log.warning("OpenID provider unavailable: %s", detail)
-    return ProviderUnavailable(detail)
-
-
-def _rejected(detail: str) -> ProviderRejected:
-    log.warning("OpenID provider answer refused: %s", detail)
-    return ProviderRejected(detail)
-
-
-class _Http:
-    """The registry's one ``httpx.AsyncClient`` (made on first use), with the deadline for a
-    whole request that httpx's per-operation timeouts do not give, and a cap on answers."""
-
-    def __init__(self, *, timeout: float, connect_timeout: float) -> None:
-        self._timeout = timeout
-        self._connect_timeout = connect_timeout
-        self._client: httpx.AsyncClient | None = None
-
-    async def send(
-        self,
-        method: str,
-        url: str,
-        *,
-        what: str,
-        data: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> _Answer:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self._timeout, connect=self._connect_timeout),
-                follow_redirects=False,
-                headers={"Accept": "application/json", "User-Agent": "Gatehouse"},
-            )
-        body = bytearray()
-        try:
-            async with asyncio.timeout(self._timeout):
-                request = self._client.build_request(method, url, data=data, headers=headers)
-                response = await self._client.send(request, stream=True)
-                try:
-                    async for chunk in response.aiter_bytes():
-                        body += chunk
-                        if len(body) > MAX_ANSWER_BYTES:
-                            raise _unavailable(f"{what}: an answer over {MAX_ANSWER_BYTES} bytes")
-                finally:
-                    await response.aclose()
-        except TimeoutError as error:
-            raise _unavailable(f"{what}: no answer within {self._timeout:g} s") from error
-        except httpx.HTTPError as error:
-            raise _unavailable(f"{what}: {type(error).__name__} {error}") from error
-        return _Answer(response.status_code, response.headers, bytes(body))
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.aclose()
-
-
 class OidcIdentityProvider(IdentityProvider):
-    def __init__(self, config: OidcProviderConfig, *, http: _Http, clock: Clock) -> None:
+    def __init__(self, config: OidcProviderConfig, *, http: ProviderHttp, clock: Clock) -> None:
         self._config = config
         self._http = http
         self._clock = clock
@@ -189,7 +105,7 @@ class OidcIdentityProvider(IdentityProvider):
         tokens = await self._exchange(metadata, form)
         id_token = tokens.get("id_token")
         if not isinstance(id_token, str):
-            raise _rejected(f"{self.name}'s token endpoint gave no ID token")
+            raise rejected(f"{self.name}'s token endpoint gave no ID token")
         claims = await verify_id_token(
             id_token,
             keys=self._keys,
@@ -205,7 +121,7 @@ class OidcIdentityProvider(IdentityProvider):
         if email is None and metadata.userinfo_endpoint and isinstance(access_token, str):
             info = await self._userinfo(metadata.userinfo_endpoint, access_token)
             if info.get("sub") != claims["sub"]:
-                raise _rejected(f"{self.name}'s userinfo is about another subject")
+                raise rejected(f"{self.name}'s userinfo is about another subject")
             email, verified = text_claim(info, "email"), email_verified(info.get("email_verified"))
             name = name or text_claim(info, "name")
         return ExternalIdentity(
@@ -243,9 +159,9 @@ class OidcIdentityProvider(IdentityProvider):
                 self._client_auth = method
                 return tokens
             if 400 <= answer.status < 500 and answer.status != 429 and error is not None:
-                raise _rejected(f"{what} refused the code: {error}")
-            raise _unavailable(f"{what} answered {answer.status} without a token response")
-        raise _unavailable(f"{what}: no client authentication method to use")
+                raise rejected(f"{what} refused the code: {error}")
+            raise unavailable(f"{what} answered {answer.status} without a token response")
+        raise unavailable(f"{what}: no client authentication method to use")
 
     async def _userinfo(self, endpoint: str, access_token: str) -> dict[str, Any]:
         what = f"{self.name}'s userinfo endpoint"
@@ -254,9 +170,9 @@ class OidcIdentityProvider(IdentityProvider):
         )
         info = answer.json_object() if answer.status == 200 else None
         if 400 <= answer.status < 500 and answer.status != 429:
-            raise _rejected(f"{what} answered {answer.status}")
+            raise rejected(f"{what} answered {answer.status}")
         if info is None:
-            raise _unavailable(f"{what} answered {answer.status} without a JSON object")
+            raise unavailable(f"{what} answered {answer.status} without a JSON object")
         return info
 
     async def _load_metadata(self) -> tuple[ProviderMetadata, timedelta]:
@@ -264,22 +180,22 @@ class OidcIdentityProvider(IdentityProvider):
         url = self._config.issuer.rstrip("/") + "/.well-known/openid-configuration"
         answer = await self._http.send("GET", url, what=what)
         if answer.status != 200:
-            raise _unavailable(f"{what} answered {answer.status}")
+            raise unavailable(f"{what} answered {answer.status}")
         try:
             metadata = ProviderMetadata.parse(answer.json_object(), self._config.issuer)
         except ValueError as error:
-            raise _unavailable(f"{what} is not usable: {error}") from error
+            raise unavailable(f"{what} is not usable: {error}") from error
         return metadata, cache_lifetime(answer.headers.get("cache-control"))
 
     async def _load_keys(self) -> tuple[KeySet, timedelta]:
         what = f"{self.name}'s JWKS"
         answer = await self._http.send("GET", (await self._metadata.get()).jwks_uri, what=what)
         if answer.status != 200:
-            raise _unavailable(f"{what} answered {answer.status}")
+            raise unavailable(f"{what} answered {answer.status}")
         try:
             keys = KeySet.parse(answer.json_object())
         except ValueError as error:
-            raise _unavailable(f"{what} is not usable: {error}") from error
+            raise unavailable(f"{what} is not usable: {error}") from error
         return keys, cache_lifetime(answer.headers.get("cache-control"))
 
 
@@ -297,7 +213,7 @@ class OidcIdentityProviders(IdentityProviders):
         timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
-        self._http = _Http(timeout=timeout, connect_timeout=min(connect_timeout, timeout))
+        self._http = ProviderHttp(timeout=timeout, connect_timeout=min(connect_timeout, timeout))
         self._providers: dict[str, OidcIdentityProvider] = {}
         for config in configs:
             if config.name in self._providers:
