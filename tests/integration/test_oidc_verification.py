@@ -119,10 +119,14 @@ REJECTED = [
     (Mode.ALG_NONE, r"'none'"),
     (Mode.HS256_CLIENT_SECRET, r"'HS256'"),
     (Mode.UNKNOWN_KID, r"key the provider does not publish"),
+    (Mode.FORGED_SIGNATURE, r"signature does not verify"),
+    (Mode.NOT_A_JWT, r"not a signed JWT"),
+    (Mode.NO_ID_TOKEN, r"gave no ID token"),
     (Mode.RS256_NOT_ADVERTISED, r"'RS256'"),
     (Mode.KID_OF_RSA_KEY, r"not a ES256 signing key"),
     (Mode.INVALID_GRANT, r"refused the code: invalid_grant"),
     (Mode.USERINFO_OTHER_SUB, r"userinfo is about another subject"),
+    (Mode.USERINFO_REFUSED, r"userinfo endpoint answered 401"),
 ]
 
 
@@ -142,6 +146,19 @@ async def test_several_audiences_are_accepted_when_azp_is_this_client(
     fake_oidc.mode = Mode.AUD_LIST_AZP_OURS
 
     assert (await sign_in(fake_oidc, fake_idp)).subject == "fake-subject"
+
+
+async def test_a_token_without_kid_is_verified_by_the_one_key_that_fits_and_no_other(
+    fake_oidc: FakeOidcProvider, fake_idp: IdentityProvider, oidc_clock: FixedClock
+) -> None:
+    fake_oidc.mode = Mode.NO_KID
+    await sign_in(fake_oidc, fake_idp)  # one ES256 key (and an RSA one) published
+
+    fake_oidc.rotate_key()  # two ES256 keys: which one is meant?
+    oidc_clock.advance(timedelta(minutes=5, seconds=1))  # the cached JWKS expires
+
+    with pytest.raises(ProviderRejected, match="names no key and 2 published keys fit ES256"):
+        await sign_in(fake_oidc, fake_idp)
 
 
 async def test_a_wrong_code_verifier_or_nonce_is_rejected(

@@ -239,13 +239,15 @@ class FakeOidcProvider:
         self._access[access_token] = self.subject
         id_token = self._id_token(grant)
         body = {"access_token": access_token, "token_type": "Bearer", "id_token": id_token}
+        if self.mode is Mode.NO_ID_TOKEN:
+            del body["id_token"]
         return JSONResponse({**body, "expires_in": 300}, headers={"Cache-Control": "no-store"})
 
     async def _userinfo(self, request: Request) -> Response:
         self.userinfo_requests += 1
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         subject = self._access.get(token)
-        if subject is None:
+        if subject is None or self.mode is Mode.USERINFO_REFUSED:
             return JSONResponse({"error": "invalid_token"}, status_code=401)
         if self.mode is Mode.USERINFO_OTHER_SUB:
             subject = "another-subject"

@@ -34,6 +34,10 @@ class Mode(StrEnum):
     ALG_NONE = "alg_none"  # unsigned
     HS256_CLIENT_SECRET = "hs256_client_secret"  # HMAC keyed with the client secret
     UNKNOWN_KID = "unknown_kid"  # signed by a key the JWKS does not hold, a new kid each time
+    FORGED_SIGNATURE = "forged_signature"  # names the published key; signed by another one
+    NO_KID = "no_kid"  # ES256 with no kid in the header (fine while one ES256 key is published)
+    NOT_A_JWT = "not_a_jwt"
+    NO_ID_TOKEN = "no_id_token"  # a token response without id_token
     RS256_NOT_ADVERTISED = "rs256_not_advertised"  # published RSA key; RS256 not advertised
     KID_OF_RSA_KEY = "kid_of_rsa_key"  # ES256, naming the published RSA key
     TOKEN_SERVER_ERROR = "token_server_error"  # 500
@@ -42,6 +46,7 @@ class Mode(StrEnum):
     INVALID_GRANT = "invalid_grant"  # 400 {"error": "invalid_grant"}
     USERINFO = "userinfo"  # no email in the ID token; /userinfo has it
     USERINFO_OTHER_SUB = "userinfo_other_sub"  # ... but about another subject
+    USERINFO_REFUSED = "userinfo_refused"  # ... which answers 401
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,17 +95,24 @@ def id_token(
         Mode.MISSING_SUB: "sub",
     }
     claims.pop(missing.get(mode, ""), None)
-    if mode in (Mode.USERINFO, Mode.USERINFO_OTHER_SUB):
+    if mode in (Mode.USERINFO, Mode.USERINFO_OTHER_SUB, Mode.USERINFO_REFUSED):
         for claim in ("email", "email_verified", "name"):
             claims.pop(claim)
-    alg = "ES256"
+    alg, kid = "ES256", key.kid
+    if mode is Mode.NOT_A_JWT:
+        return "not-a-jwt"
     if mode is Mode.ALG_NONE:
         return jwt.encode(claims, "", algorithm="none")
     if mode is Mode.HS256_CLIENT_SECRET:
         return jwt.encode(claims, secret, algorithm="HS256", headers={"kid": key.kid})
     if mode is Mode.UNKNOWN_KID:
         key = ec_key()
+        kid = key.kid
+    elif mode is Mode.FORGED_SIGNATURE:
+        key = ec_key()
     elif mode is Mode.RS256_NOT_ADVERTISED:
-        key, alg = rsa, "RS256"
-    kid = rsa.kid if mode is Mode.KID_OF_RSA_KEY else key.kid
-    return jwt.encode(claims, key.private, algorithm=alg, headers={"kid": kid})
+        key, alg, kid = rsa, "RS256", rsa.kid
+    elif mode is Mode.KID_OF_RSA_KEY:
+        kid = rsa.kid
+    headers = {} if mode is Mode.NO_KID else {"kid": kid}
+    return jwt.encode(claims, key.private, algorithm=alg, headers=headers)

@@ -135,9 +135,6 @@ class KeySet:
             raise ValueError("the JWKS has no public signing key")
         return cls(keys)
 
-    def __len__(self) -> int:
-        return len(self._keys)
-
     def select(self, kid: str | None, alg: str) -> jwt.PyJWK | None:
         """The key for a token's header: ``None`` when no key has that ``kid``; raises
         ``ProviderRejected`` when the key with that ``kid`` is not one for ``alg``, or, with no
