@@ -24,8 +24,9 @@ from gatehouse.main.settings import Settings
 from tests.support.infra import Infra, InfraManager
 from tests.support.smtp import SmtpServer
 
-# The real OpenID provider fixture (``oidc_provider``), for every suite that asks for it.
-pytest_plugins = ["tests.support.oidc_provider"]
+# The real OpenID provider (``oidc_provider``) and the fake one (``fake_oidc``), for every
+# suite that asks for them.
+pytest_plugins = ["tests.support.oidc_provider", "tests.support.fake_oidc"]
 
 _MANAGER = pytest.StashKey[InfraManager]()
 

@@ -5,7 +5,9 @@
 //   node server.mjs <port>        (or OIDC_PORT=<port> node server.mjs)
 //
 // Environment (all optional except the port):
-//   OIDC_CLIENT_ID, OIDC_CLIENT_SECRET   the one client (confidential, client_secret_post/basic)
+//   OIDC_CLIENT_ID, OIDC_CLIENT_SECRET   the one client (confidential)
+//   OIDC_CLIENT_AUTH_METHOD              how it authenticates at the token endpoint
+//                                        (client_secret_post by default, or client_secret_basic)
 //   OIDC_REDIRECT_URIS                   comma-separated, compared exactly by the provider
 //   OIDC_ACCOUNTS                        JSON {"<subject>": {"email": ..., "email_verified": bool}};
 //                                        the dev login form's "login" field is the subject

@@ -6,19 +6,26 @@ test`` run ``npm ci``; the fixture runs it too when ``node_modules`` is missing)
 every suite by ``tests/conftest.py``; each xdist worker starts its own provider on a free port.
 
 Its dev interactions need no browser: ``GET authorization_endpoint`` redirects to a login form
-whose ``login`` field is the subject (one of :data:`ACCOUNTS`), then to a consent form.
+whose ``login`` field is the subject (one of :data:`ACCOUNTS`), then to a consent form;
+:func:`drive_login` answers both and returns the query of the redirect back to the client.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
+import hashlib
+import html
 import json
 import os
+import re
+import secrets
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import httpx
 import pytest
@@ -31,6 +38,9 @@ PROVIDER_DIR = Path(__file__).resolve().parents[1] / "oidc_provider"
 CLIENT_ID = "gatehouse-test"
 CLIENT_SECRET = "gatehouse-test-secret"
 REDIRECT_URI = "http://127.0.0.1/oauth/callback"
+# How the client authenticates at the token endpoint: HTTP Basic, the spec's default (and what
+# the adapter picks when the provider offers it, as this one does).
+CLIENT_AUTH_METHOD = "client_secret_basic"
 VERIFIED_SUBJECT = "alice-subject"
 UNVERIFIED_SUBJECT = "mallory-subject"
 # The accounts its login form accepts: the subject, the email and whether it is verified.
@@ -43,13 +53,14 @@ ACCOUNTS: dict[str, dict[str, str | bool]] = {
 @dataclass(frozen=True, slots=True)
 class OidcProvider:
     """A running provider: its ``issuer`` (discovery at ``/.well-known/openid-configuration``)
-    and its one confidential client (``client_secret_post``, PKCE S256 required)."""
+    and its one confidential client (``client_auth_method``, PKCE S256 required)."""
 
     issuer: str
     client_id: str
     client_secret: str
     redirect_uris: tuple[str, ...]
     accounts: dict[str, dict[str, str | bool]] = field(default_factory=dict)
+    client_auth_method: str = CLIENT_AUTH_METHOD
 
     @property
     def discovery_url(self) -> str:
@@ -114,6 +125,7 @@ def running_oidc_provider(
     *,
     redirect_uris: tuple[str, ...] = (REDIRECT_URI,),
     accounts: dict[str, dict[str, str | bool]] | None = None,
+    client_auth_method: str = CLIENT_AUTH_METHOD,
 ) -> Iterator[OidcProvider]:
     """``server.mjs`` on a free port, ready (its discovery document answers); stopped on every
     exit path. Its output goes to ``<log_dir>/oidc-provider.log``."""
@@ -126,6 +138,7 @@ def running_oidc_provider(
         "OIDC_CLIENT_SECRET": CLIENT_SECRET,
         "OIDC_REDIRECT_URIS": ",".join(redirect_uris),
         "OIDC_ACCOUNTS": json.dumps(accounts),
+        "OIDC_CLIENT_AUTH_METHOD": client_auth_method,
     }
     log = log_dir / "oidc-provider.log"
     with log.open("wb") as output:
@@ -143,6 +156,7 @@ def running_oidc_provider(
         client_secret=CLIENT_SECRET,
         redirect_uris=redirect_uris,
         accounts=accounts,
+        client_auth_method=client_auth_method,
     )
     try:
         wait_until(
@@ -154,6 +168,49 @@ def running_oidc_provider(
         yield provider
     finally:
         stop(process)
+
+
+def pkce_pair() -> tuple[str, str]:
+    """A new PKCE ``code_verifier`` and its S256 ``code_challenge`` (RFC 7636)."""
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+_FORM = re.compile(r'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', re.DOTALL)
+_INPUT = re.compile(r"<input[^>]*>")
+_ATTRIBUTE = re.compile(r'(name|value)="([^"]*)"')
+
+
+async def drive_login(
+    client: httpx.AsyncClient, authorization_url: str, subject: str, redirect_uri: str
+) -> dict[str, str]:
+    """Play the browser: GET ``authorization_url`` (the provider's authorization endpoint and
+    its query), sign in as ``subject`` on the login form, grant the consent form, and follow
+    the provider's redirects until one goes to ``redirect_uri``; return that redirect's query
+    (``code``, ``state`` and ``iss``, or ``error``). ``client`` keeps the provider's cookies
+    and must not follow redirects itself (httpx's default)."""
+    response = await client.get(authorization_url)
+    for _ in range(10):
+        if response.is_redirect:
+            location = urljoin(str(response.url), response.headers["location"])
+            if location.startswith(redirect_uri):
+                return dict(parse_qsl(urlsplit(location).query))
+            response = await client.get(location)
+            continue
+        assert response.status_code == 200, response.text
+        form = _FORM.search(response.text)
+        assert form is not None, response.text
+        fields = {}
+        for tag in _INPUT.findall(form.group(2)):
+            attributes = dict(_ATTRIBUTE.findall(tag))
+            fields[attributes["name"]] = html.unescape(attributes.get("value", ""))
+        if fields.get("prompt") == "login":
+            fields.update(login=subject, password="any")
+        response = await client.post(
+            urljoin(str(response.url), html.unescape(form.group(1))), data=fields
+        )
+    pytest.fail("the provider never redirected back")
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,16 @@ library, two system calls and an event-loop wake-up, whatever the number of keys
 call is in flight, the lookups that arrive wait for the next call, which carries all of them. An
 idle process pays one round trip per lookup, as before; a busy one pays one per batch. Every
 lookup is still answered by a call sent after it arrived, so nothing is served from the past.
+
+``SingleFlight`` is the other kind: callers that may share an answer already on its way (a
+document fetched for a cache) join the call in flight instead of waiting for the next one.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -64,3 +67,32 @@ class Coalescer(Generic[K, V]):
             for _, future in self._pending:  # left only when cancelled: shutdown
                 future.cancel()
             self._pending.clear()
+
+
+class SingleFlight(Generic[V]):
+    """``await flight.run()`` starts ``call()``, or joins the call already in flight.
+
+    For an answer every caller may share, such as a document fetched for a cache (an OpenID
+    provider's discovery document or JWKS): unlike :class:`Coalescer`, a caller that arrives
+    while a call runs takes that call's answer, since a document fetched a moment ago serves
+    it as well as a new one would. A caller that is cancelled leaves the call running for the
+    others; every caller of a call that raises gets the exception.
+    """
+
+    def __init__(self, call: Callable[[], Coroutine[Any, Any, V]]) -> None:
+        self._call = call
+        self._task: asyncio.Task[V] | None = None
+
+    async def run(self) -> V:
+        task = self._task
+        if task is None or task.get_loop() is not asyncio.get_running_loop():
+            task = asyncio.create_task(self._call())
+            self._task = task
+            task.add_done_callback(self._landed)
+        return await asyncio.shield(task)
+
+    def _landed(self, task: asyncio.Task[V]) -> None:
+        if self._task is task:
+            self._task = None
+        if not task.cancelled():
+            task.exception()  # retrieved here, so a call every caller left raises nowhere
