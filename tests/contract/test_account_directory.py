@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gatehouse.modules.accounts.adapters.password_hasher import BcryptPasswordHasher
-from gatehouse.modules.accounts.adapters.views import AsyncpgUserViews
+from gatehouse.modules.accounts.adapters.views import AsyncpgIdentityViews, AsyncpgUserViews
 from gatehouse.modules.accounts.application.directory import AccountsDirectory
 from gatehouse.modules.accounts.application.public import (
     AccountDirectory,
@@ -105,6 +105,7 @@ class RealSide:
         self.directory = AccountsDirectory(
             self._uow,
             AsyncpgUserViews(committed.pool),
+            AsyncpgIdentityViews(committed.pool),
             self._hasher,
             clock,
             require_verified_email=False,

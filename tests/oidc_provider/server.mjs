@@ -10,7 +10,9 @@
 //                                        (client_secret_post by default, or client_secret_basic)
 //   OIDC_REDIRECT_URIS                   comma-separated, compared exactly by the provider
 //   OIDC_ACCOUNTS                        JSON {"<subject>": {"email": ..., "email_verified": bool}};
-//                                        the dev login form's "login" field is the subject
+//                                        the dev login form's "login" field is the subject; any
+//                                        other subject signs in as <subject>@example.test,
+//                                        verified unless it starts with "unverified-"
 //
 // Prints one line `oidc-provider ready <issuer>` on standard output when it listens.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -53,8 +55,10 @@ const provider = new Provider(issuer, {
   conformIdTokenClaims: false,
   features: { devInteractions: { enabled: true } },
   async findAccount(_ctx, sub) {
-    const account = accounts[sub];
-    if (account === undefined) return undefined;
+    // A listed subject, or any other one made up by a test: its email is <subject>@example.test,
+    // verified unless the subject starts with "unverified-".
+    const account = accounts[sub]
+      ?? { email: `${sub}@example.test`, email_verified: !sub.startsWith('unverified-') };
     return {
       accountId: sub,
       async claims() {

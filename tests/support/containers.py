@@ -71,6 +71,11 @@ def auth_container(
         lockout_max_seconds=900,
         lockout_failures_per_hour=100,
         rate_limit_policies={"login": "20/minute", "register": "10/hour"},
+        identities=None,
+        oidc_providers=(),
+        oidc_timeout_seconds=5.0,
+        public_url="https://id.example.com",
+        oauth_redirect_urls=(),
     )
     container.tokens.override(providers.Object(tokens))
     container.revocations.override(providers.Object(revocations))

@@ -38,6 +38,8 @@ PROVIDER_DIR = Path(__file__).resolve().parents[1] / "oidc_provider"
 CLIENT_ID = "gatehouse-test"
 CLIENT_SECRET = "gatehouse-test-secret"
 REDIRECT_URI = "http://127.0.0.1/oauth/callback"
+# The app's callback in the e2e tests (the default public URL, provider "test-idp").
+APP_CALLBACK = "http://127.0.0.1:8000/api/v1/auth/oauth/test-idp/callback"
 # How the client authenticates at the token endpoint: HTTP Basic, the spec's default (and what
 # the adapter picks when the provider offers it, as this one does).
 CLIENT_AUTH_METHOD = "client_secret_basic"
@@ -123,7 +125,7 @@ def _answers(url: str) -> bool:
 def running_oidc_provider(
     log_dir: Path,
     *,
-    redirect_uris: tuple[str, ...] = (REDIRECT_URI,),
+    redirect_uris: tuple[str, ...] = (REDIRECT_URI, APP_CALLBACK),
     accounts: dict[str, dict[str, str | bool]] | None = None,
     client_auth_method: str = CLIENT_AUTH_METHOD,
 ) -> Iterator[OidcProvider]:

@@ -97,6 +97,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await container.notifications.store().close()
         await container.read_pool().close()
         await container.redis().aclose()
+        await container.auth.identity_providers().aclose()
         await container.engine().dispose()
         container.accounts.hasher().close()
 

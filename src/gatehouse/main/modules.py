@@ -18,6 +18,7 @@ from typing import Any
 from dependency_injector import providers
 from fastapi import APIRouter
 
+from gatehouse.main.settings import Settings
 from gatehouse.modules.accounts.adapters import orm as accounts_orm
 from gatehouse.modules.accounts.container import AccountsContainer
 from gatehouse.modules.accounts.entrypoints.http import admin as accounts_admin
@@ -28,11 +29,13 @@ from gatehouse.modules.audit.adapters import orm as audit_orm
 from gatehouse.modules.audit.container import AuditContainer
 from gatehouse.modules.audit.entrypoints.http import router as audit_http
 from gatehouse.modules.auth.adapters import orm as auth_orm
+from gatehouse.modules.auth.adapters.oidc import OidcProviderConfig
 from gatehouse.modules.auth.container import AuthContainer
 from gatehouse.modules.auth.entrypoints.http import admin as auth_admin
 from gatehouse.modules.auth.entrypoints.http import mfa as auth_mfa
 from gatehouse.modules.auth.entrypoints.http import oauth as auth_oauth
 from gatehouse.modules.auth.entrypoints.http import router as auth_http
+from gatehouse.modules.auth.entrypoints.http import social as auth_social
 from gatehouse.modules.notifications.adapters import orm as notifications_orm
 from gatehouse.modules.notifications.container import NotificationsContainer, register_resolver
 
@@ -104,6 +107,20 @@ def _register_mail_resolver(root: Root) -> None:
     )
 
 
+def oidc_provider_configs(settings: Settings) -> tuple[OidcProviderConfig, ...]:
+    """``GATEHOUSE_OIDC_PROVIDERS`` as the provider adapter takes it."""
+    return tuple(
+        OidcProviderConfig(
+            name=provider.name,
+            issuer=provider.resolved_issuer,
+            client_id=provider.client_id,
+            client_secret=provider.client_secret.get_secret_value(),
+            scopes=provider.scopes,
+        )
+        for provider in settings.oidc_providers
+    )
+
+
 def _auth(root: Root) -> providers.Container[Any]:
     settings = root.settings
     return providers.Container(
@@ -114,8 +131,6 @@ def _auth(root: Root) -> providers.Container[Any]:
         redis=root.redis,
         events=root.events,
         accounts=root.accounts.directory,
-        # Social login: accounts' ExternalIdentities is ``root.accounts.identities``, for
-        # auth's container to take (``identities=...``) once it declares that input.
         mail_caps=root.notifications.caps,
         keys_dir=settings.provided.resolved_keys_dir,
         create_keys=settings.provided.is_dev,
@@ -144,6 +159,11 @@ def _auth(root: Root) -> providers.Container[Any]:
             token_check=settings.provided.rate_limit_token_check,
             mfa=settings.provided.rate_limit_mfa,
         ),
+        identities=root.accounts.identities,
+        oidc_providers=providers.Callable(oidc_provider_configs, root.settings),
+        oidc_timeout_seconds=settings.provided.oidc_timeout_seconds,
+        public_url=settings.provided.public_url,
+        oauth_redirect_urls=settings.provided.oauth_redirect_urls,
     )
 
 
@@ -188,8 +208,10 @@ MODULES: tuple[Module, ...] = (
             auth_http.sessions_router,
             auth_http.well_known_router,
             auth_admin.admin_router,
+            auth_social.oauth_router,
+            auth_social.link_router,
         ),
-        wired=(auth_http, auth_mfa, auth_oauth, auth_admin),
+        wired=(auth_http, auth_mfa, auth_oauth, auth_admin, auth_social),
         tables=auth_orm,
         start_mappers=auth_orm.start_mappers,
         exports={

@@ -6,18 +6,71 @@ The variable names are the HTTP contract's (flat, e.g. ``GATEHOUSE_DATABASE_URL`
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import limits
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gatehouse.modules.auth.adapters.jwt_tokens import LEEWAY_SECONDS
 from gatehouse.modules.auth.adapters.keys import RotationPolicy
 
 CommaList = Annotated[tuple[str, ...], NoDecode]
+
+GOOGLE_ISSUER = "https://accounts.google.com"
+_LOOPBACK_NAMES = {"localhost"}
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class OidcProviderSetting(BaseModel):
+    """One entry of ``GATEHOUSE_OIDC_PROVIDERS``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")  # the {provider} path segment
+    issuer: str | None = None  # google's may be left out
+    client_id: str = Field(min_length=1, max_length=512)
+    client_secret: SecretStr
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+
+    @model_validator(mode="after")
+    def _checked(self) -> OidcProviderSetting:
+        if self.issuer is None:
+            if self.name != "google":
+                msg = f"GATEHOUSE_OIDC_PROVIDERS: {self.name!r} needs an issuer"
+                raise ValueError(msg)
+            object.__setattr__(self, "issuer", GOOGLE_ISSUER)
+        parts = urlsplit(self.resolved_issuer)
+        secure = parts.scheme == "https" or (
+            parts.scheme == "http" and _is_loopback(parts.hostname or "")
+        )
+        if not secure or not parts.hostname or parts.query or parts.fragment:
+            msg = (
+                f"GATEHOUSE_OIDC_PROVIDERS: {self.name!r} has issuer {self.resolved_issuer!r};"
+                " an issuer is an https:// URL (http:// only on a loopback host), without"
+                " query or fragment"
+            )
+            raise ValueError(msg)
+        if "openid" not in self.scopes:
+            msg = f"GATEHOUSE_OIDC_PROVIDERS: {self.name!r}'s scopes must include openid"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def resolved_issuer(self) -> str:
+        return self.issuer or GOOGLE_ISSUER
 
 
 class Settings(BaseSettings):
@@ -101,6 +154,11 @@ class Settings(BaseSettings):
     rate_limit_token_check: str = "60/10 minutes"  # noqa: S105
     rate_limit_mfa: str = "30/5 minutes"  # POST /auth/mfa/verify, /auth/mfa/email
 
+    # Social login: the OpenID providers (a JSON list) and where a sign-in may return to.
+    oidc_providers: tuple[OidcProviderSetting, ...] = ()
+    oauth_redirect_urls: CommaList = ()
+    oidc_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+
     # MFA.
     # "VERSION:SECRET[,VERSION:SECRET...]": seals TOTP secrets and keys the hashes of codes.
     mfa_encryption_keys: SecretStr | None = None
@@ -131,7 +189,7 @@ class Settings(BaseSettings):
             raise ValueError(msg) from None
         return value
 
-    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", "oauth_redirect_urls", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -166,6 +224,31 @@ class Settings(BaseSettings):
         if "*" in value:
             msg = "GATEHOUSE_CORS_ORIGINS must list origins; '*' is refused (credentials are sent)"
             raise ValueError(msg)
+        return value
+
+    @field_validator("oidc_providers")
+    @classmethod
+    def _unique_provider_names(
+        cls, value: tuple[OidcProviderSetting, ...]
+    ) -> tuple[OidcProviderSetting, ...]:
+        names = [provider.name for provider in value]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            msg = f"GATEHOUSE_OIDC_PROVIDERS names a provider twice: {', '.join(twice)}"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("oauth_redirect_urls")
+    @classmethod
+    def _absolute_redirects(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for url in value:
+            parts = urlsplit(url)
+            if parts.scheme not in {"http", "https"} or not parts.netloc or parts.fragment:
+                msg = (
+                    f"GATEHOUSE_OAUTH_REDIRECT_URLS: {url!r} is not an absolute http(s) URL"
+                    " without a fragment"
+                )
+                raise ValueError(msg)
         return value
 
     @model_validator(mode="after")

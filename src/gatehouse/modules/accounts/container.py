@@ -128,17 +128,18 @@ class AccountsContainer(containers.DeclarativeContainer):
     update_profile = providers.Singleton(
         UpdateProfileHandler, uow=uow.provider, views=views, clock=clock, locales=locales
     )
+    identity_views = providers.Singleton(AsyncpgIdentityViews, read_pool)
     directory = providers.Singleton(
         AccountsDirectory,
         uow=uow.provider,
         views=views,
+        identity_views=identity_views,
         hasher=hasher,
         clock=clock,
         require_verified_email=require_verified_email,
     )
     # Social login: auth signs in and links through ``identities`` (ExternalIdentities).
     identities = providers.Singleton(IdentityLinks, uow=uow.provider, clock=clock, links=links)
-    identity_views = providers.Singleton(AsyncpgIdentityViews, read_pool)
     list_identities = providers.Singleton(ListIdentitiesHandler, identity_views)
     unlink_identity = providers.Singleton(
         UnlinkIdentityHandler, uow=uow.provider, clock=clock, links=links

@@ -17,11 +17,13 @@ from gatehouse.modules.auth.adapters.jwt_tokens import JwtAccessTokens
 from gatehouse.modules.auth.adapters.keys import KeyRingSource
 from gatehouse.modules.auth.adapters.lockout import RedisLockout
 from gatehouse.modules.auth.adapters.mfa_crypto import HmacCodeHasher, SegnoQrCodes
+from gatehouse.modules.auth.adapters.oidc import OidcIdentityProviders
 from gatehouse.modules.auth.adapters.rate_limits import LimitsRateLimiter, parse_rate_limits
 from gatehouse.modules.auth.adapters.refresh_tokens import HmacRefreshTokens
 from gatehouse.modules.auth.adapters.repositories import SqlAlchemyAuthUnitOfWork
 from gatehouse.modules.auth.adapters.revocations import RedisSessionRevocations
 from gatehouse.modules.auth.adapters.secret_box import FernetSecretBox
+from gatehouse.modules.auth.adapters.social_store import RedisSocialSignInStore
 from gatehouse.modules.auth.adapters.totp import PyotpCodes
 from gatehouse.modules.auth.application.email_codes import SendEmailCodeHandler
 from gatehouse.modules.auth.application.factor_management import (
@@ -47,8 +49,15 @@ from gatehouse.modules.auth.application.signing_in import (
     LoginHandler,
     SessionPolicy,
     SessionStarter,
+    SignInCompletion,
     TokenPairIssuer,
     VerifyMfaHandler,
+)
+from gatehouse.modules.auth.application.social import (
+    BeginSocialSignInHandler,
+    ExchangeLoginCodeHandler,
+    FinishSocialSignInHandler,
+    SocialSettings,
 )
 from gatehouse.modules.auth.application.step_up import StepUpHandler
 from gatehouse.modules.auth.application.user_status import GetUserStatusHandler
@@ -98,6 +107,17 @@ class AuthContainer(containers.DeclarativeContainer):
     rate_limit_policies: providers.Dependency[dict[str, str]] = providers.Dependency(
         instance_of=dict
     )  # policy name -> "20/minute"
+    # Social login: accounts' side (which account an identity signs in to), the providers,
+    # and where a sign-in may send the browser back to.
+    identities: providers.Dependency[Any] = providers.Dependency()  # ExternalIdentities
+    oidc_providers: providers.Dependency[tuple[Any, ...]] = providers.Dependency(
+        instance_of=tuple
+    )  # OidcProviderConfig, one per GATEHOUSE_OIDC_PROVIDERS entry
+    oidc_timeout_seconds: providers.Dependency[float] = providers.Dependency(instance_of=float)
+    public_url: providers.Dependency[str] = providers.Dependency(instance_of=str)
+    oauth_redirect_urls: providers.Dependency[tuple[str, ...]] = providers.Dependency(
+        instance_of=tuple
+    )
 
     key_ring = providers.Singleton(
         KeyRingSource,
@@ -147,13 +167,14 @@ class AuthContainer(containers.DeclarativeContainer):
     )
     starter = providers.Singleton(SessionStarter, refresh_tokens, session_policy)
     challenges = providers.Singleton(ChallengeOpener)
+    completion = providers.Singleton(
+        SignInCompletion, starter=starter, challenges=challenges, pairs=pairs
+    )
     login = providers.Singleton(
         LoginHandler,
         accounts=accounts,
         uow=uow.provider,
-        starter=starter,
-        challenges=challenges,
-        pairs=pairs,
+        completion=completion,
         lockout=lockout,
         clock=clock,
     )
@@ -245,4 +266,36 @@ class AuthContainer(containers.DeclarativeContainer):
     )
     logout = providers.Singleton(
         LogoutHandler, uow=uow.provider, tokens=refresh_tokens, end=end_session
+    )
+
+    # Social login.
+    identity_providers = providers.Singleton(
+        OidcIdentityProviders, oidc_providers, clock=clock, timeout=oidc_timeout_seconds
+    )
+    social_store = providers.Singleton(RedisSocialSignInStore, redis)
+    social_settings = providers.Singleton(
+        SocialSettings,
+        public_url=public_url,
+        redirect_urls=providers.Callable(frozenset, oauth_redirect_urls),
+    )
+    begin_social = providers.Singleton(
+        BeginSocialSignInHandler,
+        providers=identity_providers,
+        store=social_store,
+        settings=social_settings,
+    )
+    finish_social = providers.Singleton(
+        FinishSocialSignInHandler,
+        providers=identity_providers,
+        store=social_store,
+        identities=identities,
+        settings=social_settings,
+    )
+    exchange_login_code = providers.Singleton(
+        ExchangeLoginCodeHandler,
+        accounts=accounts,
+        store=social_store,
+        uow=uow.provider,
+        completion=completion,
+        clock=clock,
     )

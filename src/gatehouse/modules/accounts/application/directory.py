@@ -12,7 +12,7 @@ from gatehouse.modules.accounts.application.public import (
     AccountSnapshot,
 )
 from gatehouse.modules.accounts.application.reauth import reauthenticate
-from gatehouse.modules.accounts.application.views import UserView, UserViews
+from gatehouse.modules.accounts.application.views import IdentityViews, UserView, UserViews
 from gatehouse.modules.accounts.domain.errors import (
     EmailNotVerified,
     InvalidCredentials,
@@ -44,11 +44,15 @@ def _snapshot_of_view(view: UserView) -> AccountSnapshot:
     )
 
 
+MAX_LISTED_IDENTITIES = 100  # one per provider: far more than any deployment configures
+
+
 class AccountsDirectory(AccountDirectory):
     def __init__(
         self,
         uow: Callable[[], AccountsUnitOfWork],
         views: UserViews,
+        identity_views: IdentityViews,
         hasher: PasswordHasher,
         clock: Clock,
         *,
@@ -56,6 +60,7 @@ class AccountsDirectory(AccountDirectory):
     ) -> None:
         self._uow = uow
         self._views = views
+        self._identity_views = identity_views
         self._hasher = hasher
         self._clock = clock
         self._require_verified = require_verified_email
@@ -98,9 +103,13 @@ class AccountsDirectory(AccountDirectory):
         view = await self._views.get(user_id)
         if view is None:
             return None
+        identities = await self._identity_views.of_user(
+            user_id, limit=MAX_LISTED_IDENTITIES, before=None
+        )
         return AccountProfile(
             account=_snapshot_of_view(view),
             display_name=view.display_name,
             created_at=view.created_at,
             mfa=view.mfa,
+            identities=tuple(sorted(identity.provider for identity in identities)),
         )

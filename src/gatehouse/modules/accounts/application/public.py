@@ -80,6 +80,7 @@ class AccountProfile:
     display_name: str | None
     created_at: datetime
     mfa: MfaSummary
+    identities: tuple[str, ...] = ()  # the providers of its linked identities, by name
 
 
 class AccountDirectory(Protocol):

@@ -301,3 +301,43 @@ class IdentityProviders(Protocol):
     def get(self, name: str) -> IdentityProvider | None:
         """The provider configured under ``name``, or ``None``."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class PendingSignIn:
+    """What ``/authorize`` keeps for ``/callback`` (server-side, never in the browser): the
+    provider, our ``nonce`` and PKCE verifier, where to send the browser back, which browser
+    started it (a hash of its binding cookie) and, when linking from settings, whose account."""
+
+    provider: str
+    nonce: str
+    code_verifier: str
+    redirect_to: str
+    browser: str  # SHA-256 (hex) of the binding cookie's value
+    link_user_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoginGrant:
+    """What a one-time login code stands for: a social sign-in of this user, finished by
+    ``POST /oauth/exchange``."""
+
+    user_id: uuid.UUID
+    provider: str
+
+
+class SocialSignInStore(Protocol):
+    """Short-lived, take-once records of social sign-ins, shared by every process. Keys are
+    stored hashed; taking a record deletes it, so two callers never both get it."""
+
+    async def put_pending(self, state: str, pending: PendingSignIn, ttl_seconds: int) -> None:
+        """Raises ``Unavailable`` when the store cannot be reached."""
+        ...
+
+    async def take_pending(self, state: str) -> PendingSignIn | None:
+        """The record once; ``None`` when unknown, expired or already taken."""
+        ...
+
+    async def put_grant(self, code: str, grant: LoginGrant, ttl_seconds: int) -> None: ...
+
+    async def take_grant(self, code: str) -> LoginGrant | None: ...

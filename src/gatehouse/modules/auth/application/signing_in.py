@@ -138,6 +138,14 @@ def _new_device_notice(account: AccountSnapshot, session: Session, locale: str) 
     )
 
 
+FEDERATED_AMR = "fed"  # a provider's ID token proved the first factor (social login)
+
+
+def first_factor(amr: tuple[str, ...]) -> str:
+    """The audit event's name of how a sign-in began: "password" or "social"."""
+    return "social" if FEDERATED_AMR in amr else "password"
+
+
 class SessionStarter:
     def __init__(self, tokens: RefreshTokenFactory, policy: SessionPolicy) -> None:
         self._tokens = tokens
@@ -220,6 +228,31 @@ class ChallengeOpener:
         return MfaRequired(token, methods, int(CHALLENGE_TTL.total_seconds()))
 
 
+class SignInCompletion:
+    """After the first factor (a password, a provider's ID token): the MFA step when the
+    account has a second factor, else the session and its token pair, in the caller's
+    transaction, which this commits."""
+
+    def __init__(
+        self, *, starter: SessionStarter, challenges: ChallengeOpener, pairs: TokenPairIssuer
+    ) -> None:
+        self._starter = starter
+        self._challenges = challenges
+        self._pairs = pairs
+
+    async def __call__(
+        self, uow: AuthUnitOfWork, account: AccountSnapshot, start: SessionStart, now: datetime
+    ) -> TokenPair | MfaRequired:
+        mfa = await uow.mfa.get(account.user_id)
+        if mfa is not None and mfa.has_factor():
+            required = await self._challenges.open(uow, mfa, start.amr, now)
+            await uow.commit()
+            return required
+        session, refresh_token = await self._starter.start(uow, account, start, now)
+        await uow.commit()
+        return self._pairs(account, session, refresh_token, now)
+
+
 @dataclass(frozen=True, slots=True)
 class Login:
     email: str
@@ -235,17 +268,13 @@ class LoginHandler:
         *,
         accounts: AccountDirectory,
         uow: Callable[[], AuthUnitOfWork],
-        starter: SessionStarter,
-        challenges: ChallengeOpener,
-        pairs: TokenPairIssuer,
+        completion: SignInCompletion,
         lockout: Lockout,
         clock: Clock,
     ) -> None:
         self._accounts = accounts
         self._uow = uow
-        self._starter = starter
-        self._challenges = challenges
-        self._pairs = pairs
+        self._completion = completion
         self._lockout = lockout
         self._clock = clock
 
@@ -256,16 +285,9 @@ class LoginHandler:
         ):
             account = await self._accounts.authenticate(cmd.email, cmd.password)
         now = self._clock.now()
+        start = SessionStart(("pwd",), "password", cmd.user_agent, cmd.ip, cmd.locale)
         async with self._uow() as uow:
-            mfa = await uow.mfa.get(account.user_id)
-            if mfa is not None and mfa.has_factor():
-                required = await self._challenges.open(uow, mfa, ("pwd",), now)
-                await uow.commit()
-                return required
-            start = SessionStart(("pwd",), "password", cmd.user_agent, cmd.ip, cmd.locale)
-            session, refresh_token = await self._starter.start(uow, account, start, now)
-            await uow.commit()
-        return self._pairs(account, session, refresh_token, now)
+            return await self._completion(uow, account, start, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,7 +360,7 @@ class VerifyMfaHandler:
             challenge.spend(now)
             start = SessionStart(
                 amr=amr_after(challenge.amr, cmd.method),
-                method=f"password+{cmd.method.value}",
+                method=f"{first_factor(challenge.amr)}+{cmd.method.value}",
                 user_agent=cmd.user_agent,
                 ip=cmd.ip,
                 locale=cmd.locale,

@@ -1,5 +1,5 @@
 """A user's status as an administrator sees it (``GET /admin/users/{id}``): the account from
-accounts' facade, and what auth knows of its sessions and linked identities."""
+accounts' facade (with its linked identities), and what auth knows of its sessions."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from gatehouse.shared.clock import Clock
 class UserStatus:
     profile: AccountProfile
     sessions: SessionSummary
-    identities: tuple[str, ...] = ()  # linked sign-in providers: none until social login
 
 
 class GetUserStatusHandler:

@@ -118,3 +118,32 @@ class ProviderRejected(BadRequest):
 
     code = "provider_error"
     title = "The sign-in provider's answer was not accepted"
+
+
+class ProviderNotFound(NotFound):
+    """No sign-in provider is configured under that name."""
+
+    code = "provider_not_found"
+    title = "No such sign-in provider"
+
+
+class RedirectNotAllowed(BadRequest):
+    """``redirect_to`` is not, character for character, on ``GATEHOUSE_OAUTH_REDIRECT_URLS``."""
+
+    code = "redirect_not_allowed"
+    title = "That redirect address is not allowed"
+
+
+class StateInvalid(BadRequest):
+    """A callback whose ``state`` is unknown, spent or expired, or was started in another
+    browser (its binding cookie is missing or different)."""
+
+    code = "state_invalid"
+    title = "The sign-in attempt is invalid or has expired; start again"
+
+
+class LoginCodeInvalid(BadRequest):
+    """A one-time login code that is unknown, spent or expired."""
+
+    code = "token_invalid"
+    title = "The token is invalid or has expired"

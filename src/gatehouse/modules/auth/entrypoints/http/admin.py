@@ -66,7 +66,7 @@ class UserStatusOut(OutSchema):
             sessions=SessionStatusOut(
                 active=status.sessions.active, last_sign_in=status.sessions.last_sign_in
             ),
-            identities=list(status.identities),
+            identities=list(status.profile.identities),
         )
 
 

@@ -1,0 +1,353 @@
+"""Social login end to end against a real OpenID provider (npm ``oidc-provider``): the
+contract's /auth/oauth rows and the "Social login" security rules, over HTTP, on real
+PostgreSQL and Redis. Each test signs in with subjects of its own (the provider makes up
+``<subject>@example.test``, verified unless the subject starts with ``unverified-``)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import jwt
+import pyotp
+import pytest
+import pytest_asyncio
+import redis.asyncio as redis
+
+from gatehouse.main.settings import Settings
+from tests.e2e.admins import Admin
+from tests.e2e.conftest import (
+    PASSWORD,
+    ClientFactory,
+    assert_problem,
+    bearer,
+    login,
+    sql,
+    verified_user,
+)
+from tests.e2e.social import (
+    APP,
+    CALLBACK,
+    PROVIDER,
+    SocialBrowser,
+    provider_setting,
+    query_of,
+    set_cookie,
+)
+from tests.support.oidc_provider import OidcProvider, drive_login
+from tests.support.smtp import free_port
+
+
+def subject(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def email_of(sub: str) -> str:
+    return f"{sub}@example.test"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def app(
+    make_client: ClientFactory, oidc_provider: OidcProvider
+) -> AsyncIterator[httpx.AsyncClient]:
+    setting = provider_setting(
+        oidc_provider.issuer, oidc_provider.client_id, oidc_provider.client_secret
+    )
+    async with make_client(oidc_providers=(setting,), oauth_redirect_urls=(APP,)) as client:
+        yield client
+
+
+async def _at_provider(url: str, sub: str) -> dict[str, str]:
+    async with httpx.AsyncClient() as provider_browser:
+        return await drive_login(provider_browser, url, sub, CALLBACK)
+
+
+def browser(app: httpx.AsyncClient) -> SocialBrowser:
+    return SocialBrowser(app, _at_provider)
+
+
+async def me(app: httpx.AsyncClient, pair: dict[str, Any]) -> dict[str, Any]:
+    response = await app.get("/api/v1/me", headers=bearer(pair))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_a_first_sign_in_creates_a_verified_account_without_a_password(
+    app: httpx.AsyncClient, settings: Settings
+) -> None:
+    sub = subject()
+    pair = await browser(app).sign_in(sub)
+
+    profile = await me(app, pair)
+    assert profile["email"] == email_of(sub)
+    assert profile["email_verified"] is True
+    claims = jwt.decode(pair["access_token"], options={"verify_signature": False})
+    assert claims["amr"] == ["fed"]
+    assert await sql(
+        settings, "SELECT password_hash IS NULL FROM accounts_user WHERE email = $1", email_of(sub)
+    )
+    identities = (await app.get("/api/v1/me/identities", headers=bearer(pair))).json()["items"]
+    assert [(i["provider"], i["email"]) for i in identities] == [(PROVIDER, email_of(sub))]
+    # A password sign-in to it gets the 401 of a wrong password.
+    assert_problem(
+        await app.post("/api/v1/auth/login", json={"email": email_of(sub), "password": "x" * 12}),
+        401,
+        "invalid_credentials",
+    )
+
+
+async def test_the_next_sign_in_finds_the_same_account_by_issuer_and_subject(
+    app: httpx.AsyncClient,
+) -> None:
+    sub = subject()
+    first = await me(app, await browser(app).sign_in(sub))
+    second = await me(app, await browser(app).sign_in(sub))
+    assert first["id"] == second["id"]
+
+
+async def test_authorize_redirects_with_state_nonce_and_s256_and_binds_the_browser(
+    app: httpx.AsyncClient,
+) -> None:
+    response = await browser(app).authorize()
+
+    assert response.status_code == 302
+    query = query_of(response.headers["location"])
+    assert query["response_type"] == "code"
+    assert query["redirect_uri"] == CALLBACK
+    assert query["code_challenge_method"] == "S256"
+    assert len(query["state"]) >= 43
+    assert len(query["nonce"]) >= 43
+    assert len(query["code_challenge"]) == 43
+    cookie = set_cookie(response, "gatehouse_oauth")
+    assert cookie["httponly"]
+    assert cookie["secure"]
+    assert cookie["samesite"].lower() == "lax"
+    assert cookie["path"] == "/api/v1/auth/oauth"
+
+
+@pytest.mark.parametrize(
+    "redirect_to",
+    [APP + "/", APP + "x", APP + "?next=https://evil.example", "https://app.example.com/", ""],
+)
+async def test_a_redirect_to_off_the_list_is_a_400_problem_never_a_redirect(
+    app: httpx.AsyncClient, redirect_to: str
+) -> None:
+    response = await browser(app).authorize(redirect_to)
+    assert "location" not in response.headers
+    code = "validation_failed" if not redirect_to else "redirect_not_allowed"
+    assert_problem(response, 422 if not redirect_to else 400, code)
+
+
+async def test_an_unknown_provider_is_a_404_problem(app: httpx.AsyncClient) -> None:
+    assert_problem(await browser(app).authorize(provider="nobody"), 404, "provider_not_found")
+
+
+async def test_a_state_from_another_browser_is_refused_and_spent(app: httpx.AsyncClient) -> None:
+    victim, attacker = browser(app), browser(app)
+    started = await attacker.authorize()
+    query = await attacker.sign_in_at_provider(started.headers["location"], subject())
+
+    # Login CSRF: the attacker's callback link opened in the victim's browser.
+    await victim.authorize()  # the victim holds a binding of their own
+    assert_problem(await victim.callback(query), 400, "state_invalid")
+    # The state is spent: not even its own browser can use it now.
+    assert_problem(await attacker.callback(query), 400, "state_invalid")
+
+
+async def test_a_callback_without_the_binding_cookie_or_with_an_unknown_state_is_refused(
+    app: httpx.AsyncClient,
+) -> None:
+    user = browser(app)
+    started = await user.authorize()
+    query = await user.sign_in_at_provider(started.headers["location"], subject())
+    cookieless = SocialBrowser(app, _at_provider)
+    assert_problem(await cookieless.callback(query), 400, "state_invalid")
+    assert_problem(await user.callback({**query, "state": "not-a-state"}), 400, "state_invalid")
+    assert_problem(await user.callback({"code": query["code"]}), 400, "state_invalid")
+
+
+async def test_the_login_code_is_single_use_lives_60_seconds_and_is_no_token(
+    app: httpx.AsyncClient, settings: Settings
+) -> None:
+    user = browser(app)
+    landed = await user.returns_to_app(subject())
+    code = landed["code"]
+    assert set(landed) == {"code"}
+    assert len(code) >= 43
+    assert code.count(".") == 0
+
+    assert settings.redis_url is not None
+    store = redis.Redis.from_url(settings.redis_url)
+    try:
+        key = "gatehouse:oauth-code:" + hashlib.sha256(code.encode()).hexdigest()
+        assert 0 < await store.ttl(key) <= 60
+        assert code.encode() not in (await store.get(key) or b"")
+    finally:
+        await store.aclose()
+
+    assert (await user.exchange(code)).status_code == 200
+    assert_problem(await user.exchange(code), 400, "token_invalid")
+    assert_problem(await user.exchange("made-up"), 400, "token_invalid")
+
+
+async def test_the_exchange_in_cookie_mode_sets_the_refresh_cookie(app: httpx.AsyncClient) -> None:
+    user = browser(app)
+    landed = await user.returns_to_app(subject())
+    response = await user.exchange(landed["code"], cookie=True)
+    assert response.status_code == 200, response.text
+    assert "refresh_token" not in response.json()
+    assert set_cookie(response, "gatehouse_refresh") is not None
+
+
+async def test_a_declined_consent_returns_access_denied(app: httpx.AsyncClient) -> None:
+    user = browser(app)
+    started = await user.authorize()
+    state = query_of(started.headers["location"])["state"]
+    back = await user.callback({"state": state, "error": "access_denied"})
+    assert back.status_code == 302
+    assert query_of(back.headers["location"]) == {"error": "access_denied"}
+
+
+async def test_a_verified_local_account_is_linked_by_a_verified_provider_email(
+    app: httpx.AsyncClient, settings: Settings
+) -> None:
+    sub = subject()
+    await verified_user(app, settings, email_of(sub))
+    local = await me(app, await login(app, email_of(sub)))
+
+    social = await me(app, await browser(app).sign_in(sub))
+
+    assert social["id"] == local["id"]
+    await login(app, email_of(sub))  # the password still works
+
+
+async def test_an_unverified_local_account_is_taken_over_and_the_squatter_keeps_nothing(
+    app: httpx.AsyncClient, settings: Settings
+) -> None:
+    sub = subject()
+    registered = await app.post(
+        "/api/v1/auth/register", json={"email": email_of(sub), "password": PASSWORD}
+    )
+    assert registered.status_code == 202
+    squatter_id = await sql(
+        settings, "SELECT id FROM accounts_user WHERE email = $1", email_of(sub)
+    )
+
+    owner = await me(app, await browser(app).sign_in(sub))
+
+    assert owner["id"] == str(squatter_id)
+    assert owner["email_verified"] is True
+    assert_problem(
+        await app.post("/api/v1/auth/login", json={"email": email_of(sub), "password": PASSWORD}),
+        401,
+        "invalid_credentials",
+    )
+
+
+async def test_an_unverified_provider_email_links_nothing(
+    app: httpx.AsyncClient, settings: Settings
+) -> None:
+    taken = subject("unverified")
+    await verified_user(app, settings, email_of(taken))
+    assert await browser(app).returns_to_app(taken) == {"error": "account_exists"}
+
+    unknown = subject("unverified")
+    assert await browser(app).returns_to_app(unknown) == {"error": "email_not_verified"}
+    assert (
+        await sql(
+            settings, "SELECT count(*) FROM accounts_user WHERE email = $1", email_of(unknown)
+        )
+        == 0
+    )
+
+
+async def test_an_account_with_a_second_factor_gets_the_mfa_step_after_the_exchange(
+    app: httpx.AsyncClient, settings: Settings
+) -> None:
+    sub = subject()
+    await verified_user(app, settings, email_of(sub))
+    headers = bearer(await login(app, email_of(sub)))
+    begun = await app.post("/api/v1/me/mfa/totp", json={"password": PASSWORD}, headers=headers)
+    secret = begun.json()["secret"]
+    totp = pyotp.TOTP(secret)
+    confirmed = await app.post(
+        "/api/v1/me/mfa/totp/confirm", json={"code": totp.now()}, headers=headers
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    backup_code = confirmed.json()["backup_codes"][0]
+
+    user = browser(app)
+    landed = await user.returns_to_app(sub)
+    step = await user.exchange(landed["code"])
+    assert step.status_code == 200, step.text
+    assert step.json()["mfa_required"] is True
+
+    verified = await app.post(
+        "/api/v1/auth/mfa/verify",
+        json={"mfa_token": step.json()["mfa_token"], "method": "backup_code", "code": backup_code},
+    )
+    assert verified.status_code == 200, verified.text
+    claims = jwt.decode(verified.json()["access_token"], options={"verify_signature": False})
+    assert claims["amr"] == ["fed", "backup_code", "mfa"]
+
+
+async def test_linking_from_settings_links_that_provider_account_to_this_user(
+    app: httpx.AsyncClient, settings: Settings
+) -> None:
+    local = subject("local")
+    await verified_user(app, settings, email_of(local))
+    pair = await login(app, email_of(local))
+    user = browser(app)
+
+    answer = await user.link(bearer(pair))
+    assert answer.status_code == 200, answer.text
+    elsewhere = subject("elsewhere")  # a provider account with another address
+    query = await user.sign_in_at_provider(answer.json()["authorization_url"], elsewhere)
+    back = await user.callback(query)
+    assert query_of(back.headers["location"]) == {"linked": PROVIDER}
+
+    assert (await me(app, await browser(app).sign_in(elsewhere)))["id"] == (await me(app, pair))[
+        "id"
+    ]
+
+
+async def test_linking_a_provider_account_that_signs_in_elsewhere_is_account_exists(
+    app: httpx.AsyncClient, settings: Settings
+) -> None:
+    theirs = subject()
+    await browser(app).sign_in(theirs)  # another person's account
+    mine = subject("mine")
+    await verified_user(app, settings, email_of(mine))
+    user = browser(app)
+    answer = await user.link(bearer(await login(app, email_of(mine))))
+    query = await user.sign_in_at_provider(answer.json()["authorization_url"], theirs)
+    back = await user.callback(query)
+    assert query_of(back.headers["location"]) == {"error": "account_exists"}
+
+
+async def test_linking_needs_a_token_and_an_allowed_redirect(app: httpx.AsyncClient) -> None:
+    user = browser(app)
+    assert_problem(await user.link({}), 401, "unauthenticated")
+
+
+async def test_a_provider_that_does_not_answer_is_a_503_at_authorize(
+    make_client: ClientFactory,
+) -> None:
+    setting = provider_setting(f"http://127.0.0.1:{free_port('127.0.0.1')}", "id", "secret")
+    async with make_client(oidc_providers=(setting,), oauth_redirect_urls=(APP,)) as client:
+        response = await SocialBrowser(client, _at_provider).authorize()
+    assert_problem(response, 503, "provider_unavailable")
+
+
+async def test_an_administrator_sees_the_linked_provider(
+    admin: Admin,  # first: its app is built before (and so wired under) this test's
+    app: httpx.AsyncClient,
+) -> None:
+    user = await me(app, await browser(app).sign_in(subject()))
+    status = await app.get(f"/api/v1/admin/users/{user['id']}", headers=admin.headers)
+    assert status.status_code == 200, status.text
+    assert status.json()["identities"] == [PROVIDER]
