@@ -92,6 +92,11 @@ async def test_a_first_sign_in_creates_a_verified_account_without_a_password(
     )
     identities = (await app.get("/api/v1/me/identities", headers=bearer(pair))).json()["items"]
     assert [(i["provider"], i["email"]) for i in identities] == [(PROVIDER, email_of(sub))]
+    events = (await app.get("/api/v1/me/audit-events", headers=bearer(pair))).json()["items"]
+    assert [(e["type"], e["details"]) for e in events] == [
+        ("auth.signed_in", {"method": f"social:{PROVIDER}"}),
+        ("account.identity_linked", {"provider": PROVIDER, "how": "sign_up"}),
+    ]
     # A password sign-in to it gets the 401 of a wrong password.
     assert_problem(
         await app.post("/api/v1/auth/login", json={"email": email_of(sub), "password": "x" * 12}),
@@ -351,3 +356,41 @@ async def test_an_administrator_sees_the_linked_provider(
     status = await app.get(f"/api/v1/admin/users/{user['id']}", headers=admin.headers)
     assert status.status_code == 200, status.text
     assert status.json()["identities"] == [PROVIDER]
+
+
+async def test_linking_an_unknown_provider_or_to_an_unlisted_page_is_refused(
+    app: httpx.AsyncClient, settings: Settings
+) -> None:
+    local = subject("local")
+    await verified_user(app, settings, email_of(local))
+    headers = bearer(await login(app, email_of(local)))
+    unknown = await app.post(
+        "/api/v1/me/identities/nobody", json={"redirect_to": APP}, headers=headers
+    )
+    assert_problem(unknown, 404, "provider_not_found")
+    assert_problem(
+        await browser(app).link(headers, redirect_to=APP + "/other"), 400, "redirect_not_allowed"
+    )
+
+
+async def test_with_redis_down_social_sign_in_is_a_503_problem(
+    make_client: ClientFactory, oidc_provider: OidcProvider
+) -> None:
+    setting = provider_setting(
+        oidc_provider.issuer, oidc_provider.client_id, oidc_provider.client_secret
+    )
+    async with make_client(
+        oidc_providers=(setting,), oauth_redirect_urls=(APP,), redis_url="redis://127.0.0.1:1/0"
+    ) as client:
+        user = SocialBrowser(client, _at_provider)
+        assert_problem(await user.authorize(), 503, "service_unavailable")
+        assert_problem(await user.exchange("any-code"), 503, "service_unavailable")
+
+
+async def test_an_answer_naming_another_issuer_is_provider_error(app: httpx.AsyncClient) -> None:
+    user = browser(app)
+    started = await user.authorize()
+    query = await user.sign_in_at_provider(started.headers["location"], subject())
+    assert "iss" in query  # oidc-provider sends RFC 9207's iss
+    back = await user.callback({**query, "iss": "https://evil.example"})
+    assert query_of(back.headers["location"]) == {"error": "provider_error"}

@@ -71,6 +71,10 @@ class OidcIdentityProvider(IdentityProvider):
     def name(self) -> str:
         return self._config.name
 
+    @property
+    def issuer(self) -> str:
+        return self._config.issuer
+
     async def authorization_url(self, request: AuthorizationRequest) -> str:
         metadata = await self._metadata.get()
         scopes = self._config.scopes

@@ -279,6 +279,11 @@ class IdentityProvider(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def issuer(self) -> str:
+        """The configured issuer, exactly (what its ID tokens' ``iss`` must be)."""
+        ...
+
     async def authorization_url(self, request: AuthorizationRequest) -> str:
         """The provider's authorization endpoint (from its discovery document) with
         ``response_type=code``, our ``client_id``, the scopes, ``state``, ``nonce``,

@@ -145,6 +145,7 @@ class FinishSocialSignIn:
     state: str
     code: str | None  # the provider's authorization code
     error: str | None  # the provider's error (the user declined: ``access_denied``)
+    issuer: str | None  # RFC 9207's ``iss``, when the provider sends it
     browser_token: str | None  # the binding cookie, as the browser sent it back
     requester: Requester
 
@@ -214,6 +215,8 @@ class FinishSocialSignInHandler:
         provider = self._providers.get(pending.provider)
         if provider is None or not cmd.code:
             return {"error": "provider_error"}
+        if cmd.issuer is not None and cmd.issuer != provider.issuer:
+            return {"error": "provider_error"}  # a mix-up: the answer of another provider
         identity = await provider.identify(
             code=cmd.code,
             code_verifier=pending.code_verifier,

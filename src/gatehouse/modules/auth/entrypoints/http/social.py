@@ -133,10 +133,12 @@ async def callback(
     state: ShortParam = None,
     code: ShortParam = None,
     error: ShortParam = None,
+    iss: ShortParam = None,
     handler: FinishSocialSignInHandler = Depends(Provide["auth.finish_social"]),  # noqa: B008
 ) -> RedirectResponse:
     """Registered at the provider as the redirect URI
-    (``{GATEHOUSE_PUBLIC_URL}/api/v1/auth/oauth/{provider}/callback``).
+    (``{GATEHOUSE_PUBLIC_URL}/api/v1/auth/oauth/{provider}/callback``). An ``iss`` sent by the
+    provider (RFC 9207) must be its issuer.
 
     An unknown, spent or expired ``state``, or one started in another browser, is 400
     ``state_invalid``. Otherwise the browser goes back to ``redirect_to`` with
@@ -149,6 +151,7 @@ async def callback(
             state=state or "",
             code=code,
             error=error,
+            issuer=iss,
             browser_token=request.cookies.get(OAUTH_COOKIE),
             requester=Requester(client_ip, request.headers.get("user-agent"), locale),
         )
