@@ -9,8 +9,9 @@ on ``app.example.test`` and the API on ``api.example.test`` are sibling hosts of
 is aborted and recorded: the tests also prove that nothing is loaded from the internet.
 
 One ``gatehouse serve`` process (on the test database and Redis, plain http, so
-``GATEHOUSE_COOKIE_SECURE=false``) serves all tests, with a static server for the app's page on
-the app host, and a small reverse proxy that serves the page and the API on one host.
+``GATEHOUSE_COOKIE_SECURE=false``) serves the tests (``servers``), with a static server for the
+app's page on the app host, and a small reverse proxy that serves the page and the API on one
+host. test_social_login.py starts another, configured with an OpenID provider of its own.
 """
 
 from __future__ import annotations
@@ -143,17 +144,22 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
-@pytest.fixture(scope="package")
-def servers(
-    chromium: Browser, infra: Infra, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Servers]:
-    settings = Settings(
+def serve_settings(infra: Infra, data_dir: Path) -> Settings:
+    """What ``gatehouse_serve`` needs: this worker's database and Redis, the session's keys."""
+    return Settings(
         env="test",
         database_url=infra.database_url,
         redis_url=infra.redis_url,
         data_dir=data_dir,
         _env_file=None,
     )
+
+
+@pytest.fixture(scope="package")
+def servers(
+    chromium: Browser, infra: Infra, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Servers]:
+    settings = serve_settings(infra, data_dir)
     api_port, front_port = free_port(HOST), free_port(HOST)
     api = f"http://{API_HOST}:{api_port}"
     front = f"http://{API_HOST}:{front_port}"  # the public address: app and API on one host
@@ -198,9 +204,9 @@ def offline() -> Offline:
     return Offline()
 
 
-@pytest.fixture
-def context(chromium: Browser, offline: Offline) -> Iterator[BrowserContext]:
-    """A fresh browser profile (no cookies) with no internet."""
+@contextlib.contextmanager
+def offline_context(chromium: Browser, offline: Offline) -> Iterator[BrowserContext]:
+    """A fresh browser profile (no cookies) with no internet; closed on exit."""
     context = chromium.new_context()
     context.set_default_timeout(TIMEOUT_MS)
     context.route("**/*", offline.route)
@@ -208,6 +214,13 @@ def context(chromium: Browser, offline: Offline) -> Iterator[BrowserContext]:
         yield context
     finally:
         context.close()
+
+
+@pytest.fixture
+def context(chromium: Browser, offline: Offline) -> Iterator[BrowserContext]:
+    """A fresh browser profile (no cookies) with no internet."""
+    with offline_context(chromium, offline) as context:
+        yield context
 
 
 @pytest.fixture
