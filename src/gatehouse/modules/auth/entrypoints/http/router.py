@@ -97,9 +97,17 @@ async def login(
             locale=locale,
         )
     )
+    return sign_in_out(response, result, cookie=body.cookie, secure=cookie_secure)
+
+
+def sign_in_out(
+    response: Response, result: TokenPair | MfaRequired, *, cookie: bool, secure: bool
+) -> TokenPairOut | MfaRequiredOut:
+    """What a first factor answers (login, a social sign-in's exchange): the MFA step, or
+    the token pair (``pair_out``)."""
     if isinstance(result, MfaRequired):
         return MfaRequiredOut.of(result)
-    return pair_out(response, result, cookie=body.cookie, secure=cookie_secure)
+    return pair_out(response, result, cookie=cookie, secure=secure)
 
 
 def pair_out(response: Response, pair: TokenPair, *, cookie: bool, secure: bool) -> TokenPairOut:

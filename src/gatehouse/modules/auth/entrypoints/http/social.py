@@ -20,7 +20,6 @@ from fastapi.responses import RedirectResponse
 from pydantic import Field
 
 from gatehouse.modules.accounts.application.public import Requester
-from gatehouse.modules.auth.application.signing_in import MfaRequired
 from gatehouse.modules.auth.application.social import (
     ATTEMPT_TTL_SECONDS,
     MAX_BROWSER_TOKEN_LENGTH,
@@ -33,7 +32,7 @@ from gatehouse.modules.auth.application.social import (
     new_browser_token,
 )
 from gatehouse.modules.auth.entrypoints.http.cookies import check_origin
-from gatehouse.modules.auth.entrypoints.http.router import pair_out
+from gatehouse.modules.auth.entrypoints.http.router import sign_in_out
 from gatehouse.modules.auth.entrypoints.http.schemas import MfaRequiredOut, TokenPairOut
 from gatehouse.shared.http.di import Provide
 from gatehouse.shared.http.locale import RequestLocale
@@ -201,9 +200,7 @@ async def exchange(
             locale=locale,
         )
     )
-    if isinstance(result, MfaRequired):
-        return MfaRequiredOut.of(result)
-    return pair_out(response, result, cookie=body.cookie, secure=cookie_secure)
+    return sign_in_out(response, result, cookie=body.cookie, secure=cookie_secure)
 
 
 class LinkIn(Schema):
