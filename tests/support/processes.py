@@ -30,12 +30,14 @@ def wait_until(
     ready: Callable[[], bool],
     what: str,
     *,
-    timeout: float = 30.0,
+    timeout: float = 90.0,
     process: subprocess.Popen[bytes] | None = None,
     log: Path | None = None,
 ) -> None:
     """Poll ``ready`` until it is true; fail after ``timeout`` s, or at once when ``process``
-    exits first (with its log)."""
+    exits first (with its log). The deadline is generous: a server that cannot start exits
+    and is reported at once; one that starts slowly on a loaded machine (a `gatehouse serve`
+    took over 30 s with the load average at 9 on two cores) is not a failure."""
     deadline = time.monotonic() + timeout
     while not ready():
         if process is not None and process.poll() is not None:
