@@ -142,7 +142,7 @@ async def test_an_account_deletion_ends_its_memberships_and_the_invitations_it_s
     state = world.uow.state
     assert alone.id not in state.organizations  # nobody left
     assert {user: m.role for (_, user), m in state.memberships.items()} == {bob: Role.OWNER}
-    assert state.invitations == {}  # the one ada sent to cy
+    assert state.invitations == {}  # ada sent both (bob's, accepted; cy's, pending)
 
 
 async def test_the_admin_list_pages_through_every_organization(world: World) -> None:
