@@ -266,6 +266,8 @@ LIMITED_OPERATIONS = [
     # Social login counts against the login budget.
     "/api/v1/auth/oauth/{provider}/authorize", "/api/v1/auth/oauth/{provider}/callback",
     "/api/v1/auth/oauth/exchange",
+    # An invitation sends a mail: the mail_request budget.
+    "/api/v1/organizations/{organization_id}/invitations",
 ]  # fmt: skip
 RATE_LIMIT_CHECK = get_args(RateLimited)[1].dependency  # what every declaration counts through
 

@@ -145,3 +145,32 @@ async def test_identities_are_unique_by_provider_account_and_by_user_and_go_with
         "uq_accounts_identity_issuer_subject": ("u", "UNIQUE (issuer, subject)"),
         "uq_accounts_identity_user_id_provider": ("u", "UNIQUE (user_id, provider)"),
     }
+
+
+async def test_organizations_rows_go_with_their_organization_and_name_users_without_a_key(
+    infra: Infra,
+) -> None:
+    """Memberships and invitations cascade from their organization; neither has a foreign key
+    into accounts (an account's deletion reaches them as an event). Autogenerate compares
+    neither ``ON DELETE`` nor a missing key, so this checks the migration itself."""
+    engine = create_async_engine(infra.database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint"
+                    " WHERE contype = 'f' AND conrelid::regclass::text LIKE 'organizations_%'"
+                    " ORDER BY 1"
+                )
+            )
+            keys = [tuple(row) for row in rows]
+    finally:
+        await engine.dispose()
+
+    to_organization = (
+        "FOREIGN KEY (organization_id) REFERENCES organizations_organization(id) ON DELETE CASCADE"
+    )
+    assert keys == [
+        ("organizations_invitation", to_organization),
+        ("organizations_membership", to_organization),
+    ]

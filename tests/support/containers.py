@@ -24,6 +24,7 @@ from gatehouse.modules.auth.container import AuthContainer
 from gatehouse.modules.notifications.application.ports import MailTransport, OutboxStore
 from gatehouse.modules.notifications.application.public import MailCaps, MailResolver
 from gatehouse.modules.notifications.container import NotificationsContainer, register_resolver
+from gatehouse.modules.organizations.container import OrganizationsContainer
 from gatehouse.shared.clock import Clock
 from tests.support.fakes.auth import InMemoryLockout
 from tests.support.fakes.notifications import FakeMailCaps
@@ -148,4 +149,19 @@ def notifications_container(
     container.transport.override(providers.Object(transport))
     for template, resolver in (resolvers or {}).items():
         register_resolver(container, [template], providers.Object(resolver))
+    return container
+
+
+def organizations_container(
+    *, clock: Clock, uow: object, accounts: AccountDirectory
+) -> OrganizationsContainer:
+    """The organizations container with a fake unit of work and accounts' facade."""
+    container = OrganizationsContainer(
+        clock=clock,
+        session_factory=None,
+        events=None,
+        accounts=accounts,
+        accept_url="https://app.example.com/accept-invitation",
+    )
+    container.uow.override(providers.Object(uow))
     return container

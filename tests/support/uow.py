@@ -1,6 +1,6 @@
-"""The accounts and auth units of work with the event handlers main registers (audit's trail,
-notifications' outbox, accounts' MFA summary, auth's session ending), all writing in their
-transaction."""
+"""The accounts, auth and organizations units of work with the event handlers main registers
+(audit's trail, notifications' outbox, accounts' MFA summary, auth's session ending,
+organizations' memberships ending), all writing in their transaction."""
 
 from __future__ import annotations
 
@@ -18,6 +18,10 @@ from gatehouse.modules.auth.adapters.events import auth_subscriptions
 from gatehouse.modules.auth.adapters.repositories import SqlAlchemyAuthUnitOfWork
 from gatehouse.modules.auth.application.ports import SessionRevocations
 from gatehouse.modules.notifications.adapters.outbox import outbox_subscriptions
+from gatehouse.modules.organizations.adapters.events import organizations_subscriptions
+from gatehouse.modules.organizations.adapters.repositories import (
+    SqlAlchemyOrganizationsUnitOfWork,
+)
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.messagebus import EventHandlers
 from tests.support.builders import T0
@@ -45,6 +49,7 @@ def event_handlers(clock: Clock, revocations: SessionRevocations | None = None) 
             outbox_subscriptions(clock),
             accounts_subscriptions(),
             auth_subscriptions(clock, revocations or _NoDenylist()),
+            organizations_subscriptions(),
         ]
     )
 
@@ -64,3 +69,10 @@ def auth_uow(
     """``revocations`` is told about ended sessions after a commit (none by default)."""
     handlers = event_handlers(clock or FixedClock(T0), revocations)
     return lambda: SqlAlchemyAuthUnitOfWork(session_factory, handlers)
+
+
+def organizations_uow(
+    session_factory: async_sessionmaker[AsyncSession], clock: Clock | None = None
+) -> Callable[[], SqlAlchemyOrganizationsUnitOfWork]:
+    handlers = event_handlers(clock or FixedClock(T0))
+    return lambda: SqlAlchemyOrganizationsUnitOfWork(session_factory, handlers)

@@ -38,6 +38,9 @@ from gatehouse.modules.auth.entrypoints.http import router as auth_http
 from gatehouse.modules.auth.entrypoints.http import social as auth_social
 from gatehouse.modules.notifications.adapters import orm as notifications_orm
 from gatehouse.modules.notifications.container import NotificationsContainer, register_resolver
+from gatehouse.modules.organizations.adapters import orm as organizations_orm
+from gatehouse.modules.organizations.container import OrganizationsContainer
+from gatehouse.modules.organizations.entrypoints.http import router as organizations_http
 
 # The root container class while its modules are connected (``connect``, ``register``). Its
 # module attributes are set at run time, so mypy cannot see them; the providers they hold are
@@ -167,6 +170,17 @@ def _auth(root: Root) -> providers.Container[Any]:
     )
 
 
+def _organizations(root: Root) -> providers.Container[Any]:
+    return providers.Container(
+        OrganizationsContainer,
+        clock=root.clock,
+        session_factory=root.session_factory,
+        events=root.events,
+        accounts=root.accounts.directory,  # accounts' public facade, AccountDirectory
+        accept_url=root.settings.provided.resolved_invitation_url,
+    )
+
+
 MODULES: tuple[Module, ...] = (
     Module(
         "audit",
@@ -221,6 +235,15 @@ MODULES: tuple[Module, ...] = (
             "rate_limits": "rate_limits",
         },
         eager=("key_ring", "refresh_token_key", "secret_box", "code_hasher", "rate_limits"),
+    ),
+    # The worked example of docs/adding-a-module.md: everything it needs is in this record.
+    Module(
+        "organizations",
+        _organizations,
+        routers=(organizations_http.router, organizations_http.admin_router),
+        wired=(organizations_http,),
+        tables=organizations_orm,
+        start_mappers=organizations_orm.start_mappers,
     ),
 )
 

@@ -131,6 +131,10 @@ class Settings(BaseSettings):
     verification_token_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     password_reset_token_ttl_seconds: int = Field(default=30 * 60, ge=60, le=24 * 3600)
 
+    # Organizations: the page of the client application where a signed-in user accepts an
+    # invitation (mails link to it with ``?token=``); ``<public_url>/accept-invitation`` if unset.
+    invitation_url: str | None = None
+
     # Tokens.
     jwt_audience: str = "gatehouse"
     keys_dir: Path | None = None  # PEM signing keys; defaults to <data_dir>/keys in dev
@@ -218,6 +222,16 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return value.rstrip("/")
 
+    @field_validator("invitation_url")
+    @classmethod
+    def _absolute_invitation_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in {"http", "https"} or not parts.netloc or parts.fragment:
+                msg = "GATEHOUSE_INVITATION_URL must be an absolute http(s) URL without a fragment"
+                raise ValueError(msg)
+        return value
+
     @field_validator("cors_origins")
     @classmethod
     def _no_wildcard(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -289,6 +303,10 @@ class Settings(BaseSettings):
     @property
     def resolved_keys_dir(self) -> Path:
         return self.keys_dir or self.data_dir / "keys"
+
+    @property
+    def resolved_invitation_url(self) -> str:
+        return self.invitation_url or f"{self.public_url}/accept-invitation"
 
     @property
     def issuer(self) -> str:

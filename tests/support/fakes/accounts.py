@@ -238,7 +238,8 @@ class FakePasswordHasher(PasswordHasher):
 class FakeAccountDirectory(AccountDirectory):
     """One account, as auth sees it through accounts' facade with verification not required.
     ``active`` and ``reauthenticated`` let a test disable it (it then signs in no more) and
-    count password checks."""
+    count password checks. ``others``: more accounts ``get`` finds (without a password), for
+    a module that looks several up (organizations)."""
 
     def __init__(
         self,
@@ -258,6 +259,7 @@ class FakeAccountDirectory(AccountDirectory):
         self.reauthenticated = 0
         self.display_name: str | None = None
         self.created_at = datetime(2026, 1, 1, tzinfo=UTC)
+        self.others: dict[uuid.UUID, AccountSnapshot] = {}
 
     def _snapshot(self) -> AccountSnapshot:
         return AccountSnapshot(
@@ -280,7 +282,13 @@ class FakeAccountDirectory(AccountDirectory):
         return self._snapshot()
 
     async def get(self, user_id: uuid.UUID) -> AccountSnapshot | None:
-        return self._snapshot() if user_id == self.user_id else None
+        return self._snapshot() if user_id == self.user_id else self.others.get(user_id)
+
+    def add(self, email: str, *, email_verified: bool = True) -> uuid.UUID:
+        """Another account (``others``); its id."""
+        user_id = uuid.uuid4()
+        self.others[user_id] = AccountSnapshot(user_id, email, ("user",), True, email_verified)
+        return user_id
 
     async def profile(self, user_id: uuid.UUID) -> AccountProfile | None:
         if user_id != self.user_id:

@@ -11,7 +11,12 @@ import pytest
 from dependency_injector import containers, providers
 
 from tests.support.clock import FixedClock
-from tests.support.containers import accounts_container, auth_container, notifications_container
+from tests.support.containers import (
+    accounts_container,
+    auth_container,
+    notifications_container,
+    organizations_container,
+)
 from tests.support.fakes import (
     FakeAccessTokenIssuer,
     FakeAccountDirectory,
@@ -23,6 +28,7 @@ from tests.support.fakes import (
     InMemoryUserViews,
 )
 from tests.support.fakes.notifications import InMemoryOutboxStore, RecordingTransport
+from tests.support.fakes.organizations import InMemoryOrganizationsUnitOfWork
 
 # Providers that need real infrastructure to be built (a keys directory, a Redis client).
 NEEDS_INFRASTRUCTURE = {"key_ring", "caps", "rate_limiter"}
@@ -58,7 +64,15 @@ def _notifications() -> containers.Container:
     )
 
 
-@pytest.mark.parametrize("build", [_auth, _accounts, _notifications])
+def _organizations() -> containers.Container:
+    return organizations_container(
+        clock=FixedClock(),
+        uow=InMemoryOrganizationsUnitOfWork(),
+        accounts=FakeAccountDirectory(uuid.uuid4(), password="right"),
+    )
+
+
+@pytest.mark.parametrize("build", [_auth, _accounts, _notifications, _organizations])
 def test_every_provider_of_a_module_container_builds(build: Any) -> None:
     container = build()
     built = 0

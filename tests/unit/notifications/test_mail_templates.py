@@ -30,6 +30,9 @@ PARAMS = {
     "change": "totp_enabled",
     "provider": "google",
     "taken_over": "",
+    "organization": "Analytical Engines",
+    "inviter": "ada@example.com",
+    "days": "7",
 }
 TEMPLATES = sorted({p.name.split(".")[0] for p in (TEMPLATES_DIR / "en").glob("*.subject")})
 
