@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -347,3 +348,22 @@ async def test_openapi_describes_every_route_with_stable_operation_ids(
     assert me["security"] == [{"OAuth2PasswordBearer": []}]
     flows = spec["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]
     assert flows["password"]["tokenUrl"] == "/api/v1/auth/token"
+
+
+async def test_concurrent_requests_each_carry_their_own_request_id(
+    client: httpx.AsyncClient,
+) -> None:
+    """asgi-lifespan hands every request one shared state dict; each answer must still name its
+    own request, in the header and the problem body alike."""
+    answers = await asyncio.gather(
+        *(  # each waits on the database and a dummy hash before its 401 problem
+            client.post(
+                "/api/v1/auth/login", json={"email": unique_email(), "password": "wrong" * 3}
+            )
+            for _ in range(20)
+        )
+    )
+    assert {answer.status_code for answer in answers} == {401}
+    ids = [answer.headers["x-request-id"] for answer in answers]
+    assert len(set(ids)) == len(ids)
+    assert [answer.json()["request_id"] for answer in answers] == ids

@@ -190,7 +190,10 @@ class RequestContextMiddleware:
             client_ip = self.proxies.client_ip(
                 peer, forwarded.decode("latin-1") if forwarded else None
             )
-        state = scope.setdefault("state", {})
+        # A dict of this request's own: a server may hand every request the same lifespan
+        # state dict (asgi-lifespan does; uvicorn copies it), and concurrent requests would
+        # then read each other's request id and client IP.
+        state = scope["state"] = dict(scope.get("state") or {})
         state["request_id"] = request_id
         state["client_ip"] = client_ip
         path: str = scope["path"]
