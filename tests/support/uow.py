@@ -1,11 +1,11 @@
 """The accounts and auth units of work with the event handlers main registers (audit's trail,
-notifications' outbox, accounts' MFA summary, auth's session ending), all writing in their
-transaction."""
+notifications' outbox, accounts' MFA summary and webhook publisher, notifications' webhook
+outbox, auth's session ending), all writing in their transaction."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -13,11 +13,15 @@ from gatehouse.modules.accounts.adapters.repositories import (
     SqlAlchemyAccountsUnitOfWork,
     accounts_subscriptions,
 )
+from gatehouse.modules.accounts.adapters.webhooks import webhook_subscriptions as publishing
 from gatehouse.modules.audit.adapters.trail import audit_subscriptions
 from gatehouse.modules.auth.adapters.events import auth_subscriptions
 from gatehouse.modules.auth.adapters.repositories import SqlAlchemyAuthUnitOfWork
 from gatehouse.modules.auth.application.ports import SessionRevocations
 from gatehouse.modules.notifications.adapters.outbox import outbox_subscriptions
+from gatehouse.modules.notifications.adapters.webhook_outbox import webhook_subscriptions
+from gatehouse.modules.notifications.application.webhooks import ConfiguredSubscribers
+from gatehouse.modules.notifications.domain.webhooks import WebhookEndpoint
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.messagebus import EventHandlers
 from tests.support.builders import T0
@@ -37,22 +41,31 @@ class _NoDenylist(SessionRevocations):
         return 0
 
 
-def event_handlers(clock: Clock, revocations: SessionRevocations | None = None) -> EventHandlers:
-    """Every module's subscriptions, as ``build_container`` joins them."""
+def event_handlers(
+    clock: Clock,
+    revocations: SessionRevocations | None = None,
+    webhooks: Sequence[WebhookEndpoint] = (),
+) -> EventHandlers:
+    """Every module's subscriptions, as ``build_container`` joins them (``webhooks``: the
+    configured endpoints; none by default)."""
     return EventHandlers.of(
         [
             audit_subscriptions(clock),
             outbox_subscriptions(clock),
+            webhook_subscriptions(clock, webhooks),
             accounts_subscriptions(),
+            publishing(ConfiguredSubscribers(webhooks)),
             auth_subscriptions(clock, revocations or _NoDenylist()),
         ]
     )
 
 
 def accounts_uow(
-    session_factory: async_sessionmaker[AsyncSession], clock: Clock | None = None
+    session_factory: async_sessionmaker[AsyncSession],
+    clock: Clock | None = None,
+    webhooks: Sequence[WebhookEndpoint] = (),
 ) -> Callable[[], SqlAlchemyAccountsUnitOfWork]:
-    handlers = event_handlers(clock or FixedClock(T0))
+    handlers = event_handlers(clock or FixedClock(T0), webhooks=webhooks)
     return lambda: SqlAlchemyAccountsUnitOfWork(session_factory, handlers)
 
 

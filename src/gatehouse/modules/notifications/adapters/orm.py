@@ -29,3 +29,27 @@ outbox_table = Table(
 )
 
 OUTBOX_CHANNEL = "gatehouse_outbox"
+
+# One row per event and endpoint; ``payload`` is the JSON body exactly as signed and sent (text,
+# not JSONB, which would reorder it). The row id is the message's webhook-id.
+webhook_outbox_table = Table(
+    "notifications_webhook_outbox",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("endpoint_url", Text, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Index(
+        "ix_notifications_webhook_outbox_due",
+        "next_attempt_at",
+        postgresql_where=text("status = 'pending'"),
+    ),
+)
+
+WEBHOOK_CHANNEL = "gatehouse_webhooks"

@@ -1,4 +1,5 @@
-"""Notifications domain: an outbox message and its delivery state machine."""
+"""Notifications domain: an outbox message and its delivery state machine, which every outbox
+(mail, webhooks) shares: pending until sent, retried with backoff, dead after the last attempt."""
 
 from __future__ import annotations
 
@@ -37,6 +38,14 @@ class OutboxMessage:
     locale: str
     attempts: int
     created_at: datetime
+
+
+def retry_at(attempts: int, now: datetime, *, permanent: bool) -> datetime | None:
+    """When to try again after the ``attempts``-th attempt failed at ``now``; ``None`` when the
+    failure is permanent or that was the last attempt (the message is dead-lettered)."""
+    if permanent or attempts >= MAX_ATTEMPTS:
+        return None
+    return now + next_attempt_delay(attempts)
 
 
 def next_attempt_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
