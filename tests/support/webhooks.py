@@ -65,6 +65,7 @@ class WebhookReceiver:
         self.delay = 0.0
         self.received: list[Delivery] = []  # what it accepted (answered with a 2xx)
         self.attempts: list[Delivery] = []  # every POST, whatever the answer
+        self.arrivals = 0  # POSTs that reached it (held ones included)
         self._arrived = threading.Condition()
         self._gate = threading.Event()
         self._gate.set()
@@ -92,6 +93,7 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                receiver._arrive()
                 receiver._gate.wait(timeout=30)
                 if receiver.delay:
                     time.sleep(receiver.delay)  # a slow receiver, not a wait for a condition
@@ -128,6 +130,26 @@ class WebhookReceiver:
     def release(self) -> None:
         self._gate.set()
 
+    def _arrive(self) -> None:
+        with self._arrived:
+            self.arrivals += 1
+            self._arrived.notify_all()
+
+    async def wait_for_arrivals(
+        self,
+        count: int,
+        timeout: float = 10,  # noqa: ASYNC109 - as wait_for
+    ) -> None:
+        """Return once ``count`` POSTs have reached it, answered or held."""
+
+        def arrived() -> bool:
+            with self._arrived:
+                return self._arrived.wait_for(lambda: self.arrivals >= count, timeout)
+
+        if not await asyncio.to_thread(arrived):
+            msg = f"expected {count} request(s) within {timeout} s, got {self.arrivals}"
+            raise TimeoutError(msg)
+
     def _record(self, delivery: Delivery, *, kept: bool) -> None:
         with self._arrived:
             self.attempts.append(delivery)
@@ -155,3 +177,4 @@ class WebhookReceiver:
         with self._arrived:
             self.received.clear()
             self.attempts.clear()
+            self.arrivals = 0

@@ -145,6 +145,11 @@ def create_app(
     app.state.outbox_backlog = Gauge(
         "gatehouse_outbox_backlog", "Mails waiting in the outbox.", registry=registry
     )
+    app.state.webhook_backlog = Gauge(
+        "gatehouse_webhook_backlog",
+        "Webhooks waiting in the outbox (one per event and endpoint).",
+        registry=registry,
+    )
     install_error_handlers(app)
     for module in MODULES:
         for router in module.routers:
