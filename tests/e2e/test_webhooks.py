@@ -4,7 +4,7 @@ dispatchers), a real HTTP receiver on 127.0.0.1, signatures checked with ``stand
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,18 +29,13 @@ from tests.e2e.conftest import (
     verified_user,
 )
 from tests.support.clock import FixedClock
-from tests.support.webhooks import Delivery, WebhookReceiver
+from tests.support.webhooks import (
+    Delivery,
+    WebhookReceiver,
+    receiver_fixture,  # noqa: F401 - the receiver fixture
+)
 
 NEW_PASSWORD = "a brand new passphrase 42"
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    server = WebhookReceiver()
-    server.start()
-    yield server
-    server.release()
-    server.stop()
 
 
 def hooked(

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +23,6 @@ import pytest_asyncio
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from gatehouse.modules.accounts.adapters.repositories import SqlAlchemyAccountsUnitOfWork
 from gatehouse.modules.audit.application.public import SecurityEvent
 from gatehouse.modules.notifications.adapters.orm import webhook_outbox_table
 from gatehouse.modules.notifications.adapters.webhook_http import HttpxWebhookSender
@@ -33,7 +33,12 @@ from gatehouse.modules.notifications.domain.webhooks import WebhookEndpoint
 from tests.support.builders import a_user
 from tests.support.clock import FixedClock
 from tests.support.uow import accounts_uow
-from tests.support.webhooks import Delivery, WebhookReceiver, new_secret
+from tests.support.webhooks import (
+    Delivery,
+    WebhookReceiver,
+    new_secret,
+    receiver_fixture,  # noqa: F401 - the receiver fixture
+)
 
 pytestmark = pytest.mark.usefixtures("empty_webhook_outbox")
 
@@ -45,74 +50,62 @@ async def empty_webhook_outbox(engine: AsyncEngine) -> AsyncIterator[None]:
     yield
 
 
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    server = WebhookReceiver()
-    server.start()
-    yield server
-    server.release()
-    server.stop()
+@dataclass
+class Hooks:
+    """What every test here uses: the database, a clock, the HTTP sender and a receiver."""
 
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    clock: FixedClock
+    sender: HttpxWebhookSender
+    receiver: WebhookReceiver
 
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()  # now: receivers check the timestamp against the real time
+    def dispatcher(
+        self, *endpoints: WebhookEndpoint, sender: HttpxWebhookSender | None = None
+    ) -> DispatchWebhooksHandler:
+        return DispatchWebhooksHandler(
+            queue=SqlAlchemyWebhookQueue(self.engine, listen_dsn=None),
+            sender=sender or self.sender,
+            endpoints=endpoints,
+            clock=self.clock,
+        )
+
+    async def register(self, *endpoints: WebhookEndpoint, commit: bool = True) -> uuid.UUID:
+        """An account created with its ``account.registered`` event, as registration does."""
+        uow = accounts_uow(self.session_factory, self.clock, webhooks=endpoints)
+        user = a_user(now=self.clock.now())
+        async with uow() as tx:
+            await tx.users.add(user)
+            tx.record(
+                SecurityEvent(
+                    type="account.registered", user_id=user.id, details={"method": "password"}
+                )
+            )
+            if commit:
+                await tx.commit()
+        return user.id
+
+    async def rows(self) -> list[Any]:
+        t = webhook_outbox_table
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(select(t).order_by(t.c.created_at, t.c.id))).all())
+
+    async def advance_to_due(self) -> None:
+        """Move the clock to the latest retry time of the pending rows."""
+        pending = [row.next_attempt_at for row in await self.rows() if row.status == "pending"]
+        self.clock.advance(max(pending) - self.clock.now())
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def sender() -> AsyncIterator[HttpxWebhookSender]:
-    http = HttpxWebhookSender(timeout=2.0)
-    yield http
-    await http.aclose()
-
-
-def dispatcher(
+async def hooks(
     engine: AsyncEngine,
-    sender: HttpxWebhookSender,
-    clock: FixedClock,
-    *endpoints: WebhookEndpoint,
-) -> DispatchWebhooksHandler:
-    return DispatchWebhooksHandler(
-        queue=SqlAlchemyWebhookQueue(engine, listen_dsn=None),
-        sender=sender,
-        endpoints=endpoints,
-        clock=clock,
-    )
-
-
-async def register(
     session_factory: async_sessionmaker[AsyncSession],
-    clock: FixedClock,
-    *endpoints: WebhookEndpoint,
-    commit: bool = True,
-) -> uuid.UUID:
-    """An account created with its ``account.registered`` event, as registration records it."""
-    uow: Callable[[], SqlAlchemyAccountsUnitOfWork] = accounts_uow(
-        session_factory, clock, webhooks=endpoints
-    )
-    user = a_user(now=clock.now())
-    async with uow() as tx:
-        await tx.users.add(user)
-        tx.record(
-            SecurityEvent(
-                type="account.registered", user_id=user.id, details={"method": "password"}
-            )
-        )
-        if commit:
-            await tx.commit()
-    return user.id
-
-
-async def rows(engine: AsyncEngine) -> list[Any]:
-    t = webhook_outbox_table
-    async with engine.connect() as conn:
-        return list((await conn.execute(select(t).order_by(t.c.created_at, t.c.id))).all())
-
-
-async def advance_to_due(engine: AsyncEngine, clock: FixedClock) -> None:
-    """Move the clock to the latest retry time of the pending rows."""
-    pending = [row.next_attempt_at for row in await rows(engine) if row.status == "pending"]
-    clock.advance(max(pending) - clock.now())
+    receiver: WebhookReceiver,
+) -> AsyncIterator[Hooks]:
+    sender = HttpxWebhookSender(timeout=2.0)
+    # The clock starts now: receivers check the timestamp against the real time.
+    yield Hooks(engine, session_factory, FixedClock(), sender, receiver)
+    await sender.aclose()
 
 
 def ids(deliveries: list[Delivery]) -> Counter[str]:
@@ -120,23 +113,20 @@ def ids(deliveries: list[Delivery]) -> Counter[str]:
 
 
 async def test_an_event_committed_with_its_change_is_delivered_signed_to_who_wants_it(
-    engine: AsyncEngine,
-    session_factory: async_sessionmaker[AsyncSession],
-    sender: HttpxWebhookSender,
-    clock: FixedClock,
-    receiver: WebhookReceiver,
+    hooks: Hooks,
 ) -> None:
+    receiver = hooks.receiver
     other = WebhookReceiver()  # takes only deletions: never started, never called
     endpoints = (receiver.endpoint(), other.endpoint(events=frozenset({"user.deleted"})))
-    user_id = await register(session_factory, clock, *endpoints)
-    [row] = await rows(engine)
+    user_id = await hooks.register(*endpoints)
+    [row] = await hooks.rows()
     assert (row.status, row.endpoint_url, row.event_type) == (
         "pending",
         receiver.url,
         "user.created",
     )
 
-    result = await dispatcher(engine, sender, clock, *endpoints)()
+    result = await hooks.dispatcher(*endpoints)()
 
     assert result.sent == 1
     [delivery] = receiver.received
@@ -148,51 +138,45 @@ async def test_an_event_committed_with_its_change_is_delivered_signed_to_who_wan
     assert delivery.webhook_id == f"msg_{row.id.hex}"
     assert delivery.headers["content-type"] == "application/json"
     assert delivery.path == "/hooks/gatehouse"
-    [done] = await rows(engine)
+    [done] = await hooks.rows()
     assert (done.status, done.attempts, done.last_error) == ("sent", 1, None)
 
 
 async def test_an_event_rolled_back_with_its_change_is_never_stored_or_delivered(
-    engine: AsyncEngine,
-    session_factory: async_sessionmaker[AsyncSession],
-    sender: HttpxWebhookSender,
-    clock: FixedClock,
-    receiver: WebhookReceiver,
+    hooks: Hooks,
 ) -> None:
-    await register(session_factory, clock, receiver.endpoint(), commit=False)
+    receiver = hooks.receiver
+    await hooks.register(receiver.endpoint(), commit=False)
 
-    assert await rows(engine) == []
-    assert (await dispatcher(engine, sender, clock, receiver.endpoint())()).handled == 0
+    assert await hooks.rows() == []
+    assert (await hooks.dispatcher(receiver.endpoint())()).handled == 0
     assert receiver.attempts == []
 
 
 async def test_a_receiver_that_is_down_and_comes_back_gets_every_event_exactly_once(
-    engine: AsyncEngine,
-    session_factory: async_sessionmaker[AsyncSession],
-    sender: HttpxWebhookSender,
-    clock: FixedClock,
-    receiver: WebhookReceiver,
+    hooks: Hooks,
 ) -> None:
+    receiver, clock = hooks.receiver, hooks.clock
     endpoint = receiver.endpoint()
-    dispatch = dispatcher(engine, sender, clock, endpoint)
-    users = [await register(session_factory, clock, endpoint) for _ in range(3)]
+    dispatch = hooks.dispatcher(endpoint)
+    users = [await hooks.register(endpoint) for _ in range(3)]
     receiver.stop()  # connections refused
 
     assert (await dispatch()).failed == 3
     assert (await dispatch()).handled == 0  # not due again yet
-    assert {(row.status, row.attempts) for row in await rows(engine)} == {("pending", 1)}
+    assert {(row.status, row.attempts) for row in await hooks.rows()} == {("pending", 1)}
 
     receiver.start()
     receiver.status = 503  # up, but not ready: it sees them and refuses them
-    await advance_to_due(engine, clock)
+    await hooks.advance_to_due()
     assert (await dispatch()).failed == 3
     receiver.status = 204
-    await advance_to_due(engine, clock)
+    await hooks.advance_to_due()
     assert (await dispatch()).sent == 3
     clock.advance(timedelta(days=1))
     assert (await dispatch()).handled == 0
 
-    stored = await rows(engine)
+    stored = await hooks.rows()
     assert {(row.status, row.attempts) for row in stored} == {("sent", 3)}
     assert ids(receiver.received) == Counter({f"msg_{row.id.hex}": 1 for row in stored})
     assert ids(receiver.attempts) == Counter({f"msg_{row.id.hex}": 2 for row in stored})
@@ -205,44 +189,36 @@ async def test_a_receiver_that_is_down_and_comes_back_gets_every_event_exactly_o
 
 
 async def test_after_the_last_attempt_a_webhook_is_dead_lettered_and_never_sent_again(
-    engine: AsyncEngine,
-    session_factory: async_sessionmaker[AsyncSession],
-    sender: HttpxWebhookSender,
-    clock: FixedClock,
-    receiver: WebhookReceiver,
+    hooks: Hooks,
 ) -> None:
+    receiver, clock = hooks.receiver, hooks.clock
     endpoint = receiver.endpoint()
-    dispatch = dispatcher(engine, sender, clock, endpoint)
-    await register(session_factory, clock, endpoint)
+    dispatch = hooks.dispatcher(endpoint)
+    await hooks.register(endpoint)
     receiver.status = 500
 
     for _ in range(MAX_ATTEMPTS - 1):
         assert (await dispatch()).failed == 1
-        await advance_to_due(engine, clock)
+        await hooks.advance_to_due()
     assert (await dispatch()).dead == 1
     clock.advance(timedelta(days=30))
     assert (await dispatch()).handled == 0
 
-    [row] = await rows(engine)
+    [row] = await hooks.rows()
     assert (row.status, row.attempts, row.last_error) == ("dead", MAX_ATTEMPTS, "HTTP 500")
     assert row.payload  # kept for an operator to look at, or send again
     assert len(receiver.attempts) == MAX_ATTEMPTS
     assert set(ids(receiver.attempts)) == {f"msg_{row.id.hex}"}
 
 
-async def test_two_dispatchers_at_once_never_deliver_one_webhook_twice(
-    engine: AsyncEngine,
-    session_factory: async_sessionmaker[AsyncSession],
-    sender: HttpxWebhookSender,
-    clock: FixedClock,
-    receiver: WebhookReceiver,
-) -> None:
+async def test_two_dispatchers_at_once_never_deliver_one_webhook_twice(hooks: Hooks) -> None:
+    receiver = hooks.receiver
     endpoint = receiver.endpoint()
     for _ in range(12):
-        await register(session_factory, clock, endpoint)
+        await hooks.register(endpoint)
     receiver.delay = 0.02  # each answer takes a while: the dispatchers overlap
-    first = dispatcher(engine, sender, clock, endpoint)
-    second = dispatcher(engine, sender, clock, endpoint)
+    first = hooks.dispatcher(endpoint)
+    second = hooks.dispatcher(endpoint)
 
     one, two = await asyncio.gather(first(), second())
 
@@ -251,60 +227,48 @@ async def test_two_dispatchers_at_once_never_deliver_one_webhook_twice(
     assert two.sent > 0
     assert len(receiver.attempts) == 12
     assert set(ids(receiver.received).values()) == {1}
-    assert {row.status for row in await rows(engine)} == {"sent"}
+    assert {row.status for row in await hooks.rows()} == {"sent"}
 
 
 async def test_while_a_secret_rotates_receivers_holding_only_the_old_or_the_new_one_verify(
-    engine: AsyncEngine,
-    session_factory: async_sessionmaker[AsyncSession],
-    sender: HttpxWebhookSender,
-    clock: FixedClock,
-    receiver: WebhookReceiver,
+    hooks: Hooks,
 ) -> None:
+    receiver = hooks.receiver
     old, new = receiver.secret, new_secret()
     endpoint = receiver.endpoint(old, new)
-    await register(session_factory, clock, endpoint)
+    await hooks.register(endpoint)
 
-    assert (await dispatcher(engine, sender, clock, endpoint)()).sent == 1
+    assert (await hooks.dispatcher(endpoint)()).sent == 1
 
     [delivery] = receiver.received
     assert delivery.verify(old) == delivery.verify(new)
     assert len(delivery.headers["webhook-signature"].split(" ")) == 2
 
 
-async def test_a_redirect_is_not_followed_but_retried_as_a_failure(
-    engine: AsyncEngine,
-    session_factory: async_sessionmaker[AsyncSession],
-    sender: HttpxWebhookSender,
-    clock: FixedClock,
-    receiver: WebhookReceiver,
-) -> None:
+async def test_a_redirect_is_not_followed_but_retried_as_a_failure(hooks: Hooks) -> None:
+    receiver = hooks.receiver
     endpoint = receiver.endpoint()
-    await register(session_factory, clock, endpoint)
+    await hooks.register(endpoint)
     receiver.status = 307
 
-    assert (await dispatcher(engine, sender, clock, endpoint)()).failed == 1
+    assert (await hooks.dispatcher(endpoint)()).failed == 1
 
     assert [d.path for d in receiver.attempts] == ["/hooks/gatehouse"]  # not /else
-    [row] = await rows(engine)
+    [row] = await hooks.rows()
     assert (row.status, row.last_error) == ("pending", "HTTP 307")
 
 
-async def test_a_receiver_that_does_not_answer_in_time_is_retried_later(
-    engine: AsyncEngine,
-    session_factory: async_sessionmaker[AsyncSession],
-    clock: FixedClock,
-    receiver: WebhookReceiver,
-) -> None:
+async def test_a_receiver_that_does_not_answer_in_time_is_retried_later(hooks: Hooks) -> None:
+    receiver = hooks.receiver
     endpoint = receiver.endpoint()
-    await register(session_factory, clock, endpoint)
+    await hooks.register(endpoint)
     impatient = HttpxWebhookSender(timeout=0.2)
     receiver.hold()
     try:
-        assert (await dispatcher(engine, impatient, clock, endpoint)()).failed == 1
+        assert (await hooks.dispatcher(endpoint, sender=impatient)()).failed == 1
     finally:
         receiver.release()
         await impatient.aclose()
 
-    [row] = await rows(engine)
+    [row] = await hooks.rows()
     assert (row.status, row.last_error) == ("pending", "timed out")

@@ -16,10 +16,12 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from standardwebhooks import Webhook
 
 from gatehouse.modules.notifications.domain.webhooks import WebhookEndpoint, WebhookSecret
@@ -178,3 +180,14 @@ class WebhookReceiver:
             self.received.clear()
             self.attempts.clear()
             self.arrivals = 0
+
+
+@pytest.fixture(name="receiver")
+def receiver_fixture() -> Iterator[WebhookReceiver]:
+    """``receiver``: a started receiver of the test's own (a suite imports
+    ``receiver_fixture`` to use it)."""
+    server = WebhookReceiver()
+    server.start()
+    yield server
+    server.release()
+    server.stop()
