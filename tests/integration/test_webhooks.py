@@ -28,8 +28,7 @@ from gatehouse.modules.notifications.adapters.orm import webhook_outbox_table
 from gatehouse.modules.notifications.adapters.webhook_http import HttpxWebhookSender
 from gatehouse.modules.notifications.adapters.webhook_outbox import SqlAlchemyWebhookQueue
 from gatehouse.modules.notifications.application.webhooks import DispatchWebhooksHandler
-from gatehouse.modules.notifications.domain.model import MAX_ATTEMPTS
-from gatehouse.modules.notifications.domain.webhooks import WebhookEndpoint
+from gatehouse.modules.notifications.domain.webhooks import WEBHOOK_RETRIES, WebhookEndpoint
 from tests.support.builders import a_user
 from tests.support.clock import FixedClock
 from tests.support.uow import accounts_uow
@@ -192,12 +191,13 @@ async def test_after_the_last_attempt_a_webhook_is_dead_lettered_and_never_sent_
     hooks: Hooks,
 ) -> None:
     receiver, clock = hooks.receiver, hooks.clock
+    last = WEBHOOK_RETRIES.max_attempts
     endpoint = receiver.endpoint()
     dispatch = hooks.dispatcher(endpoint)
     await hooks.register(endpoint)
     receiver.status = 500
 
-    for _ in range(MAX_ATTEMPTS - 1):
+    for _ in range(last - 1):
         assert (await dispatch()).failed == 1
         await hooks.advance_to_due()
     assert (await dispatch()).dead == 1
@@ -205,9 +205,9 @@ async def test_after_the_last_attempt_a_webhook_is_dead_lettered_and_never_sent_
     assert (await dispatch()).handled == 0
 
     [row] = await hooks.rows()
-    assert (row.status, row.attempts, row.last_error) == ("dead", MAX_ATTEMPTS, "HTTP 500")
+    assert (row.status, row.attempts, row.last_error) == ("dead", last, "HTTP 500")
     assert row.payload  # kept for an operator to look at, or send again
-    assert len(receiver.attempts) == MAX_ATTEMPTS
+    assert len(receiver.attempts) == last
     assert set(ids(receiver.attempts)) == {f"msg_{row.id.hex}"}
 
 

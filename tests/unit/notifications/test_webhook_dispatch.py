@@ -3,6 +3,9 @@ recording sender and a clock the test moves. Signatures are checked with ``stand
 
 from __future__ import annotations
 
+import random
+from datetime import timedelta
+
 import pytest
 from dependency_injector import providers
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -12,8 +15,9 @@ from gatehouse.modules.notifications.application.webhooks import (
     DispatchWebhooksHandler,
 )
 from gatehouse.modules.notifications.domain.errors import DeliveryFailed
-from gatehouse.modules.notifications.domain.model import BASE_BACKOFF, MAX_ATTEMPTS, MAX_BACKOFF
+from gatehouse.modules.notifications.domain.model import BASE_BACKOFF, MAIL_RETRIES, MAX_BACKOFF
 from gatehouse.modules.notifications.domain.webhooks import (
+    WEBHOOK_RETRIES,
     WebhookEndpoint,
     WebhookSecret,
     webhook_body,
@@ -96,11 +100,12 @@ async def test_a_failed_post_is_retried_with_backoff_with_the_same_id_and_body()
 
 async def test_the_last_allowed_attempt_goes_to_dead_letter() -> None:
     queue, sender, clock = InMemoryWebhookQueue(), RecordingWebhookSender(), FixedClock()
-    row = queue.add(URL, "user.deleted", body(clock), clock.now(), attempts=MAX_ATTEMPTS - 1)
+    last = WEBHOOK_RETRIES.max_attempts
+    row = queue.add(URL, "user.deleted", body(clock), clock.now(), attempts=last - 1)
     sender.fail_with = DeliveryFailed("HTTP 500", permanent=False)
 
     assert (await dispatcher(queue, sender, clock, endpoint(new_secret()))()).dead == 1
-    assert (row.status, row.message.attempts, row.error) == ("dead", MAX_ATTEMPTS, "HTTP 500")
+    assert (row.status, row.message.attempts, row.error) == ("dead", last, "HTTP 500")
     assert row.message.body  # kept: an operator may send it again
 
 
@@ -131,6 +136,14 @@ async def test_a_secret_rotated_while_a_webhook_waits_signs_its_next_attempt() -
     assert Webhook(new).verify(sent, headers)["type"] == "user.deleted"
     with pytest.raises(WebhookVerificationError):
         Webhook(old).verify(sent, headers)
+
+
+def test_webhooks_are_retried_for_most_of_a_day_and_longer_than_mail() -> None:
+    rng = random.Random(15)
+    waits = [WEBHOOK_RETRIES.delay(n, rng) for n in range(1, WEBHOOK_RETRIES.max_attempts)]
+    assert all(BASE_BACKOFF <= wait <= timedelta(hours=4) for wait in waits)
+    assert timedelta(hours=8) < sum(waits, timedelta()) <= timedelta(hours=34)
+    assert WEBHOOK_RETRIES.max_attempts > MAIL_RETRIES.max_attempts
 
 
 def test_publishers_are_told_which_types_some_endpoint_wants() -> None:

@@ -19,7 +19,11 @@ from gatehouse.modules.notifications.domain.errors import (
     TemplateFailed,
     UnknownTemplate,
 )
-from gatehouse.modules.notifications.domain.model import OutboxMessage, RenderedMail
+from gatehouse.modules.notifications.domain.model import (
+    MAIL_RETRIES,
+    OutboxMessage,
+    RenderedMail,
+)
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.errors import Unavailable
 
@@ -46,7 +50,7 @@ class DispatchOutboxHandler:
         self._transport = transport
         self._mail_domain = mail_domain
         self._dispatch = OutboxDispatcher(
-            queue=store, deliver=self._deliver, clock=clock, what="mail"
+            queue=store, deliver=self._deliver, retries=MAIL_RETRIES, clock=clock, what="mail"
         )
 
     async def __call__(self, max_messages: int = 50) -> DispatchResult:

@@ -11,7 +11,7 @@ from typing import Generic
 
 from gatehouse.modules.notifications.application.ports import DeliveryQueue, M
 from gatehouse.modules.notifications.domain.errors import DeliveryFailed
-from gatehouse.modules.notifications.domain.model import retry_at
+from gatehouse.modules.notifications.domain.model import RetryPolicy
 from gatehouse.shared.clock import Clock
 
 log = logging.getLogger("gatehouse.notifications")
@@ -39,10 +39,17 @@ class OutboxDispatcher(Generic[M]):
     a dispatcher that dies mid-send leaves it pending, and it is sent again (at least once)."""
 
     def __init__(
-        self, *, queue: DeliveryQueue[M], deliver: Deliver[M], clock: Clock, what: str
+        self,
+        *,
+        queue: DeliveryQueue[M],
+        deliver: Deliver[M],
+        retries: RetryPolicy,
+        clock: Clock,
+        what: str,
     ) -> None:
         self._queue = queue
         self._deliver = deliver
+        self._retries = retries
         self._clock = clock
         self._what = what  # for the log: "mail", "webhook"
 
@@ -58,7 +65,7 @@ class OutboxDispatcher(Generic[M]):
                     delivered = await self._deliver(message)
                 except DeliveryFailed as error:
                     attempts = message.attempts + 1
-                    later = retry_at(attempts, now, permanent=error.permanent)
+                    later = self._retries.retry_at(attempts, now, permanent=error.permanent)
                     if later is None:
                         await claim.mark_dead(error.reason, now)
                         log.warning(

@@ -14,6 +14,7 @@ from gatehouse.modules.notifications.application.ports import WebhookQueue, Webh
 from gatehouse.modules.notifications.application.public import WebhookSubscribers
 from gatehouse.modules.notifications.domain.errors import DeliveryFailed
 from gatehouse.modules.notifications.domain.webhooks import (
+    WEBHOOK_RETRIES,
     WebhookEndpoint,
     WebhookMessage,
     signature_headers,
@@ -44,7 +45,11 @@ class DispatchWebhooksHandler:
         self._endpoints = {endpoint.url: endpoint for endpoint in endpoints}
         self._clock = clock
         self._dispatch = OutboxDispatcher(
-            queue=queue, deliver=self._deliver, clock=clock, what="webhook"
+            queue=queue,
+            deliver=self._deliver,
+            retries=WEBHOOK_RETRIES,
+            clock=clock,
+            what="webhook",
         )
 
     async def __call__(self, max_messages: int = 50) -> DispatchResult:

@@ -17,12 +17,17 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+from gatehouse.modules.notifications.domain.model import RetryPolicy
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 MIN_SECRET_BYTES = 24  # the specification's bounds
 MAX_SECRET_BYTES = 64
 JsonValue = str | int | bool | None
+# A receiver may be down for most of a day: 20 attempts, the waits doubling from 5 s up to 4 h,
+# dead after about 17 hours on average (34 at the most).
+WEBHOOK_RETRIES = RetryPolicy(max_attempts=20, cap=timedelta(hours=4))
 
 
 class InvalidWebhookSecret(ValueError):
