@@ -8,7 +8,7 @@ record the outcome: sent (its parameters wiped), failed (due again at ``retry_at
 
 Each side gives the tests a probe: ``add`` stores a pending message due at a time, ``row``
 reads back what the store holds of it (the fake's row; the real one's ``notifications_outbox``
-row). Not in the contract: ``wait_for_mail`` (the real one waits for PostgreSQL's NOTIFY or
+row). Not in the contract: ``wait_for_messages`` (the real one waits for PostgreSQL's NOTIFY or
 the timeout; the fake returns at once), and where the due times tie (the real order is then
 PostgreSQL's).
 

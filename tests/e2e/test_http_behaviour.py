@@ -272,6 +272,7 @@ async def test_metrics_are_prometheus_text_with_route_templates(client: httpx.As
     assert 'route="unmatched",status="404"' in text
     assert "gatehouse_http_request_duration_seconds_bucket" in text
     assert "gatehouse_outbox_backlog" in text
+    assert "gatehouse_webhook_backlog" in text
 
 
 async def test_openapi_describes_every_route_with_stable_operation_ids(

@@ -96,6 +96,7 @@ async def test_a_first_sign_in_creates_a_verified_account_without_a_password(
     assert [(e["type"], e["details"]) for e in events] == [
         ("auth.signed_in", {"method": f"social:{PROVIDER}"}),
         ("account.identity_linked", {"provider": PROVIDER, "how": "sign_up"}),
+        ("account.registered", {"method": f"social:{PROVIDER}"}),
     ]
     # A password sign-in to it gets the 401 of a wrong password.
     assert_problem(

@@ -22,12 +22,16 @@ from gatehouse.modules.auth.application.ports import (
 )
 from gatehouse.modules.auth.container import AuthContainer
 from gatehouse.modules.notifications.application.ports import MailTransport, OutboxStore
-from gatehouse.modules.notifications.application.public import MailCaps, MailResolver
+from gatehouse.modules.notifications.application.public import (
+    MailCaps,
+    MailResolver,
+    WebhookSubscribers,
+)
 from gatehouse.modules.notifications.container import NotificationsContainer, register_resolver
 from gatehouse.modules.organizations.container import OrganizationsContainer
 from gatehouse.shared.clock import Clock
 from tests.support.fakes.auth import InMemoryLockout
-from tests.support.fakes.notifications import FakeMailCaps
+from tests.support.fakes.notifications import FakeMailCaps, FakeWebhookSubscribers
 
 REFRESH_TOKEN_KEY = b"k" * 32
 MFA_KEYS = {1: b"k" * 32}
@@ -101,6 +105,7 @@ def accounts_container(
     locales: tuple[str, ...] = ("en",),
     common_passwords: frozenset[str] = frozenset({"password1"}),
     require_verified_email: bool = True,
+    webhooks: WebhookSubscribers | None = None,
 ) -> AccountsContainer:
     """The accounts container with fakes for its unit of work, read side and hasher."""
     container = AccountsContainer(
@@ -118,6 +123,7 @@ def accounts_container(
         public_url="https://id.example.com",
         verification_ttl_seconds=int(timedelta(hours=24).total_seconds()),
         require_verified_email=require_verified_email,
+        webhooks=webhooks or FakeWebhookSubscribers(),
     )
     container.uow.override(providers.Object(uow))
     container.views.override(providers.Object(views))

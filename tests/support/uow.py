@@ -1,11 +1,12 @@
 """The accounts, auth and organizations units of work with the event handlers main registers
-(audit's trail, notifications' outbox, accounts' MFA summary, auth's session ending,
-organizations' memberships ending), all writing in their transaction."""
+(audit's trail, notifications' outbox, accounts' MFA summary and webhook publisher,
+notifications' webhook outbox, auth's session ending, organizations' memberships ending), all
+writing in their transaction."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -13,11 +14,15 @@ from gatehouse.modules.accounts.adapters.repositories import (
     SqlAlchemyAccountsUnitOfWork,
     accounts_subscriptions,
 )
+from gatehouse.modules.accounts.adapters.webhooks import webhook_subscriptions as publishing
 from gatehouse.modules.audit.adapters.trail import audit_subscriptions
 from gatehouse.modules.auth.adapters.events import auth_subscriptions
 from gatehouse.modules.auth.adapters.repositories import SqlAlchemyAuthUnitOfWork
 from gatehouse.modules.auth.application.ports import SessionRevocations
 from gatehouse.modules.notifications.adapters.outbox import outbox_subscriptions
+from gatehouse.modules.notifications.adapters.webhook_outbox import webhook_subscriptions
+from gatehouse.modules.notifications.application.webhooks import ConfiguredSubscribers
+from gatehouse.modules.notifications.domain.webhooks import WebhookEndpoint
 from gatehouse.modules.organizations.adapters.events import organizations_subscriptions
 from gatehouse.modules.organizations.adapters.repositories import (
     SqlAlchemyOrganizationsUnitOfWork,
@@ -41,13 +46,20 @@ class _NoDenylist(SessionRevocations):
         return 0
 
 
-def event_handlers(clock: Clock, revocations: SessionRevocations | None = None) -> EventHandlers:
-    """Every module's subscriptions, as ``build_container`` joins them."""
+def event_handlers(
+    clock: Clock,
+    revocations: SessionRevocations | None = None,
+    webhooks: Sequence[WebhookEndpoint] = (),
+) -> EventHandlers:
+    """Every module's subscriptions, as ``build_container`` joins them (``webhooks``: the
+    configured endpoints; none by default)."""
     return EventHandlers.of(
         [
             audit_subscriptions(clock),
             outbox_subscriptions(clock),
+            webhook_subscriptions(clock, webhooks),
             accounts_subscriptions(),
+            publishing(ConfiguredSubscribers(webhooks)),
             auth_subscriptions(clock, revocations or _NoDenylist()),
             organizations_subscriptions(),
         ]
@@ -55,9 +67,11 @@ def event_handlers(clock: Clock, revocations: SessionRevocations | None = None) 
 
 
 def accounts_uow(
-    session_factory: async_sessionmaker[AsyncSession], clock: Clock | None = None
+    session_factory: async_sessionmaker[AsyncSession],
+    clock: Clock | None = None,
+    webhooks: Sequence[WebhookEndpoint] = (),
 ) -> Callable[[], SqlAlchemyAccountsUnitOfWork]:
-    handlers = event_handlers(clock or FixedClock(T0))
+    handlers = event_handlers(clock or FixedClock(T0), webhooks=webhooks)
     return lambda: SqlAlchemyAccountsUnitOfWork(session_factory, handlers)
 
 

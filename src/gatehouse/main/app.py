@@ -22,7 +22,7 @@ from gatehouse.main.http.middleware import HttpMetrics, RequestContextMiddleware
 from gatehouse.main.modules import MODULES, SHARED_WIRED, start_mappers
 from gatehouse.main.monitoring import Monitoring
 from gatehouse.main.settings import Settings
-from gatehouse.modules.notifications.entrypoints.worker import run_dispatcher
+from gatehouse.modules.notifications.entrypoints.worker import run_dispatchers
 from gatehouse.shared.errors import Unavailable
 
 log = logging.getLogger("gatehouse")
@@ -65,13 +65,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     dispatcher: asyncio.Task[None] | None = None
     if settings.dispatch_in_serve:
         dispatcher = asyncio.create_task(
-            run_dispatcher(
-                container.notifications.dispatch(),
-                container.notifications.store(),
-                stop,
-                poll_seconds=settings.outbox_poll_seconds,
+            run_dispatchers(
+                container.notifications.outboxes(), stop, poll_seconds=settings.outbox_poll_seconds
             ),
-            name="outbox-dispatcher",
+            name="outbox-dispatchers",
         )
     revocations = container.auth.revocations()
     revocation_sync = asyncio.create_task(
@@ -95,6 +92,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(dispatcher, timeout=15)
         await container.notifications.store().close()
+        await container.notifications.webhook_queue().close()
+        await container.notifications.webhook_sender().aclose()
         await container.read_pool().close()
         await container.redis().aclose()
         await container.auth.identity_providers().aclose()
@@ -145,6 +144,11 @@ def create_app(
     app.state.metrics_registry = registry
     app.state.outbox_backlog = Gauge(
         "gatehouse_outbox_backlog", "Mails waiting in the outbox.", registry=registry
+    )
+    app.state.webhook_backlog = Gauge(
+        "gatehouse_webhook_backlog",
+        "Webhooks waiting in the outbox (one per event and endpoint).",
+        registry=registry,
     )
     install_error_handlers(app)
     for module in MODULES:

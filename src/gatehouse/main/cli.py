@@ -152,7 +152,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
 async def _worker_loop(settings: Settings) -> None:
     from gatehouse.main.container import build_container  # noqa: PLC0415
     from gatehouse.main.modules import start_mappers  # noqa: PLC0415
-    from gatehouse.modules.notifications.entrypoints.worker import run_dispatcher  # noqa: PLC0415
+    from gatehouse.modules.notifications.entrypoints.worker import run_dispatchers  # noqa: PLC0415
 
     start_mappers()
     container = build_container(settings)
@@ -161,14 +161,13 @@ async def _worker_loop(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await run_dispatcher(
-            container.notifications.dispatch(),
-            container.notifications.store(),
-            stop,
-            poll_seconds=settings.outbox_poll_seconds,
+        await run_dispatchers(
+            container.notifications.outboxes(), stop, poll_seconds=settings.outbox_poll_seconds
         )
     finally:
         await container.notifications.store().close()
+        await container.notifications.webhook_queue().close()
+        await container.notifications.webhook_sender().aclose()
         await container.engine().dispose()
 
 
@@ -212,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     sub.add_parser("migrate", help="apply database migrations")
-    sub.add_parser("worker", help="run the mail outbox dispatcher on its own")
+    sub.add_parser("worker", help="run the outbox dispatchers (mail, webhooks) on their own")
     admin = sub.add_parser("create-admin", help="promote or create an administrator")
     admin.add_argument("email")
     admin.add_argument(

@@ -18,6 +18,7 @@ from typing import Any
 from dependency_injector import providers
 from fastapi import APIRouter
 
+from gatehouse.main.secrets import load_webhook_endpoints
 from gatehouse.main.settings import Settings
 from gatehouse.modules.accounts.adapters import orm as accounts_orm
 from gatehouse.modules.accounts.container import AccountsContainer
@@ -80,6 +81,8 @@ def _notifications(root: Root) -> providers.Container[Any]:
         mail_from=settings.provided.mail_from,
         smtp_timeout=settings.provided.smtp_timeout_seconds,
         public_url=settings.provided.public_url,
+        webhook_endpoints=providers.Singleton(load_webhook_endpoints, root.settings),
+        webhook_timeout=settings.provided.webhook_timeout_seconds,
     )
 
 
@@ -101,6 +104,7 @@ def _accounts(root: Root) -> providers.Container[Any]:
         public_url=settings.provided.public_url,
         verification_ttl_seconds=settings.provided.verification_token_ttl_seconds,
         require_verified_email=settings.provided.require_verified_email,
+        webhooks=root.notifications.webhook_subscribers,
     )
 
 
@@ -194,6 +198,7 @@ MODULES: tuple[Module, ...] = (
         _notifications,
         tables=notifications_orm,
         exports={"mail_locales": "locales"},
+        eager=("webhook_endpoints",),
     ),
     Module(
         "accounts",

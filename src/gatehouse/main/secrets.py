@@ -1,5 +1,5 @@
 """Secrets that must never be defaults: the password pepper(s), the refresh-token key, the MFA
-keys and the signing keys.
+keys and the signing keys; and the webhook endpoints' signing secrets, checked here too.
 
 In dev they are generated on first run under the data dir (mode 0600). Outside dev mode a
 missing or weak secret refuses to start with a message that says what to set.
@@ -14,7 +14,13 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from gatehouse.main.settings import Settings
+from gatehouse.modules.notifications.domain.webhooks import (
+    InvalidWebhookSecret,
+    WebhookEndpoint,
+    WebhookSecret,
+)
 
+MAX_WEBHOOK_SECRETS = 5
 MIN_PEPPER_LENGTH = 32
 MIN_DISTINCT_CHARACTERS = 10  # refuses 'aaaa…' and repeated words
 KNOWN_BAD = {"changeme", "change-me", "secret", "password", "dev", "test"}
@@ -99,3 +105,22 @@ def load_refresh_token_key(settings: Settings) -> bytes:
         )
         raise SecretsError(msg)
     return _dev_secret(settings.data_dir, "refresh-token-key")
+
+
+def load_webhook_endpoints(settings: Settings) -> tuple[WebhookEndpoint, ...]:
+    """``GATEHOUSE_WEBHOOKS`` with its secrets parsed; a bad secret stops the start with a
+    message naming the endpoint's URL and what is wrong, never the secret."""
+    endpoints = []
+    for webhook in settings.webhooks:
+        secrets = webhook.secrets
+        if not 1 <= len(secrets) <= MAX_WEBHOOK_SECRETS:
+            msg = f"GATEHOUSE_WEBHOOKS: {webhook.url} has 1 to {MAX_WEBHOOK_SECRETS} secrets"
+            raise SecretsError(msg)
+        try:
+            keys = tuple(WebhookSecret.parse(secret.get_secret_value()) for secret in secrets)
+        except InvalidWebhookSecret as error:
+            msg = f"GATEHOUSE_WEBHOOKS: {webhook.url}: {error}"
+            raise SecretsError(msg) from None
+        events = None if webhook.events is None else frozenset(webhook.events)
+        endpoints.append(WebhookEndpoint(webhook.url, keys, events))
+    return tuple(endpoints)

@@ -6,7 +6,6 @@ The variable names are the HTTP contract's (flat, e.g. ``GATEHOUSE_DATABASE_URL`
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -16,22 +15,13 @@ import limits
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from gatehouse.main.webhook_settings import WebhookSetting, check_webhooks, is_loopback
 from gatehouse.modules.auth.adapters.jwt_tokens import LEEWAY_SECONDS
 from gatehouse.modules.auth.adapters.keys import RotationPolicy
 
 CommaList = Annotated[tuple[str, ...], NoDecode]
 
 GOOGLE_ISSUER = "https://accounts.google.com"
-_LOOPBACK_NAMES = {"localhost"}
-
-
-def _is_loopback(host: str) -> bool:
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class OidcProviderSetting(BaseModel):
@@ -54,7 +44,7 @@ class OidcProviderSetting(BaseModel):
             object.__setattr__(self, "issuer", GOOGLE_ISSUER)
         parts = urlsplit(self.resolved_issuer)
         secure = parts.scheme == "https" or (
-            parts.scheme == "http" and _is_loopback(parts.hostname or "")
+            parts.scheme == "http" and is_loopback(parts.hostname or "")
         )
         if not secure or not parts.hostname or parts.query or parts.fragment:
             msg = (
@@ -162,6 +152,10 @@ class Settings(BaseSettings):
     oidc_providers: tuple[OidcProviderSetting, ...] = ()
     oauth_redirect_urls: CommaList = ()
     oidc_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+
+    # Webhooks: security events, signed, to these endpoints (a JSON list); each attempt's limit.
+    webhooks: tuple[WebhookSetting, ...] = ()
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
     # MFA.
     # "VERSION:SECRET[,VERSION:SECRET...]": seals TOTP secrets and keys the hashes of codes.
@@ -277,6 +271,11 @@ class Settings(BaseSettings):
         if self.lockout_first_seconds > self.lockout_max_seconds:
             msg = "the lockout's first wait cannot exceed its longest"
             raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_endpoints(self) -> Settings:
+        check_webhooks(self.webhooks, production=self.env == "production")
         return self
 
     @model_validator(mode="after")

@@ -1,31 +1,38 @@
 """Fakes for the notifications module's ports.
 
 Contracts: tests/contract/test_mail_outbox.py, tests/contract/test_mail_caps.py and
-tests/contract/test_outbox_store.py.
+tests/contract/test_outbox_store.py (the queue both in-memory outboxes share).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
+from typing import Generic
 
 from gatehouse.modules.notifications.application.ports import (
+    Claim,
+    M,
     MailTransport,
-    OutboxClaim,
     OutboxStore,
+    WebhookQueue,
+    WebhookSender,
 )
 from gatehouse.modules.notifications.application.public import (
     MailCaps,
     MailOutbox,
     MailPurpose,
     OutgoingMail,
+    WebhookSubscribers,
 )
 from gatehouse.modules.notifications.domain.errors import DeliveryFailed
 from gatehouse.modules.notifications.domain.model import OutboxMessage, RenderedMail
+from gatehouse.modules.notifications.domain.webhooks import WebhookMessage
 
 
 class InMemoryMailOutbox(MailOutbox):
@@ -71,8 +78,18 @@ class FakeMailCaps(MailCaps):
         return self.allowed is None or self._counts[address, purpose] <= self.allowed
 
 
-class _Row:
-    def __init__(self, message: OutboxMessage, due: datetime) -> None:
+class FakeWebhookSubscribers(WebhookSubscribers):
+    """Wants the event types in ``types`` (every type when ``None``; none by default)."""
+
+    def __init__(self, types: frozenset[str] | None = frozenset()) -> None:
+        self.types = types
+
+    def wants(self, event_type: str) -> bool:
+        return self.types is None or event_type in self.types
+
+
+class _Row(Generic[M]):
+    def __init__(self, message: M, due: datetime) -> None:
         self.message = message
         self.due = due
         self.status = "pending"
@@ -81,19 +98,21 @@ class _Row:
         self.claimed = False
 
 
-class _Claim(OutboxClaim):
-    """As the real claim: ``message`` is the row as claimed; the marks change the row."""
+class _Claim(Claim[M]):
+    """As the real claim: ``message`` is a copy of the row as claimed; the marks change the row
+    (``forget`` wipes what the outbox does not keep of a message once it is done)."""
 
-    def __init__(self, row: _Row) -> None:
+    def __init__(self, row: _Row[M], forget: Callable[[M], None]) -> None:
         self._row = row
-        self.message = dataclasses.replace(row.message, params=dict(row.message.params))
+        self._forget = forget
+        self.message = copy.deepcopy(row.message)
 
     async def mark_sent(self, now: datetime) -> None:
         row = self._row
         row.status = "sent"
         row.sent_at = now
         row.message.attempts += 1
-        row.message.params = {}  # one-time links are not kept once delivered
+        self._forget(row.message)
         row.error = None
 
     async def mark_failed(self, error: str, retry_at: datetime) -> None:
@@ -107,16 +126,48 @@ class _Claim(OutboxClaim):
         row.status = "dead"
         row.message.attempts += 1
         row.due = now
-        row.message.params = {}
+        self._forget(row.message)
         row.error = error
 
 
-class InMemoryOutboxStore(OutboxStore):
+class InMemoryQueue(Generic[M]):
     """Rows in a list; a claim is the oldest due pending row that no other claim holds (the
-    real store locks it, ``FOR UPDATE SKIP LOCKED``), held until the claim ends."""
+    real queue locks it, ``FOR UPDATE SKIP LOCKED``), held until the claim ends."""
 
     def __init__(self) -> None:
-        self.rows: list[_Row] = []
+        self.rows: list[_Row[M]] = []
+
+    def _forget(self, message: M) -> None:
+        """Wipe what is not kept once a message is done (nothing, unless an outbox says)."""
+
+    def _add(self, message: M, due: datetime) -> _Row[M]:
+        row = _Row(message, due)
+        self.rows.append(row)
+        return row
+
+    @contextlib.asynccontextmanager
+    async def claim_next(self, now: datetime) -> AsyncIterator[Claim[M] | None]:
+        due = [r for r in self.rows if r.status == "pending" and r.due <= now and not r.claimed]
+        if not due:
+            yield None
+            return
+        row = min(due, key=lambda r: r.due)
+        row.claimed = True
+        try:
+            yield _Claim(row, self._forget)
+        finally:
+            row.claimed = False
+
+    async def backlog(self) -> int:
+        return sum(r.status == "pending" for r in self.rows)
+
+    async def wait_for_messages(self, wait_seconds: float) -> None:
+        return None
+
+
+class InMemoryOutboxStore(InMemoryQueue[OutboxMessage], OutboxStore):
+    def _forget(self, message: OutboxMessage) -> None:
+        message.params = {}  # one-time links are not kept once delivered
 
     def add(
         self,
@@ -127,8 +178,8 @@ class InMemoryOutboxStore(OutboxStore):
         *,
         to: str = "ada@example.com",
         locale: str = "en",
-    ) -> _Row:
-        row = _Row(
+    ) -> _Row[OutboxMessage]:
+        return self._add(
             OutboxMessage(
                 id=uuid.uuid4(),
                 to=to,
@@ -140,27 +191,21 @@ class InMemoryOutboxStore(OutboxStore):
             ),
             due,
         )
-        self.rows.append(row)
-        return row
 
-    @contextlib.asynccontextmanager
-    async def claim_next(self, now: datetime) -> AsyncIterator[OutboxClaim | None]:
-        due = [r for r in self.rows if r.status == "pending" and r.due <= now and not r.claimed]
-        if not due:
-            yield None
-            return
-        row = min(due, key=lambda r: r.due)
-        row.claimed = True
-        try:
-            yield _Claim(row)
-        finally:
-            row.claimed = False
 
-    async def backlog(self) -> int:
-        return sum(r.status == "pending" for r in self.rows)
-
-    async def wait_for_mail(self, wait_seconds: float) -> None:
-        return None
+class InMemoryWebhookQueue(InMemoryQueue[WebhookMessage], WebhookQueue):
+    def add(
+        self, url: str, event_type: str, body: str, due: datetime, attempts: int = 0
+    ) -> _Row[WebhookMessage]:
+        message = WebhookMessage(
+            id=uuid.uuid4(),
+            url=url,
+            event_type=event_type,
+            body=body,
+            attempts=attempts,
+            created_at=due,
+        )
+        return self._add(message, due)
 
 
 class RecordingTransport(MailTransport):
@@ -174,3 +219,16 @@ class RecordingTransport(MailTransport):
         if self.fail_with is not None:
             raise self.fail_with
         self.sent.append(mail)
+
+
+class RecordingWebhookSender(WebhookSender):
+    """Keeps what it posts (url, headers, body); ``fail_with`` makes every post fail."""
+
+    def __init__(self) -> None:
+        self.posted: list[tuple[str, dict[str, str], bytes]] = []
+        self.fail_with: DeliveryFailed | None = None
+
+    async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.posted.append((url, dict(headers), body))

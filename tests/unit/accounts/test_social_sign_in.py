@@ -95,7 +95,12 @@ async def test_a_verified_unknown_email_signs_up_a_verified_account_without_a_pa
         clock.now(),
         clock.now(),
     )
-    [event] = uow.committed.events
+    registered, event = uow.committed.events
+    assert (registered.type, registered.user_id, registered.details) == (
+        "account.registered",
+        user.id,
+        {"method": "social:google"},
+    )
     assert (event.type, event.user_id, event.ip, event.user_agent) == (
         "account.identity_linked",
         user.id,
@@ -127,7 +132,10 @@ async def test_a_linked_identity_signs_in_to_its_account_whatever_its_email_says
     assert identity.last_used_at == clock.now()
     assert identity.email == "ada@elsewhere.example"  # shown as the provider says it now
     assert len(uow.committed.users) == 1
-    assert [e.type for e in uow.committed.events] == ["account.identity_linked"]
+    assert [e.type for e in uow.committed.events] == [
+        "account.registered",
+        "account.identity_linked",
+    ]
 
 
 async def test_identities_are_keyed_by_issuer_and_subject_never_by_email(

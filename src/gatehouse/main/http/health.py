@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Request, Response
@@ -13,7 +14,11 @@ from redis.asyncio import Redis
 from sqlalchemy.exc import SQLAlchemyError
 
 from gatehouse.main.http.errors import problem_response
-from gatehouse.modules.notifications.application.ports import OutboxStore
+from gatehouse.modules.notifications.application.ports import (
+    DeliveryQueue,
+    OutboxStore,
+    WebhookQueue,
+)
 from gatehouse.shared.errors import Unavailable
 from gatehouse.shared.http.di import Provide
 from gatehouse.shared.http.routing import problems
@@ -81,10 +86,16 @@ async def ready(
 async def metrics(
     request: Request,
     outbox: OutboxStore = Depends(Provide["notifications.store"]),  # noqa: B008
+    webhooks: WebhookQueue = Depends(Provide["notifications.webhook_queue"]),  # noqa: B008
 ) -> Response:
-    """The outbox backlog is counted at scrape time, so it is right whichever process sends."""
-    backlog: Gauge = request.app.state.outbox_backlog
-    with contextlib.suppress(Unavailable, OSError, TimeoutError, SQLAlchemyError):
-        backlog.set(await outbox.backlog())
+    """The outbox backlogs are counted at scrape time, so they are right whichever process
+    sends."""
+    gauges: tuple[tuple[Gauge, DeliveryQueue[Any]], ...] = (
+        (request.app.state.outbox_backlog, outbox),
+        (request.app.state.webhook_backlog, webhooks),
+    )
+    for backlog, queue in gauges:
+        with contextlib.suppress(Unavailable, OSError, TimeoutError, SQLAlchemyError):
+            backlog.set(await queue.backlog())
     registry: CollectorRegistry = request.app.state.metrics_registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -2,7 +2,8 @@
 
 Exports ``directory`` (auth signs users in through it), ``identities`` (``ExternalIdentities``:
 auth's social login finds or links accounts through it), ``subscriptions`` (its handler of
-auth's MFA summary) and ``mail_resolvers`` (registered into notifications' extension point).
+auth's MFA summary, and the publisher of security events to webhooks) and ``mail_resolvers``
+(registered into notifications' extension point).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from gatehouse.modules.accounts.adapters.repositories import (
     accounts_subscriptions,
 )
 from gatehouse.modules.accounts.adapters.views import AsyncpgIdentityViews, AsyncpgUserViews
+from gatehouse.modules.accounts.adapters.webhooks import webhook_subscriptions
 from gatehouse.modules.accounts.application.admin import CreateAdminHandler
 from gatehouse.modules.accounts.application.administration import UpdateUserHandler
 from gatehouse.modules.accounts.application.delete_account import DeleteAccountHandler
@@ -51,6 +53,12 @@ from gatehouse.modules.accounts.application.register import RegisterUserHandler
 from gatehouse.modules.accounts.application.user_list import ListUsersHandler
 from gatehouse.modules.accounts.application.verify_email import VerifyEmailHandler
 from gatehouse.modules.accounts.domain.password_policy import PasswordPolicy
+from gatehouse.modules.notifications.application.public import WebhookSubscribers
+from gatehouse.shared.messagebus import Subscription
+
+
+def _subscriptions(webhooks: WebhookSubscribers) -> list[Subscription[Any]]:
+    return [*accounts_subscriptions(), *webhook_subscriptions(webhooks)]
 
 
 class AccountsContainer(containers.DeclarativeContainer):
@@ -68,8 +76,10 @@ class AccountsContainer(containers.DeclarativeContainer):
     public_url: providers.Dependency[str] = providers.Dependency(instance_of=str)
     verification_ttl_seconds: providers.Dependency[int] = providers.Dependency(instance_of=int)
     require_verified_email: providers.Dependency[bool] = providers.Dependency(instance_of=bool)
+    # notifications' WebhookSubscribers: which security events to publish to webhooks.
+    webhooks: providers.Dependency[Any] = providers.Dependency()
 
-    subscriptions = providers.Singleton(accounts_subscriptions)
+    subscriptions = providers.Singleton(_subscriptions, webhooks)
     hasher = providers.Singleton(
         BcryptPasswordHasher,
         peppers,

@@ -1,6 +1,8 @@
 """Wiring of the notifications module: inputs declared, main provides them. Exports the mail
-caps and template locales other modules use, its outbox ``subscriptions``, and ``resolvers``,
-the extension point modules register their mail-request resolvers into (``register_resolver``)."""
+caps and template locales other modules use, its outbox ``subscriptions`` (mail and webhooks),
+``webhook_subscribers`` (whether an endpoint wants an event type), ``outboxes`` (what the
+dispatcher loops run), and ``resolvers``, the extension point modules register their
+mail-request resolvers into (``register_resolver``)."""
 
 from __future__ import annotations
 
@@ -20,14 +22,39 @@ from gatehouse.modules.notifications.adapters.transports import (
     SmtpConfig,
     SmtpMailTransport,
 )
+from gatehouse.modules.notifications.adapters.webhook_http import HttpxWebhookSender
+from gatehouse.modules.notifications.adapters.webhook_outbox import (
+    SqlAlchemyWebhookQueue,
+    webhook_subscriptions,
+)
 from gatehouse.modules.notifications.application.dispatch import DispatchOutboxHandler
 from gatehouse.modules.notifications.application.ports import MailTransport
+from gatehouse.modules.notifications.application.webhooks import (
+    ConfiguredSubscribers,
+    DispatchWebhooksHandler,
+)
+from gatehouse.modules.notifications.domain.webhooks import WebhookEndpoint
+from gatehouse.modules.notifications.entrypoints.worker import Outbox
+from gatehouse.shared.clock import Clock
+from gatehouse.shared.messagebus import Subscription
 
 
 def _transport(smtp_url: str | None, sender: str, timeout: float) -> MailTransport:
     if not smtp_url:
         return LogMailTransport()
     return SmtpMailTransport(SmtpConfig.from_url(smtp_url, timeout), sender)
+
+
+def _subscriptions(clock: Clock, endpoints: Iterable[WebhookEndpoint]) -> list[Subscription[Any]]:
+    return [*outbox_subscriptions(clock), *webhook_subscriptions(clock, endpoints)]
+
+
+def _outboxes(
+    mail: Outbox, webhooks: Outbox, endpoints: tuple[WebhookEndpoint, ...]
+) -> list[Outbox]:
+    """The mail outbox, and the webhook outbox when an endpoint is configured (rows written
+    while one was configured wait for the next start with endpoints)."""
+    return [mail, webhooks] if endpoints else [mail]
 
 
 def _mail_domain(sender: str) -> str:
@@ -44,8 +71,15 @@ class NotificationsContainer(containers.DeclarativeContainer):
     mail_from: providers.Dependency[str] = providers.Dependency(instance_of=str)
     smtp_timeout: providers.Dependency[float] = providers.Dependency(instance_of=float)
     public_url: providers.Dependency[str] = providers.Dependency(instance_of=str)
+    # GATEHOUSE_WEBHOOKS, validated by main's settings.
+    webhook_endpoints: providers.Dependency[tuple[WebhookEndpoint, ...]] = providers.Dependency(
+        instance_of=tuple, default=()
+    )
+    webhook_timeout: providers.Dependency[float] = providers.Dependency(
+        instance_of=float, default=10.0
+    )
 
-    subscriptions = providers.Singleton(outbox_subscriptions, clock)
+    subscriptions = providers.Singleton(_subscriptions, clock, webhook_endpoints)
     renderer = providers.Singleton(JinjaMailRenderer, public_url=public_url)
     # The languages mails exist in (accounts checks a saved locale against them).
     locales = renderer.provided.locales
@@ -64,6 +98,24 @@ class NotificationsContainer(containers.DeclarativeContainer):
         resolvers=resolvers,
         clock=clock,
         mail_domain=providers.Callable(_mail_domain, mail_from),
+    )
+
+    # Webhooks: publishers ask ``webhook_subscribers`` before they build a payload.
+    webhook_subscribers = providers.Singleton(ConfiguredSubscribers, webhook_endpoints)
+    webhook_queue = providers.Singleton(SqlAlchemyWebhookQueue, engine, listen_dsn)
+    webhook_sender = providers.Singleton(HttpxWebhookSender, webhook_timeout)
+    dispatch_webhooks = providers.Singleton(
+        DispatchWebhooksHandler,
+        queue=webhook_queue,
+        sender=webhook_sender,
+        endpoints=webhook_endpoints,
+        clock=clock,
+    )
+    outboxes = providers.Callable(
+        _outboxes,
+        mail=providers.Factory(Outbox, "mail", dispatch, store),
+        webhooks=providers.Factory(Outbox, "webhook", dispatch_webhooks, webhook_queue),
+        endpoints=webhook_endpoints,
     )
 
 

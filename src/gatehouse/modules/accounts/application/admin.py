@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork, PasswordHasher
 from gatehouse.modules.accounts.domain.model import Email, Role, User
 from gatehouse.modules.accounts.domain.password_policy import PasswordPolicy
+from gatehouse.modules.audit.application.public import SecurityEvent
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.ids import new_id
 
@@ -66,5 +67,12 @@ class CreateAdminHandler:
             )
             user.grant_role(Role.ADMIN, now)
             await uow.users.add(user)
+            uow.record(
+                SecurityEvent(
+                    type="account.registered",
+                    user_id=user.id,
+                    details={"method": "command_line"},
+                )
+            )
             await uow.commit()
             return AdminCreated(str(user.id), created=True, generated_password=generated)

@@ -120,6 +120,15 @@ class IdentityLinks(ExternalIdentities):
             if holder is None:
                 user, how = self._new_account(email, identity, now), "sign_up"
                 await uow.users.add(user)
+                uow.record(
+                    SecurityEvent(
+                        type="account.registered",
+                        user_id=user.id,
+                        ip=requester.ip,
+                        user_agent=requester.user_agent,
+                        details={"method": f"social:{identity.provider}"},
+                    )
+                )
             elif not holder.is_active:
                 raise SignInRefused
             elif holder.email_verified:

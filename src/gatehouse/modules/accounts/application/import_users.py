@@ -14,8 +14,8 @@ password reset. No mail is sent.
 
 One audit event per call, ``admin.users_imported``, names the acting administrator (``None``
 from the command line) and counts what was created and skipped. The created accounts get no
-event each: a 1000-user call would write 1000 rows of the same fact, and registration records
-none either.
+event each (unlike a registration's ``account.registered``): a 1000-user call would write 1000
+rows of the same fact. So an import sends no ``user.created`` webhook either.
 """
 
 from __future__ import annotations

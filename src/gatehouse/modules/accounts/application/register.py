@@ -17,6 +17,7 @@ from gatehouse.modules.accounts.domain.model import (
     User,
 )
 from gatehouse.modules.accounts.domain.password_policy import PasswordPolicy
+from gatehouse.modules.audit.application.public import SecurityEvent
 from gatehouse.modules.notifications.application.public import (
     MailCaps,
     MailPurpose,
@@ -80,6 +81,11 @@ class RegisterUserHandler:
                     now=now,
                 )
                 await uow.users.add(user)
+                uow.record(
+                    SecurityEvent(
+                        type="account.registered", user_id=user.id, details={"method": "password"}
+                    )
+                )
                 if may_mail:  # else over the cap: the account exists, a resend mails the link
                     purpose, code = TokenPurpose.VERIFY_EMAIL, new_code()
                     ttl = self._links.ttl(purpose)

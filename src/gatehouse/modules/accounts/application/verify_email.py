@@ -6,12 +6,14 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from gatehouse.modules.accounts.application.ports import AccountsUnitOfWork
 from gatehouse.modules.accounts.application.tokens import CODE_DIGITS, hash_code, hash_secret
 from gatehouse.modules.accounts.application.views import UserView, UserViews, current_view
 from gatehouse.modules.accounts.domain.errors import InvalidEmail, TokenInvalid
-from gatehouse.modules.accounts.domain.model import Email, TokenPurpose
+from gatehouse.modules.accounts.domain.model import Email, TokenPurpose, User
+from gatehouse.modules.audit.application.public import SecurityEvent
 from gatehouse.shared.clock import Clock
 
 MAX_TOKEN_LENGTH = 512
@@ -46,7 +48,7 @@ class VerifyEmailHandler:
             if user is None or not user.is_active:
                 raise TokenInvalid
             token.consume(now)
-            user.mark_email_verified(now)
+            _verified(uow, user, now, "link")
             await uow.commit()
         return await current_view(self._views, user.id)
 
@@ -73,6 +75,18 @@ class VerifyEmailHandler:
             if user is None:
                 raise TokenInvalid
             token.consume(now)
-            user.mark_email_verified(now)
+            _verified(uow, user, now, "code")
             await uow.commit()
         return await current_view(self._views, user.id)
+
+
+def _verified(uow: AccountsUnitOfWork, user: User, now: datetime, method: str) -> None:
+    """Mark the address verified; the audit event (and its webhook) only when it was not yet."""
+    already = user.email_verified
+    user.mark_email_verified(now)
+    if not already:
+        uow.record(
+            SecurityEvent(
+                type="account.email_verified", user_id=user.id, details={"method": method}
+            )
+        )

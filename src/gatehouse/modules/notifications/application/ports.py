@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from gatehouse.modules.notifications.domain.model import OutboxMessage, RenderedMail
+from gatehouse.modules.notifications.domain.webhooks import WebhookMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +37,20 @@ class MailTransport(Protocol):
         ...
 
 
-class OutboxClaim(Protocol):
+class Queued(Protocol):
+    """What every outbox's message has: an id and the attempts made so far."""
+
+    id: uuid.UUID
+    attempts: int
+
+
+M = TypeVar("M", bound=Queued)
+
+
+class Claim(Protocol[M]):
     """One claimed message, locked against other dispatchers until the claim ends."""
 
-    message: OutboxMessage
+    message: M
 
     async def mark_sent(self, now: datetime) -> None: ...
 
@@ -47,8 +59,10 @@ class OutboxClaim(Protocol):
     async def mark_dead(self, error: str, now: datetime) -> None: ...
 
 
-class OutboxStore(Protocol):
-    def claim_next(self, now: datetime) -> AbstractAsyncContextManager[OutboxClaim | None]:
+class DeliveryQueue(Protocol[M]):
+    """The dispatcher's side of an outbox (mail, webhooks): one due message at a time."""
+
+    def claim_next(self, now: datetime) -> AbstractAsyncContextManager[Claim[M] | None]:
         """Lock the oldest due message (skipping ones other dispatchers hold)."""
         ...
 
@@ -56,6 +70,25 @@ class OutboxStore(Protocol):
         """How many messages wait to be sent."""
         ...
 
-    async def wait_for_mail(self, wait_seconds: float) -> None:
-        """Return when new mail may be waiting, or after ``wait_seconds``."""
+    async def wait_for_messages(self, wait_seconds: float) -> None:
+        """Return when new messages may be waiting, or after ``wait_seconds``."""
+        ...
+
+
+class OutboxClaim(Claim[OutboxMessage], Protocol):
+    """A claimed mail."""
+
+
+class OutboxStore(DeliveryQueue[OutboxMessage], Protocol):
+    """The mail outbox."""
+
+
+class WebhookQueue(DeliveryQueue[WebhookMessage], Protocol):
+    """The webhook outbox: one row per event and endpoint."""
+
+
+class WebhookSender(Protocol):
+    async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> None:
+        """Deliver, or raise ``DeliveryFailed``: any answer but 2xx (redirects are not
+        followed), a timeout or a refused connection."""
         ...

@@ -1,7 +1,8 @@
 """What other modules may use of notifications: queue a mail inside their own transaction
 (``uow.record(OutgoingMail(...))``: notifications' handler writes it to the outbox when the
-caller's unit of work commits), resolve mail *requests* at dispatch time, and the shared
-per-address mail caps.
+caller's unit of work commits), resolve mail *requests* at dispatch time, the shared
+per-address mail caps, and publish an event to the configured webhook endpoints the same way
+(``uow.record(OutgoingWebhook(...))``).
 
 A request endpoint that must answer the same for known and unknown addresses (forgot password)
 queues a request (``OutgoingMail`` with the resolver's template name and no parameters) whatever
@@ -16,7 +17,19 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from gatehouse.modules.notifications.domain.webhooks import JsonValue
 from gatehouse.shared.events import DomainEvent
+
+__all__ = [
+    "JsonValue",
+    "MailCaps",
+    "MailOutbox",
+    "MailPurpose",
+    "MailResolver",
+    "OutgoingMail",
+    "OutgoingWebhook",
+    "WebhookSubscribers",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +65,23 @@ class MailCaps(Protocol):
         """Count one mail of this purpose to this address; ``False`` once its per-minute or
         per-hour cap is reached (then send nothing; where the answer must not tell whether an
         account exists, answer exactly as if it had been sent)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingWebhook(DomainEvent):
+    """An event for every configured webhook endpoint that wants ``type``: one row each in the
+    webhook outbox, written in the caller's transaction, then POSTed, signed, at least once.
+    ``data`` is the payload's ``data`` object: never a secret, token or password hash."""
+
+    type: str
+    data: Mapping[str, JsonValue]
+
+
+class WebhookSubscribers(Protocol):
+    def wants(self, event_type: str) -> bool:
+        """Whether some configured endpoint takes events of this type (so a publisher need not
+        build a payload nobody receives)."""
         ...
 
 

@@ -1,4 +1,5 @@
-"""Notifications domain: an outbox message and its delivery state machine."""
+"""Notifications domain: an outbox message and its delivery state machine, which every outbox
+(mail, webhooks) shares: pending until sent, retried with backoff, dead after the last attempt."""
 
 from __future__ import annotations
 
@@ -39,8 +40,31 @@ class OutboxMessage:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How an outbox retries: exponential backoff with full jitter from ``base`` (a random delay
+    in [base, base * 2**(attempts-1)], capped at ``cap``), dead after ``max_attempts``."""
+
+    max_attempts: int = MAX_ATTEMPTS
+    base: timedelta = BASE_BACKOFF
+    cap: timedelta = MAX_BACKOFF
+
+    def delay(self, attempts: int, rng: random.Random | None = None) -> timedelta:
+        ceiling = min(self.cap, self.base * (1 << max(0, min(attempts - 1, 20))))
+        fraction = (rng or random.SystemRandom()).random()
+        return self.base + (ceiling - self.base) * fraction
+
+    def retry_at(self, attempts: int, now: datetime, *, permanent: bool) -> datetime | None:
+        """When to try again after the ``attempts``-th attempt failed at ``now``; ``None`` when
+        the failure is permanent or that was the last attempt (the message is dead-lettered)."""
+        if permanent or attempts >= self.max_attempts:
+            return None
+        return now + self.delay(attempts)
+
+
+MAIL_RETRIES = RetryPolicy()  # ten attempts within about 45 minutes at most
+
+
 def next_attempt_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
-    """Exponential backoff with full jitter: a random delay in [base, base * 2**attempts]."""
-    ceiling = min(MAX_BACKOFF, BASE_BACKOFF * (1 << max(0, min(attempts - 1, 20))))
-    fraction = (rng or random.SystemRandom()).random()
-    return BASE_BACKOFF + (ceiling - BASE_BACKOFF) * fraction
+    """The mail outbox's delay before the next attempt."""
+    return MAIL_RETRIES.delay(attempts, rng)

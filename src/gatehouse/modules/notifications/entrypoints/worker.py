@@ -1,26 +1,54 @@
-"""The outbox dispatcher loop, run inside ``serve`` or on its own by ``gatehouse worker``."""
+"""The outbox dispatcher loops, run inside ``serve`` or on their own by ``gatehouse worker``:
+one per outbox (mail; webhooks when endpoints are configured)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
 
-from gatehouse.modules.notifications.application.dispatch import DispatchOutboxHandler
-from gatehouse.modules.notifications.application.ports import OutboxStore
+from gatehouse.modules.notifications.application.outbox import DispatchResult
 from gatehouse.shared.errors import Unavailable
 
 log = logging.getLogger("gatehouse.notifications")
 
 
+class Waitable(Protocol):
+    async def wait_for_messages(self, wait_seconds: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """One outbox to dispatch: its dispatcher and the queue that wakes it."""
+
+    name: str
+    dispatch: Callable[[], Awaitable[DispatchResult]]
+    queue: Waitable
+
+
+async def run_dispatchers(
+    outboxes: Iterable[Outbox], stop: asyncio.Event, *, poll_seconds: float
+) -> None:
+    """Dispatch every outbox, each on its own loop, until ``stop`` is set."""
+    async with asyncio.TaskGroup() as group:
+        for outbox in outboxes:
+            group.create_task(
+                run_dispatcher(outbox.dispatch, outbox.queue, stop, poll_seconds=poll_seconds),
+                name=f"{outbox.name}-dispatcher",
+            )
+
+
 async def run_dispatcher(
-    dispatch: DispatchOutboxHandler,
-    store: OutboxStore,
+    dispatch: Callable[[], Awaitable[DispatchResult]],
+    queue: Waitable,
     stop: asyncio.Event,
     *,
     poll_seconds: float,
 ) -> None:
-    """Send mail until ``stop`` is set. Sleeps only when nothing is due; wakes on NOTIFY."""
+    """Send until ``stop`` is set. Sleeps only when nothing is due; wakes on NOTIFY."""
     failures = 0
     while not stop.is_set():
         try:
@@ -28,7 +56,7 @@ async def run_dispatcher(
             failures = 0
             if result.handled:
                 continue
-            await _wait(store, stop, poll_seconds)
+            await _wait(queue, stop, poll_seconds)
         except asyncio.CancelledError:
             raise
         except (Unavailable, OSError, TimeoutError) as error:
@@ -41,8 +69,8 @@ async def run_dispatcher(
             await _sleep(stop, min(30.0, poll_seconds * 2**failures))
 
 
-async def _wait(store: OutboxStore, stop: asyncio.Event, wait_seconds: float) -> None:
-    waiter = asyncio.ensure_future(store.wait_for_mail(wait_seconds))
+async def _wait(queue: Waitable, stop: asyncio.Event, wait_seconds: float) -> None:
+    waiter = asyncio.ensure_future(queue.wait_for_messages(wait_seconds))
     stopper = asyncio.ensure_future(stop.wait())
     try:
         await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
