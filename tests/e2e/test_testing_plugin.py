@@ -3,6 +3,7 @@ of the test's own, ``make_user`` and the ``mail_sink`` (docs/testing.md)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -184,6 +185,21 @@ async def test_an_unverified_user_signs_in_where_the_app_does_not_require_verifi
 
         me = await client.get("/api/v1/me", headers=user.headers)
         assert me.json()["email_verified"] is False
+
+
+async def test_concurrent_requests_each_answer_with_their_own_request_id(
+    gatehouse_client: httpx.AsyncClient,
+) -> None:
+    """The lifespan state is copied per request (as uvicorn does), not shared by all."""
+
+    async def failed_login() -> httpx.Response:
+        body = {"email": unique_email("nobody"), "password": "not the password"}
+        return await gatehouse_client.post("/api/v1/auth/login", json=body)
+
+    answers = await asyncio.gather(*(failed_login() for _ in range(8)))
+
+    assert {answer.status_code for answer in answers} == {401}
+    assert [a.json()["request_id"] for a in answers] == [a.headers["x-request-id"] for a in answers]
 
 
 async def test_waiting_for_more_mail_than_arrives_names_the_count_and_the_address(

@@ -13,6 +13,7 @@ from gatehouse.main.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 BASE_URL = "http://testserver"
 # Every request comes from one documentation address (RFC 5737), as if from one browser.
@@ -50,6 +51,22 @@ def testing_settings(
     return Settings(_env_file=None, **values)
 
 
+def state_per_request(app: ASGIApp) -> ASGIApp:
+    """Each request gets its own copy of the lifespan state, as uvicorn gives it.
+
+    ``LifespanManager`` hands every request the one state dict itself, so what the app keeps
+    there for a request (its request id, the client's address) would be overwritten by a
+    concurrent request's.
+    """
+
+    async def app_with_own_state(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan" and "state" in scope:
+            scope = {**scope, "state": dict(scope["state"])}
+        await app(scope, receive, send)
+
+    return app_with_own_state
+
+
 @contextlib.asynccontextmanager
 async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """An ``httpx.AsyncClient`` on ``app``: its lifespan runs around the block (pools opened,
@@ -57,7 +74,7 @@ async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     from asgi_lifespan import LifespanManager  # noqa: PLC0415 - the extra `testing`
 
     async with (
-        LifespanManager(app) as manager,
+        LifespanManager(state_per_request(app)) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app, client=CLIENT_ADDRESS),
             base_url=BASE_URL,
