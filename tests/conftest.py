@@ -1,12 +1,17 @@
-"""Fixtures for every suite that needs real infrastructure (see tests/support/infra.py).
+"""Fixtures for every suite that needs real infrastructure.
+
+The servers, the template database, the mail sink and the app come from Gatehouse's own pytest
+plugin (``gatehouse.testing``, loaded through its ``pytest11`` entry point; docs/testing.md),
+the one other teams use: the fixtures here are thin names over it. Our suite keeps one database
+per xdist worker (``infra``) and isolates a test by savepoint or unique keys, which is faster
+than the plugin's database per test (``gatehouse_database_url``).
 
 Nothing here starts until a test asks for it, so ``pytest tests/unit`` starts no server.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,43 +26,19 @@ from sqlalchemy.ext.asyncio import (
 
 from gatehouse.main.modules import start_mappers
 from gatehouse.main.settings import Settings
-from tests.support.infra import Infra, InfraManager
-from tests.support.smtp import SmtpServer
+from gatehouse.testing.app import testing_settings
+from gatehouse.testing.infra import Infra
+from gatehouse.testing.mail import MailSink
 
 # The real OpenID provider (``oidc_provider``) and the fake one (``fake_oidc``), for every
 # suite that asks for them.
 pytest_plugins = ["tests.support.oidc_provider", "tests.support.fake_oidc"]
 
-_MANAGER = pytest.StashKey[InfraManager]()
-
-
-def _shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The temp directory every worker of this run sees (the base temp itself without xdist)."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    return shared / "gatehouse-infra"
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    # trylast: after the runner has torn the session fixtures down.
-    manager = session.config.stash.get(_MANAGER, None)
-    if manager is not None:
-        manager.finish()
-
 
 @pytest.fixture(scope="session")
-def infra(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Infra]:
+def infra(gatehouse_infra: Infra) -> Infra:
     """This worker's migrated database and Redis database number on the run's shared servers."""
-    config = request.config
-    manager = config.stash.get(_MANAGER, None)
-    if manager is None:
-        manager = InfraManager(_shared_dir(tmp_path_factory))
-        config.stash[_MANAGER] = manager
-    yield manager.setup()
-    manager.release_worker()
+    return gatehouse_infra
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -66,34 +47,20 @@ def _mappers() -> None:
 
 
 @pytest.fixture(scope="session")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data_dir(gatehouse_data_dir: Path) -> Path:
     """Dev signing keys and the pepper are generated here once per session."""
-    return tmp_path_factory.mktemp("gatehouse-data")
+    return gatehouse_data_dir
 
 
 @pytest.fixture
 def settings(infra: Infra, data_dir: Path) -> Settings:
-    return Settings(
-        env="test",
+    """The worker's database and Redis; no mail sent (``mailing`` in tests/e2e turns it on)."""
+    return testing_settings(
         database_url=infra.database_url,
         redis_url=infra.redis_url,
         data_dir=data_dir,
-        bcrypt_rounds=4,
         dispatch_in_serve=False,
-        # Every test client calls from one address, and the counts outlive a test: the
-        # contract's limits are tested on their own (tests/e2e/test_rate_limits.py).
-        rate_limit_login="100000/minute",
-        rate_limit_register="100000/hour",
-        rate_limit_refresh="100000/minute",
-        rate_limit_mail_request="100000/hour",
-        rate_limit_token_check="100000/minute",
-        rate_limit_mfa="100000/minute",
-        # Likewise the lockout (tests/e2e/test_lockout.py keeps the contract's values).
-        lockout_free_attempts=100000,
-        lockout_failures_per_hour=100000,
         smtp_url=None,
-        log_json=True,
-        _env_file=None,
     )
 
 
@@ -143,8 +110,6 @@ async def db_session(
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
+def smtp_server(mail_sink: MailSink) -> MailSink:
+    """The plugin's mail sink, emptied, accepting and running for this test."""
+    return mail_sink

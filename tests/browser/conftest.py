@@ -32,9 +32,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 
 from gatehouse.main.settings import Settings
-from tests.support.infra import Infra
+from gatehouse.testing.infra import Infra
+from gatehouse.testing.mail import free_port
 from tests.support.processes import HOST, gatehouse_serve
-from tests.support.smtp import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 API_HOST = "api.example.test"

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gatehouse.modules.accounts.adapters.orm import user_table
 from gatehouse.shared.pg import ReadPool, asyncpg_dsn
-from tests.support.infra import Infra
+from gatehouse.testing.infra import Infra
 
 
 @dataclass

@@ -29,9 +29,9 @@ from gatehouse.modules.auth.adapters.lockout import RedisLockout
 from gatehouse.modules.auth.application.ports import Lockout, SignInAttempt
 from gatehouse.modules.auth.domain.errors import TooManyAttempts
 from gatehouse.modules.auth.domain.lockout import LockoutPolicy
+from gatehouse.testing.infra import Infra
 from tests.support.clock import FixedClock
 from tests.support.fakes import InMemoryLockout
-from tests.support.infra import Infra
 
 POLICY = LockoutPolicy(
     free=3, first_lock=timedelta(seconds=60), max_lock=timedelta(minutes=5), max_in_flight=6

@@ -30,10 +30,10 @@ import redis.asyncio as redis
 from gatehouse.modules.notifications.adapters import mail_caps
 from gatehouse.modules.notifications.adapters.mail_caps import RedisMailCaps
 from gatehouse.modules.notifications.application.public import MailCaps, MailPurpose
+from gatehouse.testing.infra import Infra
 from tests.support.builders import T0, unique_email
 from tests.support.clock import FixedClock
 from tests.support.fakes import FakeMailCaps
-from tests.support.infra import Infra
 
 PER_HOUR = 5  # the real cap the per-minute variant keeps
 UNLIMITED = 1_000

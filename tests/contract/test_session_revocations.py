@@ -38,9 +38,9 @@ from gatehouse.modules.auth.domain.model import Session
 from gatehouse.shared.clock import Clock, SystemClock
 from gatehouse.shared.ids import new_id
 from gatehouse.shared.pg import ReadPool, asyncpg_dsn
+from gatehouse.testing.infra import Infra
 from tests.support.clock import FixedClock
 from tests.support.fakes import InMemorySessionRevocations
-from tests.support.infra import Infra
 
 WINDOW_SECONDS = 900  # the access-token lifetime the denylist covers
 INTERVAL = 60.0  # a sync interval that does not end during a test

@@ -1,31 +1,31 @@
-"""The app over httpx's ASGI transport, with its real lifespan, database, Redis and SMTP."""
+"""The app over httpx's ASGI transport, with its real lifespan, database, Redis and SMTP.
+
+The client, the users and the mail readers are the testing plugin's (``gatehouse.testing``);
+the names here are the ones this suite has always used.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import re
-import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from typing import Any, Protocol
 
-import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
-from asgi_lifespan import LifespanManager
 from dependency_injector import providers
 from fastapi import FastAPI
 
 from gatehouse.main.app import create_app
 from gatehouse.main.monitoring import Monitoring
 from gatehouse.main.settings import Settings
-from gatehouse.shared.pg import asyncpg_dsn
+from gatehouse.testing import PASSWORD, UserFactory, token_in, unique_email
+from gatehouse.testing import users as plugin_users
+from gatehouse.testing.app import app_client
 from tests.support.clock import FixedClock
 
-PASSWORD = "correct horse battery staple"
-TOKEN = re.compile(r"token=([A-Za-z0-9_-]+)")
+__all__ = ["PASSWORD", "token_in", "unique_email"]  # re-exported for the e2e tests
 
 
 class ClientFactory(Protocol):
@@ -47,13 +47,7 @@ async def serve(
     app = create_app(settings, monitoring=monitoring)
     if prepare is not None:
         prepare(app)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app, client=("203.0.113.7", 50000)),
-            base_url="http://testserver",
-        ) as client,
-    ):
+    async with app_client(app) as client:
         client.app = app  # type: ignore[attr-defined]
         yield client
 
@@ -74,39 +68,17 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-def unique_email(prefix: str = "user") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
-
-
-def token_in(message: EmailMessage) -> str:
-    body = message.get_body(preferencelist=("plain",))
-    assert body is not None
-    match = TOKEN.search(body.get_content())
-    assert match is not None, "no token link in the mail"
-    return match.group(1)
-
-
 async def sql(settings: Settings, query: str, *args: Any) -> Any:
     """Run one statement on the test database and return its first value."""
     assert settings.database_url is not None
-    conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
-    try:
-        return await conn.fetchval(query, *args)
-    finally:
-        await conn.close()
+    return await plugin_users.sql(settings.database_url, query, *args)
 
 
 async def verified_user(
     client: httpx.AsyncClient, settings: Settings, email: str, password: str = PASSWORD
 ) -> None:
     """Register through the API and mark the address verified directly (no mail round-trip)."""
-    response = await client.post(
-        "/api/v1/auth/register", json={"email": email, "password": password}
-    )
-    assert response.status_code == 202
-    await sql(
-        settings, "UPDATE accounts_user SET email_verified_at = now() WHERE email = $1", email
-    )
+    await UserFactory(client, settings).register(email, password)
 
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "code", "request_id"}

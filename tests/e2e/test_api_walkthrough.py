@@ -27,9 +27,9 @@ import httpx
 import pytest
 
 from gatehouse.main.settings import Settings
-from tests.support.aio import run_coroutine
-from tests.support.databases import create_database, drop_database, unique_name
-from tests.support.infra import Infra
+from gatehouse.testing.aio import run_coroutine
+from gatehouse.testing.databases import create_database, drop_database, unique_name
+from gatehouse.testing.infra import Infra
 from tests.support.processes import gatehouse_serve, wait_until
 
 REPO = Path(__file__).resolve().parents[2]

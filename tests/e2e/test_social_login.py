@@ -18,6 +18,7 @@ import pytest_asyncio
 import redis.asyncio as redis
 
 from gatehouse.main.settings import Settings
+from gatehouse.testing.mail import free_port
 from tests.e2e.admins import Admin
 from tests.e2e.conftest import (
     PASSWORD,
@@ -38,7 +39,6 @@ from tests.e2e.social import (
     set_cookie,
 )
 from tests.support.oidc_provider import OidcProvider, drive_login
-from tests.support.smtp import free_port
 
 
 def subject(prefix: str = "user") -> str:

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from gatehouse.main import modules
 from gatehouse.shared.persistence import metadata
+from gatehouse.testing.aio import run_coroutine
+from gatehouse.testing.databases import create_database, drop_database, unique_name
+from gatehouse.testing.infra import Infra
 from tests.support import migrations
-from tests.support.aio import run_coroutine
-from tests.support.databases import create_database, drop_database, unique_name
-from tests.support.infra import Infra
 
 assert modules.TABLE_MODULES  # every module's tables are on the metadata, as in env.py
 

@@ -17,6 +17,7 @@ from gatehouse.modules.auth.adapters.oidc import OidcIdentityProviders, OidcProv
 from gatehouse.modules.auth.application.ports import AuthorizationRequest, IdentityProvider
 from gatehouse.modules.auth.domain.errors import ProviderRejected, ProviderUnavailable
 from gatehouse.shared.clock import SystemClock
+from gatehouse.testing.mail import HOST, free_port
 from tests.support.oidc_provider import (
     UNVERIFIED_SUBJECT,
     VERIFIED_SUBJECT,
@@ -24,7 +25,6 @@ from tests.support.oidc_provider import (
     drive_login,
     pkce_pair,
 )
-from tests.support.smtp import HOST, free_port
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -26,9 +26,9 @@ from gatehouse.modules.notifications.adapters.outbox import (
 from gatehouse.modules.notifications.adapters.transports import SmtpConfig, SmtpMailTransport
 from gatehouse.modules.notifications.application.dispatch import DispatchOutboxHandler
 from gatehouse.modules.notifications.application.public import OutgoingMail
+from gatehouse.testing.mail import MailSink
 from tests.support.builders import unique_email
 from tests.support.clock import FixedClock
-from tests.support.smtp import SmtpServer
 from tests.support.uow import accounts_uow
 
 SENDER = "Gatehouse <no-reply@gatehouse.test>"
@@ -58,7 +58,7 @@ def outbox_uow(
 
 
 def dispatcher(
-    engine: AsyncEngine, smtp_server: SmtpServer, clock: FixedClock
+    engine: AsyncEngine, smtp_server: MailSink, clock: FixedClock
 ) -> DispatchOutboxHandler:
     transport = SmtpMailTransport(SmtpConfig.from_url(smtp_server.url, timeout=5.0), SENDER)
     return DispatchOutboxHandler(
@@ -83,7 +83,7 @@ async def outbox_rows(engine: AsyncEngine) -> list[Any]:
 async def test_mail_enqueued_in_a_rolled_back_transaction_is_never_stored_or_sent(
     outbox_uow: Callable[[], SqlAlchemyAccountsUnitOfWork],
     engine: AsyncEngine,
-    smtp_server: SmtpServer,
+    smtp_server: MailSink,
     clock: FixedClock,
 ) -> None:
     async with outbox_uow() as tx:
@@ -100,7 +100,7 @@ async def test_mail_enqueued_in_a_rolled_back_transaction_is_never_stored_or_sen
 async def test_committed_mail_is_delivered_over_smtp_with_text_and_html_parts(
     outbox_uow: Callable[[], SqlAlchemyAccountsUnitOfWork],
     engine: AsyncEngine,
-    smtp_server: SmtpServer,
+    smtp_server: MailSink,
     clock: FixedClock,
 ) -> None:
     to = str(unique_email("verify"))
@@ -136,7 +136,7 @@ async def test_committed_mail_is_delivered_over_smtp_with_text_and_html_parts(
 async def test_a_permanent_smtp_refusal_dead_letters_the_mail_and_wipes_its_params(
     outbox_uow: Callable[[], SqlAlchemyAccountsUnitOfWork],
     engine: AsyncEngine,
-    smtp_server: SmtpServer,
+    smtp_server: MailSink,
     clock: FixedClock,
 ) -> None:
     smtp_server.reply_with = "550 5.7.1 message refused"
@@ -160,7 +160,7 @@ async def test_a_permanent_smtp_refusal_dead_letters_the_mail_and_wipes_its_para
 async def test_a_recipient_refused_with_550_is_dead_lettered(
     outbox_uow: Callable[[], SqlAlchemyAccountsUnitOfWork],
     engine: AsyncEngine,
-    smtp_server: SmtpServer,
+    smtp_server: MailSink,
     clock: FixedClock,
 ) -> None:
     smtp_server.reply_with = "550 5.1.1 no such user"
@@ -179,7 +179,7 @@ async def test_a_recipient_refused_with_550_is_dead_lettered(
 async def test_mail_waits_in_the_outbox_while_smtp_is_down_and_goes_out_once_it_is_back(
     outbox_uow: Callable[[], SqlAlchemyAccountsUnitOfWork],
     engine: AsyncEngine,
-    smtp_server: SmtpServer,
+    smtp_server: MailSink,
     clock: FixedClock,
 ) -> None:
     to = str(unique_email("outage"))
@@ -216,7 +216,7 @@ async def test_mail_waits_in_the_outbox_while_smtp_is_down_and_goes_out_once_it_
 async def test_two_dispatchers_running_concurrently_send_each_mail_exactly_once(
     outbox_uow: Callable[[], SqlAlchemyAccountsUnitOfWork],
     engine: AsyncEngine,
-    smtp_server: SmtpServer,
+    smtp_server: MailSink,
     clock: FixedClock,
 ) -> None:
     recipients = [str(unique_email(f"bulk{i}")) for i in range(20)]

@@ -16,8 +16,8 @@ from gatehouse.modules.accounts.adapters.repositories import SqlAlchemyAccountsU
 from gatehouse.modules.accounts.adapters.views import AsyncpgUserViews
 from gatehouse.modules.accounts.application.views import UserView
 from gatehouse.shared.pg import ReadPool, asyncpg_dsn
+from gatehouse.testing.infra import Infra
 from tests.support.builders import T0, a_user
-from tests.support.infra import Infra
 from tests.support.uow import accounts_uow
 
 

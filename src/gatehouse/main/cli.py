@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from gatehouse.main.alembic_files import alembic_ini_of_the_package
 from gatehouse.main.db_shell import db_shell
 from gatehouse.main.embedded import embedded_infrastructure
 from gatehouse.main.import_cli import add_users_import_parser, import_users
@@ -37,15 +38,14 @@ log = logging.getLogger("gatehouse.cli")
 
 
 def _alembic_ini() -> Path:
-    """``alembic.ini`` in the working directory, else beside the source tree."""
-    for candidate in (
-        Path.cwd() / "alembic.ini",
-        Path(__file__).resolve().parents[3] / "alembic.ini",
-    ):
-        if candidate.is_file():
-            return candidate
-    msg = "alembic.ini not found: run gatehouse from the project directory"
-    raise SystemExit(msg)
+    """``alembic.ini`` in the working directory, else the package's own (a source checkout's,
+    or the copy a wheel carries)."""
+    here = Path.cwd() / "alembic.ini"
+    found = here if here.is_file() else alembic_ini_of_the_package()
+    if found is None:
+        msg = "alembic.ini not found: run gatehouse from the project directory"
+        raise SystemExit(msg)
+    return found
 
 
 def migrate(settings: Settings) -> None:

@@ -13,8 +13,8 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from gatehouse.shared.pg import asyncpg_dsn
-from tests.support.aio import run_coroutine
-from tests.support.migrations import alembic_config, migrations_fingerprint
+from gatehouse.testing.aio import run_coroutine
+from gatehouse.testing.migrations import alembic_config, migrations_fingerprint
 
 _SAFE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 TEMPLATE_PREFIX = "gatehouse_template_"

@@ -18,7 +18,7 @@ T = TypeVar("T")
 
 def run_in_thread(fn: Callable[[], T]) -> T:
     """Call ``fn`` in a fresh thread and return its result (or raise its exception)."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatehouse-tests") as executor:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatehouse-testing") as executor:
         return executor.submit(fn).result()
 
 

