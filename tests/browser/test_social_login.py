@@ -32,6 +32,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Cookie, Page
 
+from gatehouse.testing.infra import Infra
+from gatehouse.testing.mail import free_port
 from tests.browser.conftest import (
     API_HOST,
     APP_HOST,
@@ -40,7 +42,6 @@ from tests.browser.conftest import (
     offline_context,
     serve_settings,
 )
-from tests.support.infra import Infra
 from tests.support.oidc_provider import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -48,7 +49,6 @@ from tests.support.oidc_provider import (
     running_oidc_provider,
 )
 from tests.support.processes import HOST, gatehouse_serve
-from tests.support.smtp import free_port
 
 pytestmark = pytest.mark.xdist_group("browser")
 

@@ -25,7 +25,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from gatehouse.modules.notifications.domain.webhooks import WebhookEndpoint, WebhookSecret
-from tests.support.smtp import free_port
+from gatehouse.testing.mail import free_port
 
 HOST = "127.0.0.1"
 PATH = "/hooks/gatehouse"
