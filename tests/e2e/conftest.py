@@ -143,3 +143,4 @@ async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD)
 
 
 from tests.e2e.admins import admin  # noqa: E402, F401 - the fixture, shared by the admin tests
+from tests.e2e.social import social_app  # noqa: E402, F401 - the fixture "app" of the social tests

@@ -8,16 +8,19 @@ redirect to the provider, signs in there as a subject, and comes back to the cal
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest_asyncio
 
 from gatehouse.main.settings import OidcProviderSetting
-from tests.support.oidc_provider import APP_CALLBACK
+from tests.e2e.conftest import ClientFactory, bearer
+from tests.support.oidc_provider import APP_CALLBACK, OidcProvider, drive_login
 
 APP = "https://app.example.com/signed-in"  # the one allowed redirect_to in these tests
 PROVIDER = "test-idp"
@@ -117,3 +120,38 @@ class SocialBrowser:
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
+
+
+def subject(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def email_of(sub: str) -> str:
+    return f"{sub}@example.test"
+
+
+@pytest_asyncio.fixture(loop_scope="session", name="app")
+async def social_app(
+    make_client: ClientFactory, oidc_provider: OidcProvider
+) -> AsyncIterator[httpx.AsyncClient]:
+    setting = provider_setting(
+        oidc_provider.issuer, oidc_provider.client_id, oidc_provider.client_secret
+    )
+    async with make_client(oidc_providers=(setting,), oauth_redirect_urls=(APP,)) as client:
+        yield client
+
+
+async def at_provider(url: str, sub: str) -> dict[str, str]:
+    async with httpx.AsyncClient() as provider_browser:
+        return await drive_login(provider_browser, url, sub, CALLBACK)
+
+
+def browser(app: httpx.AsyncClient) -> SocialBrowser:
+    return SocialBrowser(app, at_provider)
+
+
+async def me(app: httpx.AsyncClient, pair: dict[str, Any]) -> dict[str, Any]:
+    response = await app.get("/api/v1/me", headers=bearer(pair))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

@@ -6,20 +6,15 @@ PostgreSQL and Redis. Each test signs in with subjects of its own (the provider 
 from __future__ import annotations
 
 import hashlib
-import uuid
-from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import jwt
 import pyotp
 import pytest
-import pytest_asyncio
 import redis.asyncio as redis
 
 from gatehouse.main.settings import Settings
 from gatehouse.testing.mail import free_port
-from tests.e2e.admins import Admin
 from tests.e2e.conftest import (
     PASSWORD,
     ClientFactory,
@@ -34,46 +29,16 @@ from tests.e2e.social import (
     CALLBACK,
     PROVIDER,
     SocialBrowser,
+    at_provider,
+    browser,
+    email_of,
+    me,
     provider_setting,
     query_of,
     set_cookie,
+    subject,
 )
-from tests.support.oidc_provider import OidcProvider, drive_login
-
-
-def subject(prefix: str = "user") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def email_of(sub: str) -> str:
-    return f"{sub}@example.test"
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def app(
-    make_client: ClientFactory, oidc_provider: OidcProvider
-) -> AsyncIterator[httpx.AsyncClient]:
-    setting = provider_setting(
-        oidc_provider.issuer, oidc_provider.client_id, oidc_provider.client_secret
-    )
-    async with make_client(oidc_providers=(setting,), oauth_redirect_urls=(APP,)) as client:
-        yield client
-
-
-async def _at_provider(url: str, sub: str) -> dict[str, str]:
-    async with httpx.AsyncClient() as provider_browser:
-        return await drive_login(provider_browser, url, sub, CALLBACK)
-
-
-def browser(app: httpx.AsyncClient) -> SocialBrowser:
-    return SocialBrowser(app, _at_provider)
-
-
-async def me(app: httpx.AsyncClient, pair: dict[str, Any]) -> dict[str, Any]:
-    response = await app.get("/api/v1/me", headers=bearer(pair))
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+from tests.support.oidc_provider import OidcProvider
 
 
 async def test_a_first_sign_in_creates_a_verified_account_without_a_password(
@@ -170,7 +135,7 @@ async def test_a_callback_without_the_binding_cookie_or_with_an_unknown_state_is
     user = browser(app)
     started = await user.authorize()
     query = await user.sign_in_at_provider(started.headers["location"], subject())
-    cookieless = SocialBrowser(app, _at_provider)
+    cookieless = SocialBrowser(app, at_provider)
     assert_problem(await cookieless.callback(query), 400, "state_invalid")
     assert_problem(await user.callback({**query, "state": "not-a-state"}), 400, "state_invalid")
     assert_problem(await user.callback({"code": query["code"]}), 400, "state_invalid")
@@ -301,77 +266,13 @@ async def test_an_account_with_a_second_factor_gets_the_mfa_step_after_the_excha
     assert claims["amr"] == ["fed", "backup_code", "mfa"]
 
 
-async def test_linking_from_settings_links_that_provider_account_to_this_user(
-    app: httpx.AsyncClient, settings: Settings
-) -> None:
-    local = subject("local")
-    await verified_user(app, settings, email_of(local))
-    pair = await login(app, email_of(local))
-    user = browser(app)
-
-    answer = await user.link(bearer(pair))
-    assert answer.status_code == 200, answer.text
-    elsewhere = subject("elsewhere")  # a provider account with another address
-    query = await user.sign_in_at_provider(answer.json()["authorization_url"], elsewhere)
-    back = await user.callback(query)
-    assert query_of(back.headers["location"]) == {"linked": PROVIDER}
-
-    assert (await me(app, await browser(app).sign_in(elsewhere)))["id"] == (await me(app, pair))[
-        "id"
-    ]
-
-
-async def test_linking_a_provider_account_that_signs_in_elsewhere_is_account_exists(
-    app: httpx.AsyncClient, settings: Settings
-) -> None:
-    theirs = subject()
-    await browser(app).sign_in(theirs)  # another person's account
-    mine = subject("mine")
-    await verified_user(app, settings, email_of(mine))
-    user = browser(app)
-    answer = await user.link(bearer(await login(app, email_of(mine))))
-    query = await user.sign_in_at_provider(answer.json()["authorization_url"], theirs)
-    back = await user.callback(query)
-    assert query_of(back.headers["location"]) == {"error": "account_exists"}
-
-
-async def test_linking_needs_a_token_and_an_allowed_redirect(app: httpx.AsyncClient) -> None:
-    user = browser(app)
-    assert_problem(await user.link({}), 401, "unauthenticated")
-
-
 async def test_a_provider_that_does_not_answer_is_a_503_at_authorize(
     make_client: ClientFactory,
 ) -> None:
     setting = provider_setting(f"http://127.0.0.1:{free_port('127.0.0.1')}", "id", "secret")
     async with make_client(oidc_providers=(setting,), oauth_redirect_urls=(APP,)) as client:
-        response = await SocialBrowser(client, _at_provider).authorize()
+        response = await SocialBrowser(client, at_provider).authorize()
     assert_problem(response, 503, "provider_unavailable")
-
-
-async def test_an_administrator_sees_the_linked_provider(
-    admin: Admin,  # first: its app is built before (and so wired under) this test's
-    app: httpx.AsyncClient,
-) -> None:
-    user = await me(app, await browser(app).sign_in(subject()))
-    status = await app.get(f"/api/v1/admin/users/{user['id']}", headers=admin.headers)
-    assert status.status_code == 200, status.text
-    assert status.json()["identities"] == [PROVIDER]
-
-
-async def test_linking_an_unknown_provider_or_to_an_unlisted_page_is_refused(
-    app: httpx.AsyncClient, settings: Settings
-) -> None:
-    local = subject("local")
-    await verified_user(app, settings, email_of(local))
-    headers = bearer(await login(app, email_of(local)))
-    unknown = await app.post(
-        "/api/v1/me/identities/nobody", json={"redirect_to": APP}, headers=headers
-    )
-    assert_problem(unknown, 404, "provider_not_found")
-    assert_problem(
-        await browser(app).link(headers, redirect_to=APP + "/other"), 400, "redirect_not_allowed"
-    )
 
 
 async def test_with_redis_down_social_sign_in_is_a_503_problem(
@@ -383,7 +284,7 @@ async def test_with_redis_down_social_sign_in_is_a_503_problem(
     async with make_client(
         oidc_providers=(setting,), oauth_redirect_urls=(APP,), redis_url="redis://127.0.0.1:1/0"
     ) as client:
-        user = SocialBrowser(client, _at_provider)
+        user = SocialBrowser(client, at_provider)
         assert_problem(await user.authorize(), 503, "service_unavailable")
         assert_problem(await user.exchange("any-code"), 503, "service_unavailable")
 

@@ -35,6 +35,7 @@ from gatehouse.modules.auth.application.factor_management import (
     GetMfaStatusHandler,
     RegenerateBackupCodesHandler,
 )
+from gatehouse.modules.auth.application.mfa_sign_in import VerifyMfaHandler
 from gatehouse.modules.auth.application.principal import AccessTokenPrincipalResolver
 from gatehouse.modules.auth.application.refresh import RefreshSessionHandler
 from gatehouse.modules.auth.application.second_factors import SecondFactor
@@ -51,7 +52,6 @@ from gatehouse.modules.auth.application.signing_in import (
     SessionStarter,
     SignInCompletion,
     TokenPairIssuer,
-    VerifyMfaHandler,
 )
 from gatehouse.modules.auth.application.social import (
     BeginSocialSignInHandler,

@@ -19,7 +19,7 @@ from gatehouse.modules.auth.application.factor_management import (
     MfaChange,
     RegenerateBackupCodesHandler,
 )
-from gatehouse.modules.auth.application.signing_in import VerifyMfa, VerifyMfaHandler
+from gatehouse.modules.auth.application.mfa_sign_in import VerifyMfa, VerifyMfaHandler
 from gatehouse.modules.auth.domain.mfa import MfaMethod
 from gatehouse.modules.auth.entrypoints.http.cookies import check_origin
 from gatehouse.modules.auth.entrypoints.http.router import pair_out
