@@ -20,12 +20,13 @@ from fastapi import FastAPI
 from gatehouse.main.app import create_app
 from gatehouse.main.monitoring import Monitoring
 from gatehouse.main.settings import Settings
-from gatehouse.testing import PASSWORD, UserFactory, token_in, unique_email
+from gatehouse.testing import PASSWORD, UserFactory, assert_problem, token_in, unique_email
 from gatehouse.testing import users as plugin_users
 from gatehouse.testing.app import app_client
 from tests.support.clock import FixedClock
 
-__all__ = ["PASSWORD", "token_in", "unique_email"]  # re-exported for the e2e tests
+# Re-exported for the e2e tests.
+__all__ = ["PASSWORD", "assert_problem", "token_in", "unique_email"]
 
 
 class ClientFactory(Protocol):
@@ -79,21 +80,6 @@ async def verified_user(
 ) -> None:
     """Register through the API and mark the address verified directly (no mail round-trip)."""
     await UserFactory(client, settings).register(email, password)
-
-
-PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "code", "request_id"}
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body.keys() >= PROBLEM_KEYS
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"] == f"https://gatehouse.dev/problems/{code}"
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body
 
 
 def with_clock(clock: FixedClock) -> Callable[[FastAPI], None]:

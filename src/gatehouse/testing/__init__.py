@@ -3,10 +3,11 @@
 Installed with the extra ``testing`` (``pip install 'gatehouse[testing]'``), pytest loads
 ``gatehouse.testing.plugin`` by itself. Import from here what a test needs beside the fixtures:
 ``SignedInUser``, ``MailSink`` and the readers of a mail, ``link_in``, ``token_in``, ``code_in``,
-and ``sql`` (one statement on a test database).
+``sql`` (one statement on a test database) and ``assert_problem`` (an RFC 9457 answer).
 """
 
 from gatehouse.testing.mail import MailSink, code_in, link_in, text_of, token_in
+from gatehouse.testing.problems import assert_problem
 from gatehouse.testing.users import PASSWORD, SignedInUser, UserFactory, sql, unique_email
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "MailSink",
     "SignedInUser",
     "UserFactory",
+    "assert_problem",
     "code_in",
     "link_in",
     "sql",
