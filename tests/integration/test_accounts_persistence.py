@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from gatehouse.modules.accounts.adapters.orm import user_table
@@ -171,6 +171,41 @@ async def test_the_user_repository_on_an_isolated_session_leaves_no_rows_behind(
             select(func.count()).select_from(user_table).where(user_table.c.id == user.id)
         )
     assert count == 0
+
+
+@pytest.mark.parametrize("by", ["id", "email"])
+async def test_a_locking_read_sees_what_another_transaction_committed_since_the_first_read(
+    session_factory: async_sessionmaker[AsyncSession], by: str
+) -> None:
+    """The identity map must not hand back the row as first read: the lock is taken to act on
+    the current row (a concurrent change of name, password or role)."""
+    user = a_user(unique_email("relock"), display_name="Before")
+    committed = accounts_uow(session_factory)
+    await register(committed, user)
+    try:
+        async with committed() as tx:
+            first = await tx.users.get(user.id)
+            assert first is not None
+            assert first.display_name == DisplayName("Before")
+            async with session_factory() as other:
+                await other.execute(
+                    update(user_table)
+                    .where(user_table.c.id == user.id)
+                    .values(display_name=DisplayName("After"))
+                )
+                await other.commit()
+
+            if by == "id":
+                locked = await tx.users.get(user.id, for_update=True)
+            else:
+                locked = await tx.users.get_by_email(user.email, for_update=True)
+
+            assert locked is first  # the same object, refreshed
+            assert locked.display_name == DisplayName("After")
+    finally:
+        async with session_factory() as cleanup:
+            await cleanup.execute(delete(user_table).where(user_table.c.id == user.id))
+            await cleanup.commit()
 
 
 @pytest.fixture

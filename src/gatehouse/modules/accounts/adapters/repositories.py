@@ -38,6 +38,10 @@ from gatehouse.shared.persistence import SqlAlchemyUnitOfWork
 
 
 class SqlAlchemyUserRepository(UserRepository):
+    """A locking read (``for_update``) also refreshes an object the session already holds
+    (``populate_existing``): the lock is taken to act on the row as it is now, not as it was
+    first read in this unit of work."""
+
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
@@ -48,13 +52,13 @@ class SqlAlchemyUserRepository(UserRepository):
     async def get(self, user_id: uuid.UUID, *, for_update: bool = False) -> User | None:
         stmt = select(User).where(user_table.c.id == user_id)
         if for_update:
-            stmt = stmt.with_for_update()
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
     async def get_by_email(self, email: Email, *, for_update: bool = False) -> User | None:
         stmt = select(User).where(user_table.c.email == email)
         if for_update:
-            stmt = stmt.with_for_update()
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
     async def add_unregistered(self, users: Sequence[User]) -> frozenset[Email]:
@@ -118,6 +122,7 @@ class SqlAlchemyOneTimeTokenRepository(OneTimeTokenRepository):
                 one_time_token_table.c.token_hash == token_hash,
             )
             .with_for_update()
+            .execution_options(populate_existing=True)
         )
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
@@ -136,6 +141,7 @@ class SqlAlchemyOneTimeTokenRepository(OneTimeTokenRepository):
             .order_by(t.c.created_at.desc())
             .limit(1)
             .with_for_update()
+            .execution_options(populate_existing=True)
         )
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
@@ -164,7 +170,7 @@ class SqlAlchemyIdentityRepository(IdentityRepository):
         t = identity_table
         stmt = select(Identity).where(t.c.issuer == issuer, t.c.subject == subject)
         if for_update:
-            stmt = stmt.with_for_update()
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
     async def of_user(self, user_id: uuid.UUID) -> list[Identity]:
