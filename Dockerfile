@@ -5,8 +5,12 @@
 # The image never contains the "embedded" extra: a container is always given
 # GATEHOUSE_DATABASE_URL and GATEHOUSE_REDIS_URL (see compose.yaml and docs/configuration.md).
 
+# Both stages start from the same python:3.11-slim, pinned by the digest of its multi-platform
+# index (Python 3.11.15 on Debian trixie), so that a build is repeatable and a changed base is a
+# reviewed change: Dependabot proposes each new digest (.github/dependabot.yml).
+
 # ---------------------------------------------------------------- build: a virtualenv from uv.lock
-FROM python:3.11-slim AS builder
+FROM python:3.11-slim@sha256:90744cff8f32887f075c47d747a173ff333e9e98801667af93c357fa9f5e28ff AS builder
 
 # Keep in step with UV_VERSION in the Makefile.
 COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /bin/uv
@@ -34,7 +38,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable
 
 # ---------------------------------------------------------------- runtime
-FROM python:3.11-slim AS runtime
+FROM python:3.11-slim@sha256:90744cff8f32887f075c47d747a173ff333e9e98801667af93c357fa9f5e28ff AS runtime
 
 # A fixed, unprivileged user. /keys (signing keys) and /data are the only writable places;
 # an empty named volume mounted on /keys takes this ownership on first use.
