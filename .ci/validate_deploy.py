@@ -4,7 +4,8 @@ Reads the kustomization, applies the two things it does (the namespace, the imag
 tag), and validates every resource against the bundled schemas of one pinned Kubernetes
 version with ``kubernetes-validate`` in strict mode (an unknown field is an error). Also fails
 when a manifest in the directory is not listed in the kustomization, or the kustomization uses
-a feature this check does not apply.
+a feature this check does not apply. Where kubectl is installed (GitHub's runners have it), its
+own kustomize renders the directory too, and any difference from this rendering fails.
 
     python .ci/validate_deploy.py [--kubernetes-version 1.35.0] [deploy/kubernetes]
 """
@@ -12,6 +13,8 @@ a feature this check does not apply.
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,13 +69,34 @@ def render(directory: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
             yield path, resource
 
 
+def differences(directory: Path, rendered: list[dict[str, Any]]) -> list[str] | None:
+    """What `kubectl kustomize` renders differently from ``rendered``; None without kubectl."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        return None
+    output = subprocess.run(  # noqa: S603 - kubectl's offline renderer on our own directory
+        [kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=True
+    ).stdout
+
+    def keyed(resources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return {f"{r['kind']}/{r['metadata']['name']}": r for r in resources}
+
+    ours, theirs = keyed(rendered), keyed(list(yaml.safe_load_all(output)))
+    return sorted(key for key in ours.keys() | theirs.keys() if ours.get(key) != theirs.get(key))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", nargs="?", type=Path, default=Path("deploy/kubernetes"))
     parser.add_argument("--kubernetes-version", default="1.35.0")
     args = parser.parse_args()
     failures = count = 0
-    for path, resource in render(args.directory):
+    rendered = list(render(args.directory))
+    differ = differences(args.directory, [resource for _, resource in rendered])
+    if differ:
+        print(f"INVALID: `kubectl kustomize` renders these differently: {differ}", file=sys.stderr)
+        failures += 1
+    for path, resource in rendered:
         count += 1
         name = f"{path.name}: {resource['kind']}/{resource['metadata']['name']}"
         try:
@@ -80,9 +104,14 @@ def main() -> int:
         except (ValidationError, SchemaNotFoundError) as error:
             failures += 1
             print(f"INVALID {name}: {error}", file=sys.stderr)
+    if differ is None:
+        compared = "not compared with kubectl's (no kubectl here)"
+    else:
+        compared = "different from" if differ else "the same as"
+        compared += " `kubectl kustomize`'s"
     print(
-        f"{count} resources in {args.directory}: {count - failures} valid, {failures} invalid "
-        f"(Kubernetes {args.kubernetes_version}, strict)"
+        f"{count} resources in {args.directory}: {failures} invalid (Kubernetes "
+        f"{args.kubernetes_version} schemas, strict); the rendering is {compared}"
     )
     return 1 if failures or not count else 0
 
