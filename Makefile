@@ -71,7 +71,7 @@ validate-deploy: $(STAMP) ## deploy/kubernetes, compose.yaml and .github against
 
 # The lock exported with hashes: pip-audit checks exactly the pinned versions, installing nothing.
 audit: $(STAMP) ## pip-audit every package uv.lock pins (ignore list: .ci/audit-ignore.toml)
-	@requirements=$$(mktemp --suffix=.txt) && trap 'rm -f "$$requirements"' EXIT && \
+	@requirements=$$(mktemp) && trap 'rm -f "$$requirements"' EXIT && \
 	$(UV) export --frozen --format requirements-txt --all-extras --all-groups --no-emit-project \
 		--quiet --output-file "$$requirements" && \
 	$(BIN)/python .ci/audit.py "$$requirements" --unchecked $(AUDIT_UNCHECKED)

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
+from kubernetes_validate.utils import validate
 
 from gatehouse.main.cli import build_parser
 from gatehouse.main.http import health
@@ -119,6 +120,8 @@ def test_generated_secrets_load_in_production_and_differ_each_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first, second = run("new")["items"], run("new")["items"]
+    for secret in first:  # what `kubectl create -f -` receives is a valid Secret
+        validate(secret, "1.35.0", strict=True)
     for key, value in decoded(first[0]).items():
         monkeypatch.setenv(key, value.decode())
     settings = Settings(_env_file=None, env="production")
