@@ -5,8 +5,13 @@
 # The image never contains the "embedded" extra: a container is always given
 # GATEHOUSE_DATABASE_URL and GATEHOUSE_REDIS_URL (see compose.yaml and docs/configuration.md).
 
+# Both stages start from the same python:3.11-slim, pinned by the digest of its multi-platform
+# index (Python 3.11.16 on Debian trixie, built 2026-08-25; docs/deployment.md says where the
+# digest comes from), so that a build is repeatable and a changed base is a reviewed change:
+# Dependabot proposes each new digest (.github/dependabot.yml).
+
 # ---------------------------------------------------------------- build: a virtualenv from uv.lock
-FROM python:3.11-slim AS builder
+FROM python:3.11-slim@sha256:3c1dfceb3f1267d4d378e7883cddf35c58757bab98d70bba30b6e02e808fa21d AS builder
 
 # Keep in step with UV_VERSION in the Makefile.
 COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /bin/uv
@@ -34,7 +39,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable
 
 # ---------------------------------------------------------------- runtime
-FROM python:3.11-slim AS runtime
+FROM python:3.11-slim@sha256:3c1dfceb3f1267d4d378e7883cddf35c58757bab98d70bba30b6e02e808fa21d AS runtime
 
 # A fixed, unprivileged user. /keys (signing keys) and /data are the only writable places;
 # an empty named volume mounted on /keys takes this ownership on first use.

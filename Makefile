@@ -16,10 +16,15 @@ STAMP := $(VENV)/.installed-stamp
 OIDC_PROVIDER := tests/oidc_provider
 OIDC_STAMP := $(OIDC_PROVIDER)/node_modules/.stamp
 PYTEST_WORKERS ?= auto
+# `make validate-deploy` checks deploy/kubernetes against this Kubernetes version's schemas
+# (bundled by kubernetes-validate): the oldest minor still supported upstream.
+KUBERNETES_VERSION ?= 1.35.0
+# `make audit`: a package pip-audit could not ask about fails the audit (`warn` only counts it).
+AUDIT_UNCHECKED ?= fail
 # `make test` fails below this LINE coverage of src/ (branch coverage is reported, not gated).
 COVERAGE_MIN_LINES ?= 90
 
-.PHONY: help install run test test-unit lint fmt migrate revision bench up down openapi clean
+.PHONY: help install run test test-unit lint validate-deploy audit fmt migrate revision bench up down openapi clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -57,6 +62,19 @@ lint: install ## ruff, formatting, mypy --strict, import contracts
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+validate-deploy: $(STAMP) ## deploy/kubernetes, compose.yaml and .github against their schemas, offline
+	$(BIN)/python .ci/validate_deploy.py --kubernetes-version $(KUBERNETES_VERSION) deploy/kubernetes
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec compose.yaml
+	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+# The lock exported with hashes: pip-audit checks exactly the pinned versions, installing nothing.
+audit: $(STAMP) ## pip-audit every package uv.lock pins (ignore list: .ci/audit-ignore.toml)
+	@requirements=$$(mktemp) && trap 'rm -f "$$requirements"' EXIT && \
+	$(UV) export --frozen --format requirements-txt --all-extras --all-groups --no-emit-project \
+		--quiet --output-file "$$requirements" && \
+	$(BIN)/python .ci/audit.py "$$requirements" --unchecked $(AUDIT_UNCHECKED)
 
 fmt: install ## format and autofix
 	$(BIN)/ruff format .

@@ -32,7 +32,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 # A backticked word is a repository path when it starts with one of these.
-TOP_LEVEL_DIRS = ("src", "tests", "docs", "bench", "alembic", ".ci", ".github")
+TOP_LEVEL_DIRS = ("src", "tests", "docs", "bench", "alembic", ".ci", ".github", "deploy")
 PACKAGE = "gatehouse"
 
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
