@@ -195,7 +195,7 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str | None) -> str | None:
-        if value is not None:
+        if value:  # empty: unset, the embedded Redis
             check_redis_url(value)
         return value
 
