@@ -3,7 +3,7 @@ processes on one database and one Redis, an HTTP client to reach them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -14,6 +14,7 @@ from gatehouse.main.settings import Settings
 from gatehouse.modules.auth.adapters.keys import read_keys
 from gatehouse.testing.mail import MailSink
 from tests.replicas.journeys import replica_environment
+from tests.support.pgbouncer import pgbouncer, pgbouncer_binary
 from tests.support.processes import run_gatehouse
 
 # Several servers at once: on one xdist worker at a time, so two such tests never compete
@@ -40,3 +41,23 @@ def rotate_keys(settings: Settings, env: dict[str, str]) -> str:
     assert result.returncode == 0, result.stderr
     [new] = {key.kid for key in read_keys(keys)} - before
     return new
+
+
+@pytest.fixture
+def through_pgbouncer(own_database: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """``own_database`` reached through a private PgBouncer in transaction mode with two
+    server connections (so clients share them), the setting for it on, and the direct URL
+    for migrations and ``LISTEN``."""
+    binary = pgbouncer_binary()
+    if binary is None:
+        pytest.skip("pgbouncer is not installed (Debian: apt-get install pgbouncer)")
+    direct = own_database.database_url
+    assert direct is not None
+    with pgbouncer(binary, direct, tmp_path / "pgbouncer", pool_size=2) as pooled:
+        yield own_database.model_copy(
+            update={
+                "database_url": pooled,
+                "database_direct_url": direct,
+                "database_pgbouncer": True,
+            }
+        )
