@@ -77,7 +77,7 @@ async def test_replicas_and_workers_through_pgbouncer_in_transaction_mode(
         "GATEHOUSE_DATABASE_DIRECT_URL": settings.database_direct_url,
         "GATEHOUSE_DATABASE_PGBOUNCER": "true",
     }
-    with gatehouses(settings, tmp_path, serves=2, workers=2, **env) as started:
+    with gatehouses(settings, tmp_path, env, serves=2, workers=2) as started:
         bases = [gatehouse.base for gatehouse in started if gatehouse.base]
         email = unique_email("pgbouncer")
         await register_and_verify(http, bases, smtp_server, email)

@@ -34,7 +34,7 @@ async def test_three_replicas_and_two_workers_agree_on_sessions_keys_and_mail(
 ) -> None:
     settings = own_database
     assert settings.database_url is not None
-    with gatehouses(settings, tmp_path, serves=3, workers=2, **replica_env) as started:
+    with gatehouses(settings, tmp_path, replica_env, serves=3, workers=2) as started:
         bases = [gatehouse.base for gatehouse in started if gatehouse.base]
         assert len(bases) == 3
         email = unique_email("replicas")

@@ -156,11 +156,12 @@ def spawn(settings: Settings, log_dir: Path, name: str, command: str, **env: str
 
 @contextlib.contextmanager
 def gatehouses(
-    settings: Settings, log_dir: Path, *, serves: int, workers: int = 0, **env: str
+    settings: Settings, log_dir: Path, env: dict[str, str], *, serves: int, workers: int = 0
 ) -> Iterator[list[Gatehouse]]:
     """``serves`` ``gatehouse serve`` and ``workers`` ``gatehouse worker`` processes, started
     together (not one after another: each takes seconds to start on a loaded machine), all
-    ready; serves first in the list. Every one is stopped on every exit path."""
+    ready; serves first in the list. ``env`` as ``spawn``'s. Every one is stopped on every
+    exit path."""
     started: list[Gatehouse] = []
     try:
         commands = ["serve"] * serves + ["worker"] * workers
