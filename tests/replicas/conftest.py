@@ -17,10 +17,6 @@ from tests.replicas.journeys import replica_environment
 from tests.support.pgbouncer import pgbouncer, pgbouncer_binary
 from tests.support.processes import run_gatehouse
 
-# Several servers at once: on one xdist worker at a time, so two such tests never compete
-# for the machine's cores.
-pytestmark = pytest.mark.xdist_group("replicas")
-
 
 @pytest.fixture
 def replica_env(tmp_path: Path, smtp_server: MailSink) -> dict[str, str]:

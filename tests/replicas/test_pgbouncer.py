@@ -22,6 +22,7 @@ from tests.replicas.journeys import (
 )
 from tests.support.processes import gatehouses
 
+# Several servers at once: all on one xdist worker, so two such tests never compete for cores.
 pytestmark = pytest.mark.xdist_group("replicas")
 
 QUERY = text("SELECT count(*) FROM accounts_user WHERE email = :email")

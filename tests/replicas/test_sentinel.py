@@ -27,6 +27,7 @@ from tests.replicas.journeys import (
 from tests.support.processes import gatehouses
 from tests.support.sentinel import SentinelGroup, client, sentinel_group
 
+# Several servers at once: all on one xdist worker, so two such tests never compete for cores.
 pytestmark = pytest.mark.xdist_group("replicas")
 
 REVOKED = "gatehouse:session-revoked:"
