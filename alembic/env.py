@@ -21,9 +21,12 @@ config = context.config
 
 
 def _url() -> str:
-    url = config.attributes.get("url") or Settings().database_url
+    url = config.attributes.get("url") or Settings().direct_database_url
     if not url:
-        msg = "set GATEHOUSE_DATABASE_URL, or run 'gatehouse migrate' (it starts the embedded one)"
+        msg = (
+            "set GATEHOUSE_DATABASE_URL (or GATEHOUSE_DATABASE_DIRECT_URL), or run 'gatehouse"
+            " migrate' (it starts the embedded one)"
+        )
         raise RuntimeError(msg)
     return str(url)
 

@@ -11,7 +11,7 @@ Nothing here starts until a test asks for it, so ``pytest tests/unit`` starts no
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,9 @@ from sqlalchemy.ext.asyncio import (
 
 from gatehouse.main.modules import start_mappers
 from gatehouse.main.settings import Settings
+from gatehouse.testing.aio import run_coroutine
 from gatehouse.testing.app import testing_settings
+from gatehouse.testing.databases import create_database, drop_database, unique_name
 from gatehouse.testing.infra import Infra
 from gatehouse.testing.mail import MailSink
 
@@ -107,6 +109,18 @@ async def db_session(
     """An isolated session for repository tests: everything it does is undone afterwards."""
     async with tx_session_factory() as session:
         yield session
+
+
+@pytest.fixture
+def own_database(infra: Infra, settings: Settings) -> Iterator[Settings]:
+    """``settings`` on a database of the test's own, cloned from the migrated template: the
+    outbox dispatchers of the processes a test starts then send that test's mails only, not
+    every mail the worker's other tests left behind."""
+    name = unique_name("own")
+    admin = infra.admin_database_url
+    url = run_coroutine(lambda: create_database(admin, name, template=infra.template_name))
+    yield settings.model_copy(update={"database_url": url})
+    run_coroutine(lambda: drop_database(admin, name))
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import shlex
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,9 +26,6 @@ import httpx
 import pytest
 
 from gatehouse.main.settings import Settings
-from gatehouse.testing.aio import run_coroutine
-from gatehouse.testing.databases import create_database, drop_database, unique_name
-from gatehouse.testing.infra import Infra
 from tests.support.processes import gatehouse_serve, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -255,17 +251,6 @@ def test_the_walkthrough_has_the_steps_of_the_first_journey() -> None:
     assert paths[:3] == ["/api/v1/auth/register", "/api/v1/auth/verify-email", "/api/v1/auth/login"]
     assert {"/api/v1/auth/refresh", "/api/v1/auth/token", "/api/v1/me"} <= set(paths)
     assert paths[-1] == "/api/v1/auth/password/reset"
-
-
-@pytest.fixture
-def own_database(infra: Infra, settings: Settings) -> Iterator[Settings]:
-    """A database of its own, cloned from the migrated template: the server's outbox dispatcher
-    then sends this test's mails only, not every mail the worker's other tests left behind."""
-    name = unique_name("walkthrough")
-    admin = infra.admin_database_url
-    url = run_coroutine(lambda: create_database(admin, name, template=infra.template_name))
-    yield settings.model_copy(update={"database_url": url})
-    run_coroutine(lambda: drop_database(admin, name))
 
 
 def test_the_curl_walkthrough_of_the_api_guide_works_against_a_running_server(

@@ -16,7 +16,7 @@ import pytest
 from gatehouse.main.settings import Settings
 from gatehouse.modules.auth.adapters.keys import generate_key
 from tests.e2e.conftest import sql, unique_email
-from tests.support.processes import gatehouse_serve
+from tests.support.processes import gatehouse_serve, run_gatehouse
 
 pytestmark = pytest.mark.xdist_group("cli")
 
@@ -26,28 +26,7 @@ STRONG_SECRET = "Kq8vZ2mX4tR7wY1nB5cD9fG3hJ6kL0pS"
 def gatehouse(
     settings: Settings, *args: str, stdin: str = "", **env: str
 ) -> subprocess.CompletedProcess[str]:
-    assert settings.database_url is not None
-    assert settings.redis_url is not None
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("GATEHOUSE_")
-    }
-    environment.update(
-        GATEHOUSE_DATABASE_URL=settings.database_url,
-        GATEHOUSE_REDIS_URL=settings.redis_url,
-        GATEHOUSE_DATA_DIR=str(settings.data_dir),
-        GATEHOUSE_BCRYPT_ROUNDS="4",
-        GATEHOUSE_LOG_LEVEL="warning",
-        **env,
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "gatehouse.main.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=60,
-        check=False,
-    )
+    return run_gatehouse(settings, *args, stdin=stdin, **env)
 
 
 async def test_create_admin_creates_a_verified_admin_with_a_password_shown_once(

@@ -1,4 +1,4 @@
-"""Real server processes for tests: ``gatehouse serve`` and a private Redis.
+"""Real server processes for tests: ``gatehouse serve`` and ``worker``, and a private Redis.
 
 Readiness is polled with a deadline (never a fixed sleep), and every process is stopped on
 every exit path, failures included.
@@ -7,12 +7,14 @@ every exit path, failures included.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -68,15 +70,10 @@ def _answers(url: str) -> bool:
         return False
 
 
-@contextlib.contextmanager
-def gatehouse_serve(settings: Settings, log_dir: Path, name: str, **env: str) -> Iterator[str]:
-    """``gatehouse serve`` on a free port, on the test database and Redis, ready
-    (``/health/ready`` answers 200); yields its base URL. ``env``: more ``GATEHOUSE_*``, or
-    other values for the defaults; ``GATEHOUSE_PORT`` there chooses the port (when the public
-    URL must name it beforehand). Standard output and error go to ``<log_dir>/<name>.log``."""
+def gatehouse_environment(settings: Settings, env: dict[str, str]) -> dict[str, str]:
+    """This process's environment without its ``GATEHOUSE_*``, then the test's settings."""
     assert settings.database_url is not None
     assert settings.redis_url is not None
-    port = int(env.pop("GATEHOUSE_PORT", "0")) or free_port(HOST)
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith("GATEHOUSE_")
     }
@@ -90,32 +87,108 @@ def gatehouse_serve(settings: Settings, log_dir: Path, name: str, **env: str) ->
         GATEHOUSE_LOG_LEVEL="warning",
     )
     environment.update(env)  # may override the defaults above
+    return environment
+
+
+def run_gatehouse(
+    settings: Settings, *args: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``gatehouse ARGS`` run to its end (at most 60 s) on the test's settings."""
+    return subprocess.run(
+        [sys.executable, "-m", "gatehouse.main.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=gatehouse_environment(settings, env),
+        timeout=60,
+        check=False,
+    )
+
+
+@dataclass
+class Gatehouse:
+    """A started ``gatehouse`` process: ``base`` is its URL (``serve``), ``log`` its output."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    base: str = ""
+
+    def wait_ready(self) -> None:
+        """``serve``: ``/health/ready`` answers 200. ``worker``: it logged its start."""
+        if self.base:
+            ready = functools.partial(_answers, f"{self.base}/health/ready")
+        else:
+            ready = functools.partial(_logged, self.log, WORKER_STARTED)
+        wait_until(ready, f"{self.name} {self.base}", process=self.process, log=self.log)
+
+
+WORKER_STARTED = "outbox worker started"
+
+
+def _logged(log: Path, text: str) -> bool:
+    return text in log.read_text(errors="replace")
+
+
+def spawn(settings: Settings, log_dir: Path, name: str, command: str, **env: str) -> Gatehouse:
+    """Start ``gatehouse serve`` (on a free port, or ``GATEHOUSE_PORT``) or ``gatehouse
+    worker`` on the test's database and Redis, without waiting; ``env``: more ``GATEHOUSE_*``,
+    or other values for the defaults. Output goes to ``<log_dir>/<name>.log``."""
+    arguments = [sys.executable, "-m", "gatehouse.main.cli", command]
+    base = ""
+    if command == "serve":
+        port = int(env.pop("GATEHOUSE_PORT", "0")) or free_port(HOST)
+        arguments += ["--host", HOST, "--port", str(port)]
+        base = f"http://{HOST}:{port}"
+    else:
+        env.setdefault("GATEHOUSE_LOG_LEVEL", "info")  # WORKER_STARTED is an info line
     log = log_dir / f"{name}.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gatehouse.main.cli",
-                "serve",
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-            ],
+            arguments,
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
-            env=environment,
+            env=gatehouse_environment(settings, env),
         )
-    base = f"http://{HOST}:{port}"
+    return Gatehouse(name, process, log, base)
+
+
+@contextlib.contextmanager
+def gatehouses(
+    settings: Settings, log_dir: Path, env: dict[str, str], *, serves: int, workers: int = 0
+) -> Iterator[list[Gatehouse]]:
+    """``serves`` ``gatehouse serve`` and ``workers`` ``gatehouse worker`` processes, started
+    together (not one after another: each takes seconds to start on a loaded machine), all
+    ready; serves first in the list. ``env`` as ``spawn``'s. Every one is stopped on every
+    exit path."""
+    started: list[Gatehouse] = []
     try:
-        wait_until(
-            lambda: _answers(f"{base}/health/ready"), f"{name} ({base})", process=process, log=log
-        )
-        yield base
+        commands = ["serve"] * serves + ["worker"] * workers
+        for index, command in enumerate(commands):
+            name = f"{command}-{index + 1 if command == 'serve' else index + 1 - serves}"
+            # one at a time, so a failing start still stops the ones already running
+            started.append(spawn(settings, log_dir, name, command, **env))
+        for gatehouse in started:
+            gatehouse.wait_ready()
+        yield started
     finally:
-        stop(process)
+        for gatehouse in started:
+            stop(gatehouse.process)
+
+
+@contextlib.contextmanager
+def gatehouse_serve(settings: Settings, log_dir: Path, name: str, **env: str) -> Iterator[str]:
+    """``gatehouse serve`` on a free port, on the test database and Redis, ready
+    (``/health/ready`` answers 200); yields its base URL. ``env``: more ``GATEHOUSE_*``, or
+    other values for the defaults; ``GATEHOUSE_PORT`` there chooses the port (when the public
+    URL must name it beforehand). Standard output and error go to ``<log_dir>/<name>.log``."""
+    serve = spawn(settings, log_dir, name, "serve", **env)
+    try:
+        serve.wait_ready()
+        yield serve.base
+    finally:
+        stop(serve.process)
 
 
 def redis_server_binary() -> str | None:

@@ -53,7 +53,7 @@ def migrate(settings: Settings) -> None:
     from alembic.config import Config  # noqa: PLC0415
 
     config = Config(str(_alembic_ini()))
-    config.attributes["url"] = settings.database_url
+    config.attributes["url"] = settings.direct_database_url  # never through a pooler
     command.upgrade(config, "head")
 
 

@@ -7,6 +7,7 @@ import inspect
 import os
 from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
+from typing import Any
 
 import redis.asyncio as redis
 from dependency_injector import containers, providers
@@ -15,6 +16,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from gatehouse.main.modules import MODULES
+from gatehouse.main.redis_client import redis_client
 from gatehouse.main.secrets import load_mfa_keys, load_peppers, load_refresh_token_key
 from gatehouse.main.settings import Settings
 from gatehouse.modules.accounts.container import AccountsContainer
@@ -24,6 +26,25 @@ from gatehouse.modules.notifications.container import NotificationsContainer
 from gatehouse.shared.clock import SystemClock
 from gatehouse.shared.messagebus import EventHandlers
 from gatehouse.shared.pg import ReadPool, asyncpg_dsn
+
+
+def _unnamed_statement() -> str:
+    return ""
+
+
+def _pgbouncer_arguments(settings: Settings) -> dict[str, Any]:
+    """Behind PgBouncer in transaction mode, each transaction may run on another server
+    connection, where a named prepared statement of ours is missing, or another client's has
+    the same name. So: no statement caches (asyncpg's and SQLAlchemy's) and SQLAlchemy's
+    statements unnamed (asyncpg re-parses an unnamed one in the transaction that runs it, and
+    nothing is left behind on the server connection). ADR 0028."""
+    if not settings.database_pgbouncer:
+        return {}
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _unnamed_statement,
+    }
 
 
 def _engine(settings: Settings) -> AsyncEngine:
@@ -38,6 +59,7 @@ def _engine(settings: Settings) -> AsyncEngine:
             "timeout": settings.db_connect_timeout_seconds,
             "command_timeout": 10,
             "server_settings": {"application_name": "gatehouse"},
+            **_pgbouncer_arguments(settings),
         },
     )
 
@@ -48,12 +70,18 @@ def _read_pool(settings: Settings) -> ReadPool:
         asyncpg_dsn(settings.database_url),
         max_size=settings.db_pool_size,
         timeout=settings.db_connect_timeout_seconds,
+        statement_cache_size=0 if settings.database_pgbouncer else 256,
     )
+
+
+def _listen_dsn(settings: Settings) -> str:
+    assert settings.direct_database_url is not None
+    return asyncpg_dsn(settings.direct_database_url)
 
 
 def _redis(settings: Settings) -> redis.Redis:
     assert settings.redis_url is not None, "resolve the Redis URL before building the app"
-    return redis.Redis.from_url(
+    return redis_client(
         settings.redis_url,
         socket_timeout=1.0,
         socket_connect_timeout=1.0,
@@ -82,6 +110,8 @@ class ApplicationContainer(containers.DeclarativeContainer):
     engine = providers.Singleton(_engine, settings)
     session_factory = providers.Singleton(async_sessionmaker, engine, expire_on_commit=False)
     read_pool = providers.Singleton(_read_pool, settings)
+    # The outbox dispatchers' LISTEN: a session of its own, so never through a pooler.
+    listen_dsn = providers.Callable(_listen_dsn, settings)
     redis = providers.Singleton(_redis, settings)
     hash_concurrency = providers.Callable(_hash_concurrency, settings)
     peppers = providers.Singleton(load_peppers, settings)

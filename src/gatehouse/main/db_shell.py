@@ -57,15 +57,16 @@ def db_shell(settings: Settings, psql_args: Sequence[str]) -> int:
     from sqlalchemy.engine import make_url  # noqa: PLC0415
 
     with embedded_infrastructure(settings, redis=False) as resolved:
-        assert resolved.database_url is not None
+        database_url = resolved.direct_database_url  # a session of its own: not via a pooler
+        assert database_url is not None
         program = psql_program(embedded=not settings.database_url)
         if program is None:
-            shown = make_url(resolved.database_url).set(drivername="postgresql")
+            shown = make_url(database_url).set(drivername="postgresql")
             print(
                 PSQL_MISSING.format(url=shown.render_as_string(hide_password=True)), file=sys.stderr
             )
             return 2
-        environment = {**os.environ, **libpq_environment(resolved.database_url)}
+        environment = {**os.environ, **libpq_environment(database_url)}
         # Ctrl-C belongs to psql (it cancels a query); a handler, unlike SIG_IGN, is not
         # inherited by the child.
         previous = signal.signal(signal.SIGINT, lambda _signum, _frame: None)

@@ -76,7 +76,7 @@ def _notifications(root: Root) -> providers.Container[Any]:
         clock=root.clock,
         engine=root.engine,
         redis=root.redis,
-        listen_dsn=root.read_pool.provided.dsn,
+        listen_dsn=root.listen_dsn,
         smtp_url=settings.provided.smtp_url,
         mail_from=settings.provided.mail_from,
         smtp_timeout=settings.provided.smtp_timeout_seconds,

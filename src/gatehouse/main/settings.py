@@ -15,6 +15,7 @@ import limits
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from gatehouse.main.redis_client import check_redis_url
 from gatehouse.main.webhook_settings import WebhookSetting, check_webhooks, is_loopback
 from gatehouse.modules.auth.adapters.jwt_tokens import LEEWAY_SECONDS
 from gatehouse.modules.auth.adapters.keys import RotationPolicy
@@ -76,7 +77,11 @@ class Settings(BaseSettings):
 
     # Infrastructure. Unset URLs mean "start an embedded server under data_dir".
     database_url: str | None = None
-    redis_url: str | None = None
+    # Migrations and the outbox's LISTEN bypass a pooler: a direct URL (database_url if unset).
+    database_direct_url: str | None = None
+    # database_url is PgBouncer in transaction mode: no server-side prepared statements kept.
+    database_pgbouncer: bool = False
+    redis_url: str | None = None  # redis://, rediss://, unix:// or redis+sentinel://
     data_dir: Path = Path(".data")
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
@@ -185,6 +190,13 @@ class Settings(BaseSettings):
         except ValueError:
             msg = f'not a rate limit: {value!r} (write it like "20/minute" or "150 per 5 minutes")'
             raise ValueError(msg) from None
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value:  # empty: unset, the embedded Redis
+            check_redis_url(value)
         return value
 
     @field_validator("cors_origins", "trusted_proxies", "oauth_redirect_urls", mode="before")
@@ -298,6 +310,11 @@ class Settings(BaseSettings):
             activation_delay=timedelta(seconds=2 * self.keys_reload_seconds),
             token_lifetime=timedelta(seconds=self.access_token_ttl_seconds + LEEWAY_SECONDS),
         )
+
+    @property
+    def direct_database_url(self) -> str | None:
+        """Where migrations and ``LISTEN`` connect: around a pooler, straight to PostgreSQL."""
+        return self.database_direct_url or self.database_url
 
     @property
     def resolved_keys_dir(self) -> Path:

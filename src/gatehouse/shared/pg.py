@@ -20,8 +20,13 @@ def asyncpg_dsn(sqlalchemy_url: str) -> str:
 class ReadPool:
     """Created synchronously by the container, opened and closed by the app's lifespan."""
 
-    def __init__(self, dsn: str, *, max_size: int, timeout: float) -> None:
+    def __init__(
+        self, dsn: str, *, max_size: int, timeout: float, statement_cache_size: int = 256
+    ) -> None:
+        """``statement_cache_size=0`` behind PgBouncer in transaction mode: asyncpg then uses
+        unnamed statements, which no other client's transaction can find or collide with."""
         self._dsn = dsn
+        self._statement_cache_size = statement_cache_size
         self._max_size = max_size
         self._timeout = timeout
         self._pool: asyncpg.Pool | None = None
@@ -48,7 +53,7 @@ class ReadPool:
                     max_size=self._max_size,
                     timeout=self._timeout,
                     command_timeout=self._timeout,
-                    statement_cache_size=256,
+                    statement_cache_size=self._statement_cache_size,
                 )
             except (OSError, TimeoutError, asyncpg.PostgresError) as error:
                 raise DatabaseUnavailable from error
