@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from gatehouse.main.settings import Settings
 from gatehouse.modules.auth.adapters.keys import generate_key
@@ -198,7 +199,7 @@ def test_create_admin_on_fresh_embedded_servers_prints_only_its_result(
 
 def test_db_shell_runs_psql_on_the_configured_database(settings: Settings) -> None:
     assert settings.database_url is not None
-    database = settings.database_url.rsplit("/", 1)[-1]
+    database = make_url(settings.database_url).database  # the embedded server's has ?host=
     result = gatehouse(settings, "db", "shell", "-At", "-c", "SELECT current_database()")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == database

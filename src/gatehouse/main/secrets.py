@@ -7,7 +7,6 @@ missing or weak secret refuses to start with a message that says what to set.
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from gatehouse.modules.notifications.domain.webhooks import (
     WebhookEndpoint,
     WebhookSecret,
 )
+from gatehouse.shared.files import create_whole
 
 MAX_WEBHOOK_SECRETS = 5
 MIN_PEPPER_LENGTH = 32
@@ -51,10 +51,8 @@ def _dev_secret(data_dir: Path, name: str) -> bytes:
     directory = data_dir / "secrets"
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = directory / name
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
+    if not path.exists():  # processes starting together: the first one's secret is kept
+        create_whole(path, secrets.token_urlsafe(48).encode("ascii"))
     return path.read_text().strip().encode("utf-8")
 
 

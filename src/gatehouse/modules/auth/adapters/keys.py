@@ -15,7 +15,6 @@ import hashlib
 import itertools
 import json
 import logging
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from gatehouse.shared.clock import Clock
+from gatehouse.shared.files import create_whole
 
 log = logging.getLogger("gatehouse.auth")
 
@@ -108,9 +108,9 @@ def generate_key(directory: Path, now: datetime | None = None) -> Path:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
+    if not create_whole(path, pem):  # the name holds the key's thumbprint: never taken
+        msg = f"{path} exists already"
+        raise FileExistsError(msg)
     return path
 
 
