@@ -81,6 +81,7 @@ def _notifications(root: Root) -> providers.Container[Any]:
         mail_from=settings.provided.mail_from,
         smtp_timeout=settings.provided.smtp_timeout_seconds,
         public_url=settings.provided.public_url,
+        sealing_keys=root.mfa_keys,
         webhook_endpoints=providers.Singleton(load_webhook_endpoints, root.settings),
         webhook_timeout=settings.provided.webhook_timeout_seconds,
     )

@@ -14,6 +14,7 @@ from dependency_injector import containers, providers
 from gatehouse.modules.notifications.adapters.mail_caps import RedisMailCaps
 from gatehouse.modules.notifications.adapters.mail_templates import JinjaMailRenderer
 from gatehouse.modules.notifications.adapters.outbox import (
+    FernetParamsSealer,
     SqlAlchemyOutboxStore,
     outbox_subscriptions,
 )
@@ -28,7 +29,7 @@ from gatehouse.modules.notifications.adapters.webhook_outbox import (
     webhook_subscriptions,
 )
 from gatehouse.modules.notifications.application.dispatch import DispatchOutboxHandler
-from gatehouse.modules.notifications.application.ports import MailTransport
+from gatehouse.modules.notifications.application.ports import MailTransport, ParamsSealer
 from gatehouse.modules.notifications.application.webhooks import (
     ConfiguredSubscribers,
     DispatchWebhooksHandler,
@@ -45,8 +46,10 @@ def _transport(smtp_url: str | None, sender: str, timeout: float) -> MailTranspo
     return SmtpMailTransport(SmtpConfig.from_url(smtp_url, timeout), sender)
 
 
-def _subscriptions(clock: Clock, endpoints: Iterable[WebhookEndpoint]) -> list[Subscription[Any]]:
-    return [*outbox_subscriptions(clock), *webhook_subscriptions(clock, endpoints)]
+def _subscriptions(
+    clock: Clock, endpoints: Iterable[WebhookEndpoint], sealer: ParamsSealer
+) -> list[Subscription[Any]]:
+    return [*outbox_subscriptions(clock, sealer), *webhook_subscriptions(clock, endpoints)]
 
 
 def _outboxes(
@@ -71,6 +74,9 @@ class NotificationsContainer(containers.DeclarativeContainer):
     mail_from: providers.Dependency[str] = providers.Dependency(instance_of=str)
     smtp_timeout: providers.Dependency[float] = providers.Dependency(instance_of=float)
     public_url: providers.Dependency[str] = providers.Dependency(instance_of=str)
+    # Versioned keys that seal a mail's parameters while it waits (ADR 0027; main passes the
+    # MFA keys, from which the sealer derives a key of its own).
+    sealing_keys: providers.Dependency[dict[int, bytes]] = providers.Dependency(instance_of=dict)
     # GATEHOUSE_WEBHOOKS, validated by main's settings.
     webhook_endpoints: providers.Dependency[tuple[WebhookEndpoint, ...]] = providers.Dependency(
         instance_of=tuple, default=()
@@ -79,7 +85,8 @@ class NotificationsContainer(containers.DeclarativeContainer):
         instance_of=float, default=10.0
     )
 
-    subscriptions = providers.Singleton(_subscriptions, clock, webhook_endpoints)
+    sealer = providers.Singleton(FernetParamsSealer, sealing_keys)
+    subscriptions = providers.Singleton(_subscriptions, clock, webhook_endpoints, sealer)
     renderer = providers.Singleton(JinjaMailRenderer, public_url=public_url)
     # The languages mails exist in (accounts checks a saved locale against them).
     locales = renderer.provided.locales
@@ -95,6 +102,7 @@ class NotificationsContainer(containers.DeclarativeContainer):
         store=store,
         transport=transport,
         renderer=renderer,
+        sealer=sealer,
         resolvers=resolvers,
         clock=clock,
         mail_domain=providers.Callable(_mail_domain, mail_from),
