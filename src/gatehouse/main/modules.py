@@ -38,8 +38,13 @@ from gatehouse.modules.auth.entrypoints.http import oauth as auth_oauth
 from gatehouse.modules.auth.entrypoints.http import router as auth_http
 from gatehouse.modules.auth.entrypoints.http import social as auth_social
 from gatehouse.modules.notifications.adapters import orm as notifications_orm
-from gatehouse.modules.notifications.container import NotificationsContainer, register_resolver
+from gatehouse.modules.notifications.container import (
+    NotificationsContainer,
+    register_mail_templates,
+    register_resolver,
+)
 from gatehouse.modules.organizations.adapters import orm as organizations_orm
+from gatehouse.modules.organizations.container import MAIL_TEMPLATES as ORGANIZATIONS_MAIL
 from gatehouse.modules.organizations.container import OrganizationsContainer
 from gatehouse.modules.organizations.entrypoints.http import router as organizations_http
 
@@ -186,6 +191,10 @@ def _organizations(root: Root) -> providers.Container[Any]:
     )
 
 
+def _register_organizations_mail(root: Root) -> None:
+    register_mail_templates(root.notifications, ORGANIZATIONS_MAIL)
+
+
 MODULES: tuple[Module, ...] = (
     Module(
         "audit",
@@ -199,7 +208,7 @@ MODULES: tuple[Module, ...] = (
         _notifications,
         tables=notifications_orm,
         exports={"mail_locales": "locales"},
-        eager=("webhook_endpoints",),
+        eager=("webhook_endpoints", "renderer"),
     ),
     Module(
         "accounts",
@@ -250,6 +259,7 @@ MODULES: tuple[Module, ...] = (
         wired=(organizations_http,),
         tables=organizations_orm,
         start_mappers=organizations_orm.start_mappers,
+        register=_register_organizations_mail,  # its mail templates, into notifications
     ),
 )
 

@@ -1,12 +1,14 @@
 """Wiring of the notifications module: inputs declared, main provides them. Exports the mail
 caps and template locales other modules use, its outbox ``subscriptions`` (mail and webhooks),
 ``webhook_subscribers`` (whether an endpoint wants an event type), ``outboxes`` (what the
-dispatcher loops run), and ``resolvers``, the extension point modules register their
-mail-request resolvers into (``register_resolver``)."""
+dispatcher loops run), and two extension points main registers other modules into:
+``resolvers`` (their mail-request resolvers, ``register_resolver``) and ``template_dirs``
+(their mail templates, ``register_mail_templates``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from dependency_injector import containers, providers
@@ -87,7 +89,9 @@ class NotificationsContainer(containers.DeclarativeContainer):
 
     sealer = providers.Singleton(FernetParamsSealer, sealing_keys)
     subscriptions = providers.Singleton(_subscriptions, clock, webhook_endpoints, sealer)
-    renderer = providers.Singleton(JinjaMailRenderer, public_url=public_url)
+    # Other modules' mail templates directories: an extension point (``register_mail_templates``).
+    template_dirs = providers.List()
+    renderer = providers.Singleton(JinjaMailRenderer, modules=template_dirs, public_url=public_url)
     # The languages mails exist in (accounts checks a saved locale against them).
     locales = renderer.provided.locales
     # One budget per address for every module's mails.
@@ -140,3 +144,15 @@ def register_resolver(
             msg = f"a resolver for {template!r} is registered already"
             raise ValueError(msg)
         resolvers.add_kwargs({template: resolver})
+
+
+def register_mail_templates(
+    notifications: containers.Container | providers.Container[NotificationsContainer],
+    directory: Path,
+) -> None:
+    """Render the mails in ``directory`` (``<locale>/<name>.{subject,txt,html}``, extending
+    notifications' layout and partials) beside notifications' own. Before the container is
+    built; the renderer checks the directory when it is built (at start) and refuses one that
+    is broken or holds a file another directory has."""
+    template_dirs: providers.List = notifications.template_dirs  # type: ignore[assignment]
+    template_dirs.add_args(directory)
