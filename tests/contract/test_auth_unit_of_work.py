@@ -43,7 +43,7 @@ from gatehouse.shared.ids import new_id
 from tests.support.builders import T0, a_user, unique_email
 from tests.support.clock import FixedClock
 from tests.support.fakes import InMemoryAuthUnitOfWork, InMemorySessionRevocations
-from tests.support.uow import accounts_uow, auth_uow
+from tests.support.uow import accounts_uow, auth_uow, opened_params
 
 IDLE = timedelta(days=7)
 ABSOLUTE = timedelta(days=30)
@@ -116,7 +116,10 @@ class SqlAlchemySide:
             )
             return [
                 OutgoingMail(
-                    to=row.recipient, template=row.template, params=row.params, locale=row.locale
+                    to=row.recipient,
+                    template=row.template,
+                    params=opened_params(row.params),
+                    locale=row.locale,
                 )
                 for row in rows
             ]

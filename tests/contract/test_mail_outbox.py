@@ -26,6 +26,7 @@ from gatehouse.modules.notifications.application.public import MailOutbox, Outgo
 from tests.support.builders import T0, unique_email
 from tests.support.clock import FixedClock
 from tests.support.fakes import InMemoryMailOutbox
+from tests.support.uow import SEALER, opened_params
 
 
 class Transaction(Protocol):
@@ -76,7 +77,7 @@ class InMemorySide:
 
 class _SqlTransaction:
     def __init__(self, session: AsyncSession) -> None:
-        self.outbox = SqlAlchemyMailOutbox(session, FixedClock(T0))
+        self.outbox = SqlAlchemyMailOutbox(session, FixedClock(T0), SEALER)
         self._session = session
 
     async def commit(self) -> None:
@@ -104,7 +105,10 @@ class SqlAlchemySide:
             )
             return [
                 OutgoingMail(
-                    to=row.recipient, template=row.template, params=row.params, locale=row.locale
+                    to=row.recipient,
+                    template=row.template,
+                    params=opened_params(row.params),
+                    locale=row.locale,
                 )
                 for row in rows
             ]

@@ -31,14 +31,17 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gatehouse.modules.notifications.adapters.orm import outbox_table
-from gatehouse.modules.notifications.adapters.outbox import SqlAlchemyOutboxStore
+from gatehouse.modules.notifications.adapters.outbox import SqlAlchemyOutboxStore, stored_params
 from gatehouse.modules.notifications.application.ports import OutboxStore
-from gatehouse.modules.notifications.domain.model import OutboxMessage
+from gatehouse.modules.notifications.domain.model import OutboxMessage, SealedParams
 from gatehouse.shared.ids import new_id
 from tests.support.builders import T0, unique_email
 from tests.support.fakes.notifications import InMemoryOutboxStore
+from tests.support.uow import SEALER
 
-PARAMS = {"link": "https://gatehouse.test/verify?token=t", "hours": "24"}
+# As the outbox's writer leaves them: sealed (tests/integration/test_outbox_sealing.py reads
+# rows written before sealing).
+PARAMS = SEALER.seal({"link": "https://gatehouse.test/verify?token=t", "hours": "24"})
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class Row:
     status: str
     attempts: int
     due: datetime
-    params: dict[str, str]
+    params: dict[str, str] | SealedParams
     error: str | None
     sent_at: datetime | None
 
@@ -75,7 +78,7 @@ class InMemorySide:
     ) -> OutboxMessage:
         row = self.store.add(
             "verify_email",
-            dict(PARAMS),
+            PARAMS,
             due,
             attempts,
             to=to or unique_email("dispatch").value,
@@ -85,7 +88,7 @@ class InMemorySide:
             id=row.message.id,
             to=row.message.to,
             template=row.message.template,
-            params=dict(row.message.params),
+            params=row.message.params,
             locale=row.message.locale,
             attempts=row.message.attempts,
             created_at=row.message.created_at,
@@ -97,7 +100,7 @@ class InMemorySide:
             status=row.status,
             attempts=row.message.attempts,
             due=row.due,
-            params=dict(row.message.params),
+            params=row.message.params,
             error=row.error,
             sent_at=row.sent_at,
         )
@@ -115,7 +118,7 @@ class SqlAlchemySide:
             id=new_id(),
             to=to or unique_email("dispatch").value,
             template="verify_email",
-            params=dict(PARAMS),
+            params=PARAMS,
             locale="de",
             attempts=attempts,
             created_at=due,
@@ -126,7 +129,7 @@ class SqlAlchemySide:
                     id=message.id,
                     recipient=message.to,
                     template=message.template,
-                    params=message.params,
+                    params=PARAMS.text,
                     locale=message.locale,
                     status="pending",
                     attempts=attempts,
@@ -144,7 +147,7 @@ class SqlAlchemySide:
             status=row.status,
             attempts=row.attempts,
             due=row.next_attempt_at,
-            params=row.params,
+            params=stored_params(row.params),
             error=row.last_error,
             sent_at=row.sent_at,
         )

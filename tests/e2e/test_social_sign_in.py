@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from gatehouse.main.settings import Settings
+from gatehouse.modules.notifications.domain.model import SealedParams
 from tests.e2e.conftest import (
     PASSWORD,
     ClientFactory,
@@ -38,7 +39,7 @@ async def pending_email_change(
     client: httpx.AsyncClient, settings: Settings, pair: dict[str, Any]
 ) -> str:
     """Ask to move the account to a new address; the confirmation link's token (read from the
-    outbox: this client does not dispatch mail)."""
+    outbox, opened with the app's sealer: this client does not dispatch mail)."""
     new_email = unique_email("moved")
     asked = await client.post(
         "/api/v1/me/email",
@@ -46,13 +47,14 @@ async def pending_email_change(
         headers=bearer(pair),
     )
     assert asked.status_code == 202, asked.text
-    link_url = await sql(
+    sealed = await sql(
         settings,
-        "SELECT params->>'link' FROM notifications_outbox "
+        "SELECT params #>> '{}' FROM notifications_outbox "
         "WHERE recipient = $1 AND template = 'email_change_confirm'",
         new_email,
     )
-    match = TOKEN.search(link_url)
+    sealer = client.app.state.container.notifications.sealer()  # type: ignore[attr-defined]
+    match = TOKEN.search(sealer.open(SealedParams(sealed))["link"])
     assert match is not None
     return match.group(1)
 

@@ -8,6 +8,7 @@ Time is a FixedClock: retries become due by moving it, never by sleeping.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
@@ -21,18 +22,22 @@ from gatehouse.modules.accounts.adapters.repositories import SqlAlchemyAccountsU
 from gatehouse.modules.notifications.adapters.mail_templates import JinjaMailRenderer
 from gatehouse.modules.notifications.adapters.orm import outbox_table
 from gatehouse.modules.notifications.adapters.outbox import (
+    FernetParamsSealer,
     SqlAlchemyOutboxStore,
 )
 from gatehouse.modules.notifications.adapters.transports import SmtpConfig, SmtpMailTransport
 from gatehouse.modules.notifications.application.dispatch import DispatchOutboxHandler
+from gatehouse.modules.notifications.application.ports import ParamsSealer
 from gatehouse.modules.notifications.application.public import OutgoingMail
 from gatehouse.testing.mail import MailSink
 from tests.support.builders import unique_email
 from tests.support.clock import FixedClock
-from tests.support.uow import accounts_uow
+from tests.support.uow import SEALER, accounts_uow
 
 SENDER = "Gatehouse <no-reply@gatehouse.test>"
-LINK = "https://gatehouse.test/verify?token=abc&next=<x>"
+TOKEN = "c2VjcmV0LXRva2VuLW9mLXRoZS1saW5r"
+CODE = "582914"
+LINK = f"https://gatehouse.test/verify?token={TOKEN}&next=<x>"
 
 pytestmark = pytest.mark.usefixtures("empty_outbox")
 
@@ -58,20 +63,23 @@ def outbox_uow(
 
 
 def dispatcher(
-    engine: AsyncEngine, smtp_server: MailSink, clock: FixedClock
+    engine: AsyncEngine, smtp_server: MailSink, clock: FixedClock, sealer: ParamsSealer = SEALER
 ) -> DispatchOutboxHandler:
     transport = SmtpMailTransport(SmtpConfig.from_url(smtp_server.url, timeout=5.0), SENDER)
     return DispatchOutboxHandler(
         store=SqlAlchemyOutboxStore(engine, listen_dsn=None),
         transport=transport,
         renderer=JinjaMailRenderer(),
+        sealer=sealer,
         clock=clock,
         mail_domain="gatehouse.test",
     )
 
 
 def verification_mail(to: str) -> OutgoingMail:
-    return OutgoingMail(to=to, template="verify_email", params={"link": LINK, "hours": "24"})
+    return OutgoingMail(
+        to=to, template="verify_email", params={"link": LINK, "code": CODE, "hours": "24"}
+    )
 
 
 async def outbox_rows(engine: AsyncEngine) -> list[Any]:
@@ -124,7 +132,7 @@ async def test_committed_mail_is_delivered_over_smtp_with_text_and_html_parts(
     assert plain is not None
     assert html is not None
     assert LINK in plain.get_content()
-    assert "https://gatehouse.test/verify?token=abc&amp;next=&lt;x&gt;" in html.get_content()
+    assert f"https://gatehouse.test/verify?token={TOKEN}&amp;next=&lt;x&gt;" in html.get_content()
 
     [sent] = await outbox_rows(engine)
     assert sent.status == "sent"
@@ -241,3 +249,100 @@ async def test_two_dispatchers_running_concurrently_send_each_mail_exactly_once(
     rows = await outbox_rows(engine)
     assert {row.status for row in rows} == {"sent"}
     assert {row.attempts for row in rows} == {1}
+
+
+async def raw_rows(engine: AsyncEngine) -> str:
+    """Every outbox row as PostgreSQL prints it: what anyone with read access sees."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT o::text FROM notifications_outbox o"))
+        return "\n".join(row[0] for row in rows)
+
+
+async def test_a_waiting_mail_keeps_its_link_and_code_sealed_until_it_is_sent(
+    outbox_uow: Callable[[], SqlAlchemyAccountsUnitOfWork],
+    engine: AsyncEngine,
+    smtp_server: MailSink,
+    clock: FixedClock,
+) -> None:
+    async with outbox_uow() as tx:
+        tx.record(verification_mail(str(unique_email("sealed"))))
+        await tx.commit()
+    smtp_server.stop()
+    assert (await dispatcher(engine, smtp_server, clock)()).failed == 1  # SMTP is down
+
+    waiting = await raw_rows(engine)
+    assert "unreachable" in waiting  # the row read (its last error) ...
+    assert TOKEN not in waiting  # ... holds neither the link's token
+    assert CODE not in waiting  # nor the code
+    assert '"v1:' in waiting  # but their sealed form
+
+    smtp_server.start()
+    clock.advance(timedelta(hours=1))
+    assert (await dispatcher(engine, smtp_server, clock)()).sent == 1
+    [mail] = await smtp_server.wait_for(1)
+    plain = mail.get_body(preferencelist=("plain",))
+    assert plain is not None
+    assert LINK in plain.get_content()
+    assert CODE in plain.get_content()
+    assert '"v1:' not in await raw_rows(engine)  # sent: not even the sealed form is kept
+
+
+async def test_a_mail_queued_before_parameters_were_sealed_is_sent_as_it_is(
+    engine: AsyncEngine, smtp_server: MailSink, clock: FixedClock
+) -> None:
+    to = str(unique_email("legacy"))
+    async with engine.begin() as conn:  # as the writer before ADR 0027 left it
+        await conn.execute(
+            outbox_table.insert().values(
+                id=uuid.uuid4(),
+                recipient=to,
+                template="verify_email",
+                params={"link": LINK, "code": CODE, "hours": "24"},
+                locale="en",
+                next_attempt_at=clock.now(),
+                created_at=clock.now(),
+            )
+        )
+
+    assert (await dispatcher(engine, smtp_server, clock)()).sent == 1
+
+    [mail] = await smtp_server.wait_for(1)
+    plain = mail.get_body(preferencelist=("plain",))
+    assert plain is not None
+    assert (mail["To"], LINK in plain.get_content()) == (to, True)
+    [row] = await outbox_rows(engine)
+    assert (row.status, row.params) == ("sent", {})
+
+
+async def test_a_mail_sealed_under_a_dropped_key_is_dead_lettered_and_the_next_one_is_sent(
+    outbox_uow: Callable[[], SqlAlchemyAccountsUnitOfWork],
+    engine: AsyncEngine,
+    smtp_server: MailSink,
+    clock: FixedClock,
+) -> None:
+    lost, sent = str(unique_email("lost")), str(unique_email("sent"))
+    async with outbox_uow() as tx:  # sealed under version 1
+        tx.record(verification_mail(lost))
+        await tx.commit()
+    rotated = FernetParamsSealer({2: b"n" * 32})  # version 1 dropped while the mail waited
+    async with engine.begin() as conn:
+        await conn.execute(
+            outbox_table.insert().values(
+                id=uuid.uuid4(),
+                recipient=sent,
+                template="verify_email",
+                params=rotated.seal(verification_mail(sent).params).text,
+                locale="en",
+                next_attempt_at=clock.now() + timedelta(seconds=1),
+                created_at=clock.now(),
+            )
+        )
+        clock.advance(timedelta(seconds=1))
+
+    result = await dispatcher(engine, smtp_server, clock, rotated)()
+
+    assert (result.dead, result.sent) == (1, 1)
+    [mail] = await smtp_server.wait_for(1)
+    assert mail["To"] == sent
+    dead = next(row for row in await outbox_rows(engine) if row.recipient == lost)
+    assert (dead.params, dead.last_error) == ({}, "params: no key version 'v1'")

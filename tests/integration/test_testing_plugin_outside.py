@@ -53,6 +53,8 @@ def test_the_fixtures_come_from_the_installed_wheel_through_its_entry_point(requ
     plugin = request.config.pluginmanager.get_plugin("gatehouse")  # the entry point's name
     assert plugin is not None and plugin.__name__ == "gatehouse.testing.plugin"
     assert Path(gatehouse.__file__).parent.parent.name == "site-packages"
+    modules = Path(gatehouse.__file__).parent / "modules"  # mail templates ship in the wheel
+    assert (modules / "organizations/templates/de/organization_invitation.html").is_file()
     assert not list(Path(__file__).parents[1].rglob("conftest.py"))
 
 

@@ -150,6 +150,7 @@ def notifications_container(
         mail_from="Gatehouse <no-reply@example.com>",
         smtp_timeout=5.0,
         public_url="https://id.example.com",
+        sealing_keys=MFA_KEYS,
     )
     container.store.override(providers.Object(store))
     container.transport.override(providers.Object(transport))

@@ -19,7 +19,11 @@ from gatehouse.modules.audit.adapters.trail import audit_subscriptions
 from gatehouse.modules.auth.adapters.events import auth_subscriptions
 from gatehouse.modules.auth.adapters.repositories import SqlAlchemyAuthUnitOfWork
 from gatehouse.modules.auth.application.ports import SessionRevocations
-from gatehouse.modules.notifications.adapters.outbox import outbox_subscriptions
+from gatehouse.modules.notifications.adapters.outbox import (
+    FernetParamsSealer,
+    outbox_subscriptions,
+    stored_params,
+)
 from gatehouse.modules.notifications.adapters.webhook_outbox import webhook_subscriptions
 from gatehouse.modules.notifications.application.webhooks import ConfiguredSubscribers
 from gatehouse.modules.notifications.domain.webhooks import WebhookEndpoint
@@ -31,6 +35,15 @@ from gatehouse.shared.clock import Clock
 from gatehouse.shared.messagebus import EventHandlers
 from tests.support.builders import T0
 from tests.support.clock import FixedClock
+
+# Seals the outbox's mail parameters in these units of work (readers open them with it).
+SEALER = FernetParamsSealer({1: b"k" * 32})
+
+
+def opened_params(column: str | dict[str, str]) -> dict[str, str]:
+    """An outbox row's ``params`` column as the dispatcher will render them."""
+    params = stored_params(column)
+    return params if isinstance(params, dict) else SEALER.open(params)
 
 
 class _NoDenylist(SessionRevocations):
@@ -56,7 +69,7 @@ def event_handlers(
     return EventHandlers.of(
         [
             audit_subscriptions(clock),
-            outbox_subscriptions(clock),
+            outbox_subscriptions(clock, SEALER),
             webhook_subscriptions(clock, webhooks),
             accounts_subscriptions(),
             publishing(ConfiguredSubscribers(webhooks)),

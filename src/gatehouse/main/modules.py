@@ -38,8 +38,13 @@ from gatehouse.modules.auth.entrypoints.http import oauth as auth_oauth
 from gatehouse.modules.auth.entrypoints.http import router as auth_http
 from gatehouse.modules.auth.entrypoints.http import social as auth_social
 from gatehouse.modules.notifications.adapters import orm as notifications_orm
-from gatehouse.modules.notifications.container import NotificationsContainer, register_resolver
+from gatehouse.modules.notifications.container import (
+    NotificationsContainer,
+    register_mail_templates,
+    register_resolver,
+)
 from gatehouse.modules.organizations.adapters import orm as organizations_orm
+from gatehouse.modules.organizations.container import MAIL_TEMPLATES as ORGANIZATIONS_MAIL
 from gatehouse.modules.organizations.container import OrganizationsContainer
 from gatehouse.modules.organizations.entrypoints.http import router as organizations_http
 
@@ -81,6 +86,7 @@ def _notifications(root: Root) -> providers.Container[Any]:
         mail_from=settings.provided.mail_from,
         smtp_timeout=settings.provided.smtp_timeout_seconds,
         public_url=settings.provided.public_url,
+        sealing_keys=root.mfa_keys,
         webhook_endpoints=providers.Singleton(load_webhook_endpoints, root.settings),
         webhook_timeout=settings.provided.webhook_timeout_seconds,
     )
@@ -185,6 +191,10 @@ def _organizations(root: Root) -> providers.Container[Any]:
     )
 
 
+def _register_organizations_mail(root: Root) -> None:
+    register_mail_templates(root.notifications, ORGANIZATIONS_MAIL)
+
+
 MODULES: tuple[Module, ...] = (
     Module(
         "audit",
@@ -198,7 +208,7 @@ MODULES: tuple[Module, ...] = (
         _notifications,
         tables=notifications_orm,
         exports={"mail_locales": "locales"},
-        eager=("webhook_endpoints",),
+        eager=("webhook_endpoints", "renderer"),
     ),
     Module(
         "accounts",
@@ -249,6 +259,7 @@ MODULES: tuple[Module, ...] = (
         wired=(organizations_http,),
         tables=organizations_orm,
         start_mappers=organizations_orm.start_mappers,
+        register=_register_organizations_mail,  # its mail templates, into notifications
     ),
 )
 

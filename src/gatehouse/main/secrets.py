@@ -84,8 +84,9 @@ def load_peppers(settings: Settings) -> dict[int, bytes]:
 
 
 def load_mfa_keys(settings: Settings) -> dict[int, bytes]:
-    """Seal TOTP secrets and key the hashes of backup and emailed codes. Add a version to
-    rotate: new seals and hashes use the highest; keep the old ones while anything uses them."""
+    """Seal TOTP secrets and the mail outbox's parameters, and key the hashes of backup and
+    emailed codes (each use derives its own key). Add a version to rotate: new seals and hashes
+    use the highest; keep the old ones while anything uses them."""
     return _load_versioned(
         settings.mfa_encryption_keys, "GATEHOUSE_MFA_ENCRYPTION_KEYS", settings, "mfa-key-1"
     )

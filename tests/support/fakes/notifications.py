@@ -31,7 +31,7 @@ from gatehouse.modules.notifications.application.public import (
     WebhookSubscribers,
 )
 from gatehouse.modules.notifications.domain.errors import DeliveryFailed
-from gatehouse.modules.notifications.domain.model import OutboxMessage, RenderedMail
+from gatehouse.modules.notifications.domain.model import OutboxMessage, RenderedMail, SealedParams
 from gatehouse.modules.notifications.domain.webhooks import WebhookMessage
 
 
@@ -172,7 +172,7 @@ class InMemoryOutboxStore(InMemoryQueue[OutboxMessage], OutboxStore):
     def add(
         self,
         template: str,
-        params: dict[str, str],
+        params: dict[str, str] | SealedParams,
         due: datetime,
         attempts: int = 0,
         *,

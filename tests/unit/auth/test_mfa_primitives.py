@@ -107,6 +107,14 @@ def test_sealed_secrets_open_and_carry_their_key_version() -> None:
     assert box.seal(b"x") != box.seal(b"x")  # a fresh IV every time
 
 
+def test_a_secret_sealed_before_the_recipe_moved_to_the_shared_kernel_still_opens() -> None:
+    sealed = (  # FernetSecretBox({1: b"k" * 40}).seal(b"JBSWY3DPEHPK3PXP"), before ADR 0027
+        "v1:gAAAAABrE-pytNCVIzulHPemz1StYYx3yqStBIJEDRvfcqRjPcWL-hrGJ68jXuxOlrWr-hGkZspmzi8jZ"
+        "-rwfXkyv3BOzCYkPkVH0t-E_oGssXceZEKh-FM="
+    )
+    assert FernetSecretBox({1: b"k" * 40}).open(sealed) == b"JBSWY3DPEHPK3PXP"
+
+
 def test_a_new_key_version_seals_new_secrets_and_still_opens_old_ones() -> None:
     old = FernetSecretBox({1: b"k" * 40}).seal(b"seed")
     rotated = FernetSecretBox({1: b"k" * 40, 2: b"q" * 40})

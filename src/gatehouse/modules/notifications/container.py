@@ -1,12 +1,14 @@
 """Wiring of the notifications module: inputs declared, main provides them. Exports the mail
 caps and template locales other modules use, its outbox ``subscriptions`` (mail and webhooks),
 ``webhook_subscribers`` (whether an endpoint wants an event type), ``outboxes`` (what the
-dispatcher loops run), and ``resolvers``, the extension point modules register their
-mail-request resolvers into (``register_resolver``)."""
+dispatcher loops run), and two extension points main registers other modules into:
+``resolvers`` (their mail-request resolvers, ``register_resolver``) and ``template_dirs``
+(their mail templates, ``register_mail_templates``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from dependency_injector import containers, providers
@@ -14,6 +16,7 @@ from dependency_injector import containers, providers
 from gatehouse.modules.notifications.adapters.mail_caps import RedisMailCaps
 from gatehouse.modules.notifications.adapters.mail_templates import JinjaMailRenderer
 from gatehouse.modules.notifications.adapters.outbox import (
+    FernetParamsSealer,
     SqlAlchemyOutboxStore,
     outbox_subscriptions,
 )
@@ -28,7 +31,7 @@ from gatehouse.modules.notifications.adapters.webhook_outbox import (
     webhook_subscriptions,
 )
 from gatehouse.modules.notifications.application.dispatch import DispatchOutboxHandler
-from gatehouse.modules.notifications.application.ports import MailTransport
+from gatehouse.modules.notifications.application.ports import MailTransport, ParamsSealer
 from gatehouse.modules.notifications.application.webhooks import (
     ConfiguredSubscribers,
     DispatchWebhooksHandler,
@@ -45,8 +48,10 @@ def _transport(smtp_url: str | None, sender: str, timeout: float) -> MailTranspo
     return SmtpMailTransport(SmtpConfig.from_url(smtp_url, timeout), sender)
 
 
-def _subscriptions(clock: Clock, endpoints: Iterable[WebhookEndpoint]) -> list[Subscription[Any]]:
-    return [*outbox_subscriptions(clock), *webhook_subscriptions(clock, endpoints)]
+def _subscriptions(
+    clock: Clock, endpoints: Iterable[WebhookEndpoint], sealer: ParamsSealer
+) -> list[Subscription[Any]]:
+    return [*outbox_subscriptions(clock, sealer), *webhook_subscriptions(clock, endpoints)]
 
 
 def _outboxes(
@@ -71,6 +76,9 @@ class NotificationsContainer(containers.DeclarativeContainer):
     mail_from: providers.Dependency[str] = providers.Dependency(instance_of=str)
     smtp_timeout: providers.Dependency[float] = providers.Dependency(instance_of=float)
     public_url: providers.Dependency[str] = providers.Dependency(instance_of=str)
+    # Versioned keys that seal a mail's parameters while it waits (ADR 0027; main passes the
+    # MFA keys, from which the sealer derives a key of its own).
+    sealing_keys: providers.Dependency[dict[int, bytes]] = providers.Dependency(instance_of=dict)
     # GATEHOUSE_WEBHOOKS, validated by main's settings.
     webhook_endpoints: providers.Dependency[tuple[WebhookEndpoint, ...]] = providers.Dependency(
         instance_of=tuple, default=()
@@ -79,8 +87,11 @@ class NotificationsContainer(containers.DeclarativeContainer):
         instance_of=float, default=10.0
     )
 
-    subscriptions = providers.Singleton(_subscriptions, clock, webhook_endpoints)
-    renderer = providers.Singleton(JinjaMailRenderer, public_url=public_url)
+    sealer = providers.Singleton(FernetParamsSealer, sealing_keys)
+    subscriptions = providers.Singleton(_subscriptions, clock, webhook_endpoints, sealer)
+    # Other modules' mail templates directories: an extension point (``register_mail_templates``).
+    template_dirs = providers.List()
+    renderer = providers.Singleton(JinjaMailRenderer, modules=template_dirs, public_url=public_url)
     # The languages mails exist in (accounts checks a saved locale against them).
     locales = renderer.provided.locales
     # One budget per address for every module's mails.
@@ -95,6 +106,7 @@ class NotificationsContainer(containers.DeclarativeContainer):
         store=store,
         transport=transport,
         renderer=renderer,
+        sealer=sealer,
         resolvers=resolvers,
         clock=clock,
         mail_domain=providers.Callable(_mail_domain, mail_from),
@@ -132,3 +144,15 @@ def register_resolver(
             msg = f"a resolver for {template!r} is registered already"
             raise ValueError(msg)
         resolvers.add_kwargs({template: resolver})
+
+
+def register_mail_templates(
+    notifications: containers.Container | providers.Container[NotificationsContainer],
+    directory: Path,
+) -> None:
+    """Render the mails in ``directory`` (``<locale>/<name>.{subject,txt,html}``, extending
+    notifications' layout and partials) beside notifications' own. Before the container is
+    built; the renderer checks the directory when it is built (at start) and refuses one that
+    is broken or holds a file another directory has."""
+    template_dirs: providers.List = notifications.template_dirs  # type: ignore[assignment]
+    template_dirs.add_args(directory)

@@ -1,9 +1,11 @@
 """Wiring of the organizations module: its inputs are declared, main provides them (see its
 ``Module`` record in ``gatehouse/main/modules.py``). It exports ``subscriptions`` (its handler of
-accounts' ``AccountDeleted``) and nothing else: no module depends on organizations."""
+accounts' ``AccountDeleted``) and ``MAIL_TEMPLATES``, its mails' templates directory, which
+main registers into notifications; no module depends on organizations."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from dependency_injector import containers, providers
@@ -23,6 +25,9 @@ from gatehouse.modules.organizations.application.organizations import (
     ListOrganizationsHandler,
     RemoveMemberHandler,
 )
+
+# <locale>/organization_invitation.{subject,txt,html}, rendered by notifications.
+MAIL_TEMPLATES = Path(__file__).parent / "templates"
 
 
 class OrganizationsContainer(containers.DeclarativeContainer):

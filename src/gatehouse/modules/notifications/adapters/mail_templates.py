@@ -1,44 +1,107 @@
 """Mail templates rendered with Jinja2: a text and an HTML part for every mail, per locale.
 
 Layout: ``templates/_layout.{txt,html}`` (one place to restyle every mail), ``_button.html``,
-and per locale ``templates/<locale>/<name>.{subject,txt,html}`` plus ``_footer.txt``. A mail in
-a locale without that template falls back to English. HTML is autoescaped; a subject is one
-line whatever its parameters hold, so no header can be injected through a name.
+and per locale ``templates/<locale>/<name>.{subject,txt,html}`` plus ``_footer.txt``. Another
+module brings its mails in a directory of its own with the same ``<locale>/<name>.*`` shape,
+registered in main (``register_mail_templates``); its templates extend the same layout and
+import the same partials. A mail in a locale without that template falls back to English. HTML
+is autoescaped; a subject is one line whatever its parameters hold, so no header can be
+injected through a name.
+
+The directories are indexed when the renderer is built, so a broken one stops the start
+(``MailTemplatesInvalid``): a mail missing a part or its English version, a locale without a
+footer here, a file that two directories hold (no module replaces another's mail or layout).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+)
 
 from gatehouse.modules.notifications.application.ports import MailRenderer, RenderedParts
 from gatehouse.modules.notifications.domain.errors import TemplateFailed, UnknownTemplate
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 DEFAULT_LOCALE = "en"
+PARTS = ("subject", "txt", "html")
+
+
+class MailTemplatesInvalid(ValueError):
+    """A templates directory that breaks the rules above; the message names the file."""
+
+
+def _visible(directory: Path) -> list[Path]:
+    """What a templates directory holds, but its private and hidden names (``_footer.txt``)."""
+    return sorted(p for p in directory.iterdir() if p.name[0] not in "_.")
+
+
+def _index(directories: Sequence[Path]) -> tuple[tuple[str, ...], dict[str, frozenset[str]]]:
+    """The locales (the first directory's) and each mail's locales, or ``MailTemplatesInvalid``."""
+    for directory in directories:
+        if not directory.is_dir():
+            raise MailTemplatesInvalid(f"{directory}: no such mail templates directory")
+    locales = tuple(p.name for p in _visible(directories[0]) if p.is_dir())
+    holder: dict[str, Path] = {}
+    mails: dict[str, set[str]] = {}
+    for directory in directories:
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            name = path.relative_to(directory).as_posix()
+            if name in holder:
+                msg = f"{name} is in {holder[name]} and in {directory}: rename one"
+                raise MailTemplatesInvalid(msg)
+            holder[name] = directory
+        for locale in (p for p in _visible(directory) if p.is_dir()):
+            if locale.name not in locales:
+                msg = f"{locale}: no locale {locale.name!r} in {directories[0]} (its footer)"
+                raise MailTemplatesInvalid(msg)
+            for mail in {p.name.partition(".")[0] for p in _visible(locale)}:
+                missing = [f"{mail}.{p}" for p in PARTS if not (locale / f"{mail}.{p}").is_file()]
+                if missing:
+                    raise MailTemplatesInvalid(f"{locale}: {', '.join(missing)} missing")
+                mails.setdefault(mail, set()).add(locale.name)
+    for mail, found in mails.items():
+        if DEFAULT_LOCALE not in found:
+            raise MailTemplatesInvalid(f"{mail}: no {DEFAULT_LOCALE!r} version to fall back to")
+    return locales, {mail: frozenset(found) for mail, found in mails.items()}
 
 
 class JinjaMailRenderer(MailRenderer):
     def __init__(
-        self, directory: Path = TEMPLATES_DIR, *, public_url: str = "http://127.0.0.1:8000"
+        self,
+        directory: Path = TEMPLATES_DIR,
+        *,
+        modules: Iterable[Path] = (),
+        public_url: str = "http://127.0.0.1:8000",
     ) -> None:
-        """``public_url``: available to every template, for links to Gatehouse's pages."""
-        self._directory = directory
-        self._text = self._environment(directory, autoescape=False)  # plain text parts
-        self._html = self._environment(directory, autoescape=True)
+        """``modules``: other modules' templates directories. ``public_url``: available to
+        every template, for links to Gatehouse's pages."""
+        directories = (directory, *modules)
+        self.locales, self._mails = _index(directories)
+        loader = ChoiceLoader([FileSystemLoader(d) for d in directories])
+        self._text = self._environment(loader, autoescape=False)  # plain text parts
+        self._html = self._environment(loader, autoescape=True)
         for environment in (self._text, self._html):
             environment.globals["public_url"] = public_url
-        self.locales = tuple(
-            sorted(p.name for p in directory.iterdir() if p.is_dir() and p.name[0] not in "_.")
-        )
+
+    @property
+    def mails(self) -> tuple[str, ...]:
+        """Every mail's name, from every directory."""
+        return tuple(sorted(self._mails))
 
     def render(self, template: str, params: Mapping[str, str], locale: str) -> RenderedParts:
-        translated = locale in self.locales and self._has(locale, template)
-        chosen = locale if translated else DEFAULT_LOCALE
-        if not self._has(chosen, template):
+        found = self._mails.get(template)
+        if found is None:
             raise UnknownTemplate(template)
+        chosen = locale if locale in found else DEFAULT_LOCALE
         context = {**params, "locale": chosen}
         try:
             raw_subject = self._text.get_template(f"{chosen}/{template}.subject").render(context)
@@ -52,15 +115,12 @@ class JinjaMailRenderer(MailRenderer):
         return RenderedParts(subject=subject, text=text.strip() + "\n", html=html)
 
     @staticmethod
-    def _environment(directory: Path, *, autoescape: bool) -> Environment:
+    def _environment(loader: BaseLoader, *, autoescape: bool) -> Environment:
         return Environment(
-            loader=FileSystemLoader(directory),
+            loader=loader,
             autoescape=autoescape,  # noqa: S701 - on for HTML parts, off for plain text
             undefined=StrictUndefined,  # a missing parameter fails the mail, never blanks it
             trim_blocks=True,
             lstrip_blocks=True,
             auto_reload=False,
         )
-
-    def _has(self, locale: str, template: str) -> bool:
-        return (self._directory / locale / f"{template}.subject").is_file()

@@ -33,6 +33,7 @@ outbox_table = Table(
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("recipient", Text, nullable=False),
     Column("template", Text, nullable=False),
+    # Sealed while the mail waits (a JSON string, ``adapters/outbox.py``), ``{}`` once done.
     Column("params", JSONB, nullable=False),
     Column("locale", Text, nullable=False),
     *delivery_state("notifications_outbox"),

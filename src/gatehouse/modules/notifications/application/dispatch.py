@@ -1,9 +1,9 @@
-"""The mail outbox's dispatcher: resolve a mail request, render the template, send it over the
-transport; the claiming, retrying and dead-lettering are every outbox's (``OutboxDispatcher``)."""
+"""The mail outbox's dispatcher: open the mail's sealed parameters, resolve a mail request,
+render the template, send it over the transport; the claiming, retrying and dead-lettering are
+every outbox's (``OutboxDispatcher``)."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Mapping
 
@@ -12,10 +12,12 @@ from gatehouse.modules.notifications.application.ports import (
     MailRenderer,
     MailTransport,
     OutboxStore,
+    ParamsSealer,
 )
 from gatehouse.modules.notifications.application.public import MailResolver, OutgoingMail
 from gatehouse.modules.notifications.domain.errors import (
     DeliveryFailed,
+    ParamsUnreadable,
     TemplateFailed,
     UnknownTemplate,
 )
@@ -23,6 +25,7 @@ from gatehouse.modules.notifications.domain.model import (
     MAIL_RETRIES,
     OutboxMessage,
     RenderedMail,
+    SealedParams,
 )
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.errors import Unavailable
@@ -41,11 +44,13 @@ class DispatchOutboxHandler:
         store: OutboxStore,
         transport: MailTransport,
         renderer: MailRenderer,
+        sealer: ParamsSealer,
         clock: Clock,
         mail_domain: str,
         resolvers: Mapping[str, MailResolver] | None = None,
     ) -> None:
         self._renderer = renderer
+        self._sealer = sealer
         self._resolvers = resolvers or {}
         self._transport = transport
         self._mail_domain = mail_domain
@@ -57,11 +62,11 @@ class DispatchOutboxHandler:
         return await self._dispatch(max_messages)
 
     async def _deliver(self, message: OutboxMessage) -> bool:
-        resolver = self._resolvers.get(message.template)
+        mail = OutgoingMail(message.to, message.template, self._open(message), message.locale)
+        resolver = self._resolvers.get(mail.template)
         if resolver is not None:
-            request = OutgoingMail(message.to, message.template, message.params, message.locale)
             try:
-                resolved = await resolver.resolve(request)
+                resolved = await resolver.resolve(mail)
             except Unavailable as error:  # the database blinked: later, not dead
                 raise DeliveryFailed(f"resolve: {error!r}", permanent=False) from error
             except Exception as error:  # a bug or bad data: never block the queue
@@ -69,20 +74,14 @@ class DispatchOutboxHandler:
                 raise DeliveryFailed(f"resolve: {error!r}", permanent=True) from error
             if resolved is None:  # nothing to send (an unknown address): done
                 return False
-            message = dataclasses.replace(
-                message,
-                to=resolved.to,
-                template=resolved.template,
-                params=dict(resolved.params),
-                locale=resolved.locale,
-            )
+            mail = resolved
         try:
-            parts = self._renderer.render(message.template, message.params, message.locale)
+            parts = self._renderer.render(mail.template, mail.params, mail.locale)
         except (UnknownTemplate, TemplateFailed) as error:
             raise DeliveryFailed(f"template: {error!r}", permanent=True) from error
         await self._transport.send(
             RenderedMail(
-                to=message.to,
+                to=mail.to,
                 subject=parts.subject,
                 text=parts.text,
                 html=parts.html,
@@ -90,3 +89,12 @@ class DispatchOutboxHandler:
             )
         )
         return True
+
+    def _open(self, message: OutboxMessage) -> dict[str, str]:
+        """The parameters, opened just before they are used (ADR 0027)."""
+        if not isinstance(message.params, SealedParams):
+            return message.params  # a row written before the outbox sealed parameters
+        try:
+            return self._sealer.open(message.params)
+        except ParamsUnreadable as error:  # its key was dropped: no retry can open it
+            raise DeliveryFailed(f"params: {error}", permanent=True) from error

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from gatehouse.modules.notifications.domain.model import OutboxMessage, RenderedMail
+from gatehouse.modules.notifications.domain.model import OutboxMessage, RenderedMail, SealedParams
 from gatehouse.modules.notifications.domain.webhooks import WebhookMessage
 
 
@@ -34,6 +34,16 @@ class MailRenderer(Protocol):
 class MailTransport(Protocol):
     async def send(self, mail: RenderedMail) -> None:
         """Deliver or raise ``DeliveryFailed``."""
+        ...
+
+
+class ParamsSealer(Protocol):
+    """Encryption at rest for a mail's parameters while the mail waits in the outbox."""
+
+    def seal(self, params: Mapping[str, str]) -> SealedParams: ...
+
+    def open(self, sealed: SealedParams) -> dict[str, str]:
+        """Raises ``ParamsUnreadable``."""
         ...
 
 

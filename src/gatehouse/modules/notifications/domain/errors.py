@@ -18,3 +18,7 @@ class UnknownTemplate(LookupError):
 
 class TemplateFailed(ValueError):
     """The template exists but did not render (a missing parameter, a syntax error)."""
+
+
+class ParamsUnreadable(ValueError):
+    """Sealed mail parameters that no configured key opens (a dropped key version)."""

@@ -29,12 +29,24 @@ class RenderedMail:
     message_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class SealedParams:
+    """A mail's parameters as the outbox keeps them while the mail waits: encrypted, for they
+    hold one-time links and codes. The dispatcher opens them just before it renders the mail."""
+
+    text: str
+
+    def __repr__(self) -> str:
+        return "SealedParams(...)"
+
+
 @dataclass(kw_only=True)
 class OutboxMessage:
     id: uuid.UUID
     to: str
     template: str
-    params: dict[str, str]
+    # Sealed; a plain dict only in a row written before the outbox sealed them (ADR 0027).
+    params: dict[str, str] | SealedParams
     locale: str
     attempts: int
     created_at: datetime
