@@ -50,9 +50,11 @@ _FRAMEWORK: dict[int, tuple[str, str]] = {
     405: ("method_not_allowed", "Method not allowed"),
     406: ("not_acceptable", "Not acceptable"),
     413: ("payload_too_large", "The request body is too large"),
+    414: ("url_too_long", "The URL is too long"),
     415: ("unsupported_media_type", "Unsupported media type"),
     422: ("validation_failed", "The request is not valid"),
     429: ("too_many_requests", "Too many requests"),
+    431: ("headers_too_large", "The request header fields are too large"),
     500: ("internal_error", "Internal server error"),
     503: ("service_unavailable", "Service unavailable"),
 }
