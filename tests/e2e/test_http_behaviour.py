@@ -368,4 +368,3 @@ async def test_concurrent_requests_each_carry_their_own_request_id(
     ids = [answer.headers["x-request-id"] for answer in answers]
     assert len(set(ids)) == len(ids)
     assert [answer.json()["request_id"] for answer in answers] == ids
-
