@@ -18,6 +18,7 @@ from dependency_injector import providers
 from bench.targets.no_revocations import NoRevocations
 from bench.targets.serving import parse_args, pin_to, serve
 from gatehouse.main.app import create_app
+from gatehouse.main.http.protocol import LimitedHttpToolsProtocol
 from gatehouse.main.logging import configure_logging
 from gatehouse.main.settings import Settings
 from gatehouse.modules.auth.application.ports import SessionRevocations
@@ -37,7 +38,7 @@ def main() -> None:
         # access token is still accepted here.
         revocations: SessionRevocations = NoRevocations()  # mypy: it fits the port
         app.state.container.auth.revocations.override(providers.Object(revocations))
-    serve(app, args.port)
+    serve(app, args.port, http=LimitedHttpToolsProtocol)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ one CPU before the app is built (so thread pools sized from the affinity see one
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 
 import uvicorn
@@ -24,14 +25,16 @@ def pin_to(cpu: int) -> None:
     os.sched_setaffinity(0, {cpu})
 
 
-def serve(app: ASGIApp, port: int) -> None:
+def serve(app: ASGIApp, port: int, http: type[asyncio.Protocol] | str = "httptools") -> None:
+    """``http``: Gatehouse passes the protocol ``gatehouse serve`` uses (httptools with the head
+    limits), so its figures include that work."""
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=port,
         workers=1,
         loop="uvloop",
-        http="httptools",
+        http=http,
         lifespan="on",
         access_log=False,
         log_config=None,

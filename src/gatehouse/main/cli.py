@@ -120,6 +120,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn  # noqa: PLC0415
 
     from gatehouse.main.app import create_app  # noqa: PLC0415
+    from gatehouse.main.http.protocol import LimitedHttpToolsProtocol  # noqa: PLC0415
     from gatehouse.main.monitoring import monitored  # noqa: PLC0415
 
     host = args.host or settings.host
@@ -137,7 +138,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
             server_header=False,
             proxy_headers=False,
             loop="uvloop",
-            http="httptools",
+            http=LimitedHttpToolsProtocol,  # httptools, with the contract's head limits
         )
         log.info(
             "serving", extra={"url": f"http://{host}:{port}", "docs": f"http://{host}:{port}/docs"}

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from gatehouse.shared.errors import (
     BadRequest,
@@ -50,9 +51,11 @@ _FRAMEWORK: dict[int, tuple[str, str]] = {
     405: ("method_not_allowed", "Method not allowed"),
     406: ("not_acceptable", "Not acceptable"),
     413: ("payload_too_large", "The request body is too large"),
+    414: ("url_too_long", "The URL is too long"),
     415: ("unsupported_media_type", "Unsupported media type"),
     422: ("validation_failed", "The request is not valid"),
     429: ("too_many_requests", "Too many requests"),
+    431: ("headers_too_large", "The request header fields are too large"),
     500: ("internal_error", "Internal server error"),
     503: ("service_unavailable", "Service unavailable"),
 }
@@ -140,11 +143,28 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _allowed_methods(request: Request) -> str:
+    """The methods the OpenAPI document lists for this path (Starlette names only the first
+    matching route's): those of every route of the most specific template that matches (so
+    ``/admin/users/import`` is not also ``/admin/users/{user_id}``); HEAD, which Starlette adds
+    to GET, left out."""
+    by_template: dict[int, set[str]] = {}
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            parameters = len(getattr(route, "param_convertors", {}))
+            by_template.setdefault(parameters, set()).update(getattr(route, "methods", ()) or ())
+    methods = by_template[min(by_template)] if by_template else set()
+    return ", ".join(sorted(methods - {"HEAD"}))
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     response = framework_problem(request.scope, exc.status_code)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        response.headers["Allow"] = _allowed_methods(request)
     return response
 
 

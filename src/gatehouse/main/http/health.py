@@ -81,7 +81,18 @@ async def ready(
     return JSONResponse({"status": "ok", "checks": checks})
 
 
-@router.get("/metrics", operation_id="metrics", summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 @inject
 async def metrics(
     request: Request,

@@ -1,10 +1,11 @@
 """The request-context middleware: pure ASGI, one per app, on every request.
 
 In one pass it: assigns the request id (echoing a well-formed incoming one), settles the
-client address (trusting ``X-Forwarded-For`` only from configured proxies), caps the body
-size (413), adds the security headers and ``X-Request-ID`` (and the ``RateLimit-*`` headers
-when a rate limit counted the request, whatever produced the answer), turns an unexpected
-exception into a 500 problem, records Prometheus metrics and writes one structured log line.
+client address (trusting ``X-Forwarded-For`` only from configured proxies), answers a request
+over the head limits (414, 431: ``gatehouse.main.http.limits``), caps the body size (413),
+adds the security headers and ``X-Request-ID`` (and the ``RateLimit-*`` headers when a rate
+limit counted the request, whatever produced the answer), turns an unexpected exception into
+a 500 problem, records Prometheus metrics and writes one structured log line.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatehouse.main.http.errors import framework_problem
+from gatehouse.main.http.limits import DETAILS, refusal
 from gatehouse.shared.http.rate_limits import counted_headers
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -215,12 +217,13 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            declared = headers.get(b"content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-                status = 413
-                await framework_problem(scope, 413)(scope, receive, self._wrap(send, extra_headers))
+            refused = self._refused(scope, headers)
+            if refused is not None:
+                status = refused
+                problem = framework_problem(scope, refused, DETAILS.get(refused))
+                await problem(scope, receive, self._wrap(send, extra_headers))
                 return
-            if declared is not None or b"transfer-encoding" in headers:
+            if b"content-length" in headers or b"transfer-encoding" in headers:
                 receive = self._limited(receive)  # only a request with a body pays for counting
             await self.app(scope, receive, send_wrapper)
         except Exception as error:
@@ -237,6 +240,17 @@ class RequestContextMiddleware:
             self._finish(scope, started, status, request_id, client_ip)
             if context is not None:
                 CURRENT_REQUEST_ID.reset(context)
+
+    def _refused(self, scope: Scope, headers: dict[bytes, bytes]) -> int | None:
+        """414 or 431 for an overlong head (or 400 for one that was not HTTP), 413 for a body
+        declared over the limit; ``None`` for a request to hand to the app."""
+        refused = refusal(scope)
+        if refused is not None:
+            return refused
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            return 413
+        return None
 
     def _monitor_started(self, request_id: str) -> Token[str | None]:
         assert self.monitor is not None

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
 
 
 def _no_control_characters(value: str) -> str:
@@ -16,8 +24,29 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
-SafeStr = Annotated[str, AfterValidator(_no_control_characters)]
+class _NoControlCharactersInSchema:
+    """Says in the JSON schema what ``_no_control_characters`` checks (a lone surrogate cannot
+    be sent as UTF-8 at all)."""
+
+    PATTERN = r"^[^\u0000-\u001F]*$"
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: Any, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema.setdefault("pattern", self.PATTERN)
+        return schema
+
+
+SafeStr = Annotated[str, AfterValidator(_no_control_characters), _NoControlCharactersInSchema()]
 """A string without control characters (U+0000–U+001F) or lone surrogates."""
+
+SixDigitCode = Annotated[
+    str,
+    Field(min_length=6, max_length=6, pattern=r"^[0-9]{6}$"),
+    AfterValidator(_no_control_characters),
+]
+"""A six-digit code from a mail (its pattern says what the JSON schema needs)."""
 
 
 class Schema(BaseModel):
@@ -27,6 +56,16 @@ class Schema(BaseModel):
 
 
 PasswordField = Annotated[SafeStr, Field(min_length=1, max_length=4096)]
+NewPasswordField = Annotated[
+    PasswordField,
+    Field(
+        json_schema_extra={"minLength": 8, "maxLength": 1024},
+        description="8 to 1024 characters, not a common or breached password, not containing "
+        "the address's local part (else 422 weak_password)",
+    ),
+]
+"""A password being chosen: the policy's lengths in the JSON schema; the policy itself checks
+them (422 ``weak_password``, with its own message)."""
 MfaCodeField = Annotated[
     SafeStr,
     Field(
@@ -44,8 +83,14 @@ def exactly_one(first: object, second: object, names: str) -> None:
         raise ValueError(msg)
 
 
+# In the JSON schema, what ``exactly_one`` checks of a step-up proof.
+ONE_PROOF: dict[str, Any] = {"oneOf": [{"required": ["password"]}, {"required": ["code"]}]}
+
+
 class StepUpIn(Schema):
     """Proof for a sensitive change: the password, or a fresh MFA code (step-up)."""
+
+    model_config = ConfigDict(json_schema_extra=ONE_PROOF)
 
     password: PasswordField | None = None
     code: MfaCodeField | None = None

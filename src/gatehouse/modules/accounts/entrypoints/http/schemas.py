@@ -6,28 +6,45 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from gatehouse.modules.accounts.application.import_users import MAX_IMPORT_BATCH
 from gatehouse.modules.accounts.application.views import IdentityView, UserView
 from gatehouse.shared.http.schemas import (
     MfaCodeField,
+    NewPasswordField,
     OutSchema,
     PasswordField,
     SafeStr,
     Schema,
+    SixDigitCode,
     StepUpIn,
     exactly_one,
 )
 
-EmailField = Annotated[SafeStr, Field(min_length=1, max_length=320, examples=["ada@example.com"])]
+_NOT = r"@\s\x00-\x1f\x7f"  # never in a part: the separator, spaces, control characters
+_LABEL = rf"[^{_NOT}.\-]([^{_NOT}.]*[^{_NOT}.\-])?"
+# The Email value object's rule (422 invalid_email), for the JSON schema: one @, a local part
+# without "..", a domain of dot-separated labels that do not start or end with "-"; spaces
+# around it are trimmed. Not `format: email`, which is stricter than what is accepted.
+EMAIL_PATTERN = rf"^ *\.?[^{_NOT}.]+(\.[^{_NOT}.]+)*\.?@{_LABEL}(\.{_LABEL})* *$"
+EmailField = Annotated[
+    SafeStr,
+    Field(
+        min_length=1,
+        max_length=320,
+        examples=["ada@example.com"],
+        # the value object's limit is 254 once trimmed (a longer one is 422 invalid_email)
+        json_schema_extra={"pattern": EMAIL_PATTERN, "maxLength": 254},
+    ),
+]
 DisplayNameField = Annotated[SafeStr, Field(max_length=200, examples=["Ada Lovelace"])]
 TokenField = Annotated[SafeStr, Field(min_length=1, max_length=512)]
 
 
 class RegisterIn(Schema):
     email: EmailField
-    password: PasswordField
+    password: NewPasswordField
     display_name: DisplayNameField | None = None
 
 
@@ -39,7 +56,7 @@ class VerifyEmailCodeIn(Schema):
     """The other way to verify: the address and the six-digit code from the mail."""
 
     email: EmailField
-    code: Annotated[SafeStr, Field(min_length=6, max_length=6, pattern=r"^[0-9]{6}$")]
+    code: SixDigitCode
 
 
 class EmailIn(Schema):
@@ -49,9 +66,13 @@ class EmailIn(Schema):
 class ChangePasswordIn(Schema):
     """The current password, or an MFA code instead of it, and the new password."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["current_password"]}, {"required": ["code"]}]}
+    )
+
     current_password: PasswordField | None = None
     code: MfaCodeField | None = None
-    new_password: PasswordField
+    new_password: NewPasswordField
 
     @model_validator(mode="after")
     def _one_proof(self) -> ChangePasswordIn:
@@ -69,7 +90,7 @@ class DeleteAccountIn(StepUpIn):
 
 class ResetPasswordIn(Schema):
     token: TokenField
-    new_password: PasswordField
+    new_password: NewPasswordField
 
 
 class UpdateProfileIn(Schema):

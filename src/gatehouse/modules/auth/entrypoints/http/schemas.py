@@ -11,7 +11,7 @@ from pydantic import Field
 from gatehouse.modules.auth.application.factor_management import MfaStatus, TotpEnrolment
 from gatehouse.modules.auth.application.sessions import SessionView
 from gatehouse.modules.auth.application.signing_in import MfaRequired, TokenPair
-from gatehouse.shared.http.schemas import MfaCodeField, OutSchema, SafeStr, Schema
+from gatehouse.shared.http.schemas import MfaCodeField, OutSchema, SafeStr, Schema, SixDigitCode
 
 MfaTokenField = Annotated[SafeStr, Field(min_length=1, max_length=256)]
 MethodField = Literal["totp", "email", "backup_code"]
@@ -165,7 +165,7 @@ class TotpEnrolmentOut(OutSchema):
 
 
 class ConfirmTotpIn(Schema):
-    code: Annotated[SafeStr, Field(min_length=6, max_length=6, pattern=r"^[0-9]{6}$")]
+    code: SixDigitCode
 
 
 class BackupCodesOut(OutSchema):
