@@ -1,4 +1,4 @@
-"""Fakes for the auth module's ports (contracts: tests/contract/test_auth_unit_of_work.py,
+"""Fakes for the auth module's ports (contracts: tests/contract/test_auth_unit_of_work_*.py,
 tests/contract/test_session_revocations.py and tests/contract/test_attempt_limiter.py)."""
 
 from __future__ import annotations

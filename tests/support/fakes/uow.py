@@ -1,5 +1,5 @@
 """The in-memory unit of work both modules' fakes build on (contracts:
-tests/contract/test_accounts_unit_of_work.py, tests/contract/test_auth_unit_of_work.py)."""
+tests/contract/test_accounts_unit_of_work.py, tests/contract/test_auth_unit_of_work_*.py)."""
 
 from __future__ import annotations
 
