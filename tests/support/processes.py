@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -177,5 +178,22 @@ class PrivateRedis:
     def stop(self) -> None:
         if self._process is not None:
             process, self._process = self._process, None
+            process.send_signal(signal.SIGCONT)  # were it frozen, SIGTERM would wait for it
             stop(process)
         assert not self._pings(), "the private redis still answers"
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open and nothing answers (``thaw`` or ``stop`` ends it)."""
+        assert self._process is not None, "not running"
+        self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self._process is not None, "not running"
+        self._process.send_signal(signal.SIGCONT)
+
+    def flush(self) -> None:
+        client = self.client()
+        try:
+            client.flushall()
+        finally:
+            client.close()
