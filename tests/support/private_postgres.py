@@ -1,8 +1,8 @@
 """A PostgreSQL server of one test module's own, to stop, start, freeze and thaw on purpose.
 
-Never the machine's server, nor the suite's shared one: its own data directory under the test's
-temporary directory, its own free TCP port on 127.0.0.1 (no Unix socket), no durability. The
-programs are pgserver's (the embedded extra), else Debian's. As root, PostgreSQL refuses to
+Never the machine's server, nor the suite's shared one: its own data directory, its own free
+TCP port on 127.0.0.1 (no Unix socket), no durability. The programs are pgserver's (the
+embedded extra), else Debian's. As root, PostgreSQL refuses to
 run; the server then runs as pgserver's system user, as the embedded default does.
 """
 
@@ -14,6 +14,7 @@ import pwd
 import shutil
 import signal
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,18 +68,24 @@ class PrivatePostgres:
         return f"postgresql+asyncpg://postgres@{HOST}:{self.port}/postgres"
 
     def _run(self, *args: str, timeout: float = 60) -> None:
-        subprocess.run(
-            [str(self._bin / args[0]), *args[1:]],
-            check=True,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=timeout,
-            user=self._user,
-        )
+        # Output to a file, not a pipe: the server pg_ctl starts would hold a pipe open.
+        with tempfile.TemporaryFile() as output:
+            done = subprocess.run(  # noqa: PLW1510 - the output goes into the failure
+                [str(self._bin / args[0]), *args[1:]],
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+                user=self._user,
+            )
+            if done.returncode:
+                output.seek(0)
+                text = output.read().decode(errors="replace")
+                msg = f"{args[0]} {args[-1]} failed ({done.returncode}): {text}"
+                raise RuntimeError(msg)
 
     def _initdb(self, directory: Path) -> None:
-        self.data.mkdir()
+        self.data.mkdir(parents=True)
         if self._user is not None:
             from pgserver.utils import ensure_prefix_permissions, ensure_user_exists  # noqa: PLC0415
 
@@ -130,21 +137,29 @@ class PrivatePostgres:
     def close(self) -> None:
         self.thaw()
         if self.running():
-            with contextlib.suppress(subprocess.SubprocessError):
+            with contextlib.suppress(RuntimeError, subprocess.SubprocessError):
                 self.stop("immediate")
 
 
 @contextlib.contextmanager
-def private_postgres(directory: Path) -> Iterator[PrivatePostgres]:
-    """A started private server, always thawed and stopped on the way out."""
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A started private server, always thawed, stopped and removed on the way out.
+
+    Its directory is a fresh one under the system temp dir, not pytest's: as root the server
+    runs as another user, and every pytest session that starts (another run on the machine)
+    closes ``/tmp/pytest-of-root`` to everyone but root again."""
     binaries = postgres_bin()
     if binaries is None or shutil.which("pg_ctl", path=str(binaries)) is None:
         import pytest  # noqa: PLC0415
 
         pytest.skip("no PostgreSQL programs (install the embedded extra: make install)")
-    server = PrivatePostgres(binaries, directory)
+    directory = Path(tempfile.mkdtemp(prefix="gatehouse-postgres-"))
     try:
-        server.start()
-        yield server
+        server = PrivatePostgres(binaries, directory)
+        try:
+            server.start()
+            yield server
+        finally:
+            server.close()
     finally:
-        server.close()
+        shutil.rmtree(directory, ignore_errors=True)

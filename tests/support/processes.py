@@ -70,14 +70,14 @@ def _answers(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def gatehouse_serve(settings: Settings, log_dir: Path, name: str, **env: str) -> Iterator[str]:
-    """``gatehouse serve`` on a free port, on the test database and Redis, ready
-    (``/health/ready`` answers 200); yields its base URL. ``env``: more ``GATEHOUSE_*``, or
-    other values for the defaults; ``GATEHOUSE_PORT`` there chooses the port (when the public
-    URL must name it beforehand). Standard output and error go to ``<log_dir>/<name>.log``."""
+def gatehouse_process(
+    settings: Settings, log_dir: Path, name: str, arguments: list[str], **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``gatehouse <arguments>`` on the test database and Redis, stopped (SIGTERM) on the way
+    out. ``env``: more ``GATEHOUSE_*``, or other values for the defaults. Standard output and
+    error go to ``<log_dir>/<name>.log``."""
     assert settings.database_url is not None
     assert settings.redis_url is not None
-    port = int(env.pop("GATEHOUSE_PORT", "0")) or free_port(HOST)
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith("GATEHOUSE_")
     }
@@ -91,32 +91,45 @@ def gatehouse_serve(settings: Settings, log_dir: Path, name: str, **env: str) ->
         GATEHOUSE_LOG_LEVEL="warning",
     )
     environment.update(env)  # may override the defaults above
-    log = log_dir / f"{name}.log"
-    with log.open("wb") as output:
+    with (log_dir / f"{name}.log").open("wb") as output:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gatehouse.main.cli",
-                "serve",
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-            ],
+            [sys.executable, "-m", "gatehouse.main.cli", *arguments],
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
             env=environment,
         )
-    base = f"http://{HOST}:{port}"
     try:
-        wait_until(
-            lambda: _answers(f"{base}/health/ready"), f"{name} ({base})", process=process, log=log
-        )
-        yield base
+        yield process
     finally:
         stop(process)
+
+
+@contextlib.contextmanager
+def gatehouse_serve_process(
+    settings: Settings, log_dir: Path, name: str, **env: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``gatehouse serve`` on a free port, ready (``/health/ready`` answers 200): its base URL
+    and its process. ``GATEHOUSE_PORT`` in ``env`` chooses the port (when the public URL must
+    name it beforehand); the rest as ``gatehouse_process``."""
+    port = int(env.pop("GATEHOUSE_PORT", "0")) or free_port(HOST)
+    arguments = ["serve", "--host", HOST, "--port", str(port)]
+    with gatehouse_process(settings, log_dir, name, arguments, **env) as process:
+        base = f"http://{HOST}:{port}"
+        wait_until(
+            lambda: _answers(f"{base}/health/ready"),
+            f"{name} ({base})",
+            process=process,
+            log=log_dir / f"{name}.log",
+        )
+        yield base, process
+
+
+@contextlib.contextmanager
+def gatehouse_serve(settings: Settings, log_dir: Path, name: str, **env: str) -> Iterator[str]:
+    """``gatehouse_serve_process``'s base URL only."""
+    with gatehouse_serve_process(settings, log_dir, name, **env) as (base, _):
+        yield base
 
 
 def redis_server_binary() -> str | None:
