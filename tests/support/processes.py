@@ -204,6 +204,13 @@ class PrivateRedis:
         assert self._process is not None, "not running"
         self._process.send_signal(signal.SIGCONT)
 
+    def thaw_if_frozen(self) -> None:
+        """After a test, whatever it left: running and answering."""
+        if self._process is None:
+            self.start()
+        else:
+            self._process.send_signal(signal.SIGCONT)
+
     def flush(self) -> None:
         client = self.client()
         try:
