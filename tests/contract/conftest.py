@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gatehouse.modules.accounts.adapters.orm import user_table
-from gatehouse.shared.pg import ReadPool, asyncpg_dsn
+from gatehouse.shared.pg import DatabaseTimeouts, ReadPool, asyncpg_dsn
 from gatehouse.testing.infra import Infra
 
 
@@ -28,7 +28,13 @@ class CommittedUsers:
 async def committed_users(
     infra: Infra, session_factory: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[CommittedUsers]:
-    users = CommittedUsers(ReadPool(asyncpg_dsn(infra.database_url), max_size=2, timeout=5))
+    users = CommittedUsers(
+        ReadPool(
+            asyncpg_dsn(infra.database_url),
+            max_size=2,
+            timeouts=DatabaseTimeouts(connect=5, pool=5, statement=5),
+        )
+    )
     try:
         yield users
     finally:

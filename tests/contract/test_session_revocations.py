@@ -37,7 +37,7 @@ from gatehouse.modules.auth.application.ports import SessionRevocations
 from gatehouse.modules.auth.domain.model import Session
 from gatehouse.shared.clock import Clock, SystemClock
 from gatehouse.shared.ids import new_id
-from gatehouse.shared.pg import ReadPool, asyncpg_dsn
+from gatehouse.shared.pg import DatabaseTimeouts, ReadPool, asyncpg_dsn
 from gatehouse.testing.infra import Infra
 from tests.support.clock import FixedClock
 from tests.support.fakes import InMemorySessionRevocations
@@ -112,7 +112,11 @@ async def redis_side(
     monkeypatch.setattr(redis_revocations, "REBUILDING", prefix + "rebuilding")
     monkeypatch.setattr(redis_revocations, "SYNCING", prefix + "syncing")
     client = redis.Redis.from_url(infra.redis_url)
-    pool = ReadPool(asyncpg_dsn(infra.database_url), max_size=2, timeout=5)
+    pool = ReadPool(
+        asyncpg_dsn(infra.database_url),
+        max_size=2,
+        timeouts=DatabaseTimeouts(connect=5, pool=5, statement=5),
+    )
     side = RedisSide(
         RedisSessionRevocations(client, pool, window_seconds=WINDOW_SECONDS), session_factory
     )

@@ -28,8 +28,8 @@ from gatehouse.modules.accounts.domain.model import (
     TokenPurpose,
     User,
 )
+from gatehouse.shared.db_outage import DatabaseUnavailable
 from gatehouse.shared.errors import Unavailable
-from gatehouse.shared.persistence import DatabaseUnavailable
 from tests.support.builders import T0, a_token, a_user, unique_email
 from tests.support.uow import accounts_uow
 

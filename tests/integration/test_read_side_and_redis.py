@@ -15,7 +15,7 @@ from gatehouse.main.settings import Settings
 from gatehouse.modules.accounts.adapters.repositories import SqlAlchemyAccountsUnitOfWork
 from gatehouse.modules.accounts.adapters.views import AsyncpgUserViews
 from gatehouse.modules.accounts.application.views import UserView
-from gatehouse.shared.pg import ReadPool, asyncpg_dsn
+from gatehouse.shared.pg import DatabaseTimeouts, ReadPool, asyncpg_dsn
 from gatehouse.testing.infra import Infra
 from tests.support.builders import T0, a_user
 from tests.support.uow import accounts_uow
@@ -23,7 +23,11 @@ from tests.support.uow import accounts_uow
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def read_pool(infra: Infra) -> AsyncIterator[ReadPool]:
-    pool = ReadPool(asyncpg_dsn(infra.database_url), max_size=2, timeout=5)
+    pool = ReadPool(
+        asyncpg_dsn(infra.database_url),
+        max_size=2,
+        timeouts=DatabaseTimeouts(connect=5, pool=5, statement=5),
+    )
     yield pool
     await pool.close()
 

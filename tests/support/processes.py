@@ -10,6 +10,7 @@ import contextlib
 import functools
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -178,17 +179,27 @@ def gatehouses(
 
 
 @contextlib.contextmanager
+def gatehouse_process(
+    settings: Settings, log_dir: Path, name: str, command: str, **env: str
+) -> Iterator[Gatehouse]:
+    """``spawn``, then ready (``wait_ready``), stopped (SIGTERM) on every exit path: the
+    process is there for a test that signals it itself."""
+    gatehouse = spawn(settings, log_dir, name, command, **env)
+    try:
+        gatehouse.wait_ready()
+        yield gatehouse
+    finally:
+        stop(gatehouse.process)
+
+
+@contextlib.contextmanager
 def gatehouse_serve(settings: Settings, log_dir: Path, name: str, **env: str) -> Iterator[str]:
     """``gatehouse serve`` on a free port, on the test database and Redis, ready
     (``/health/ready`` answers 200); yields its base URL. ``env``: more ``GATEHOUSE_*``, or
     other values for the defaults; ``GATEHOUSE_PORT`` there chooses the port (when the public
     URL must name it beforehand). Standard output and error go to ``<log_dir>/<name>.log``."""
-    serve = spawn(settings, log_dir, name, "serve", **env)
-    try:
-        serve.wait_ready()
+    with gatehouse_process(settings, log_dir, name, "serve", **env) as serve:
         yield serve.base
-    finally:
-        stop(serve.process)
 
 
 def redis_server_binary() -> str | None:
@@ -250,5 +261,29 @@ class PrivateRedis:
     def stop(self) -> None:
         if self._process is not None:
             process, self._process = self._process, None
+            process.send_signal(signal.SIGCONT)  # were it frozen, SIGTERM would wait for it
             stop(process)
         assert not self._pings(), "the private redis still answers"
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open and nothing answers (``thaw`` or ``stop`` ends it)."""
+        assert self._process is not None, "not running"
+        self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self._process is not None, "not running"
+        self._process.send_signal(signal.SIGCONT)
+
+    def thaw_if_frozen(self) -> None:
+        """After a test, whatever it left: running and answering."""
+        if self._process is None:
+            self.start()
+        else:
+            self._process.send_signal(signal.SIGCONT)
+
+    def flush(self) -> None:
+        client = self.client()
+        try:
+            client.flushall()
+        finally:
+            client.close()

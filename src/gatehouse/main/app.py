@@ -66,7 +66,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.dispatch_in_serve:
         dispatcher = asyncio.create_task(
             run_dispatchers(
-                container.notifications.outboxes(), stop, poll_seconds=settings.outbox_poll_seconds
+                container.notifications.outboxes(),
+                stop,
+                poll_seconds=settings.outbox_poll_seconds,
+                grace_seconds=settings.shutdown_grace_seconds,
             ),
             name="outbox-dispatchers",
         )
@@ -89,8 +92,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop.set()
         await revocation_sync
         if dispatcher is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(dispatcher, timeout=15)
+            await dispatcher  # a mail being sent has the grace to finish, then goes back
         await container.notifications.store().close()
         await container.notifications.webhook_queue().close()
         await container.notifications.webhook_sender().aclose()

@@ -137,6 +137,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
             access_log=False,
             server_header=False,
             proxy_headers=False,
+            # SIGTERM: stop accepting, let requests in flight finish (at most this long), then
+            # the lifespan's shutdown (the dispatcher gets the same grace for a mail).
+            timeout_graceful_shutdown=resolved.shutdown_grace_seconds,
             loop="uvloop",
             http=LimitedHttpToolsProtocol,  # httptools, with the contract's head limits
         )
@@ -163,7 +166,10 @@ async def _worker_loop(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         await run_dispatchers(
-            container.notifications.outboxes(), stop, poll_seconds=settings.outbox_poll_seconds
+            container.notifications.outboxes(),
+            stop,
+            poll_seconds=settings.outbox_poll_seconds,
+            grace_seconds=settings.shutdown_grace_seconds,
         )
     finally:
         await container.notifications.store().close()

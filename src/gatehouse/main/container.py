@@ -13,6 +13,7 @@ import redis.asyncio as redis
 from dependency_injector import containers, providers
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from gatehouse.main.modules import MODULES
@@ -24,8 +25,17 @@ from gatehouse.modules.audit.container import AuditContainer
 from gatehouse.modules.auth.container import AuthContainer
 from gatehouse.modules.notifications.container import NotificationsContainer
 from gatehouse.shared.clock import SystemClock
+from gatehouse.shared.db_outage import harden_engine
 from gatehouse.shared.messagebus import EventHandlers
-from gatehouse.shared.pg import ReadPool, asyncpg_dsn
+from gatehouse.shared.pg import DatabaseTimeouts, ReadPool, asyncpg_dsn
+
+
+def database_timeouts(settings: Settings) -> DatabaseTimeouts:
+    return DatabaseTimeouts(
+        connect=settings.db_connect_timeout_seconds,
+        pool=settings.db_pool_timeout_seconds,
+        statement=settings.db_statement_timeout_seconds,
+    )
 
 
 def _unnamed_statement() -> str:
@@ -49,19 +59,22 @@ def _pgbouncer_arguments(settings: Settings) -> dict[str, Any]:
 
 def _engine(settings: Settings) -> AsyncEngine:
     assert settings.database_url is not None, "resolve the database URL before building the app"
-    return create_async_engine(
+    timeouts = database_timeouts(settings)
+    engine = create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_timeout=settings.db_connect_timeout_seconds,
+        pool_timeout=timeouts.pool,
         pool_pre_ping=True,
         connect_args={
-            "timeout": settings.db_connect_timeout_seconds,
-            "command_timeout": 10,
+            "timeout": timeouts.connect,
+            "command_timeout": timeouts.statement,
             "server_settings": {"application_name": "gatehouse"},
             **_pgbouncer_arguments(settings),
         },
     )
+    harden_engine(engine)
+    return engine
 
 
 def _read_pool(settings: Settings) -> ReadPool:
@@ -69,7 +82,7 @@ def _read_pool(settings: Settings) -> ReadPool:
     return ReadPool(
         asyncpg_dsn(settings.database_url),
         max_size=settings.db_pool_size,
-        timeout=settings.db_connect_timeout_seconds,
+        timeouts=database_timeouts(settings),
         statement_cache_size=0 if settings.database_pgbouncer else 256,
     )
 
@@ -83,12 +96,17 @@ def _redis(settings: Settings) -> redis.Redis:
     assert settings.redis_url is not None, "resolve the Redis URL before building the app"
     return redis_client(
         settings.redis_url,
-        socket_timeout=1.0,
-        socket_connect_timeout=1.0,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
         health_check_interval=30,
-        # One quick retry: a Redis that is down must cost a request well under a second (the
-        # limiters then fall back to memory), not redis-py's default backoff of seconds.
-        retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.05), retries=1),
+        # One quick retry on a broken connection (a restarted Redis), none after a timeout (a
+        # frozen one would time out again): Redis down or frozen costs a call one timeout,
+        # then the caller's fallback applies (ADR 0026), not redis-py's backoff of seconds.
+        retry=Retry(
+            ExponentialWithJitterBackoff(base=0.01, cap=0.05),
+            retries=1,
+            supported_errors=(RedisConnectionError,),
+        ),
     )
 
 

@@ -84,7 +84,15 @@ class Settings(BaseSettings):
     redis_url: str | None = None  # redis://, rediss://, unix:// or redis+sentinel://
     data_dir: Path = Path(".data")
     db_pool_size: int = Field(default=10, ge=1, le=200)
-    db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    # How long to wait for PostgreSQL (ADR 0026): a new connection, a free pooled connection,
+    # each statement. A database operation fails as 503 within pool + max(connect, statement).
+    db_connect_timeout_seconds: float = Field(default=1.0, gt=0, le=60)
+    db_pool_timeout_seconds: float = Field(default=1.0, gt=0, le=60)
+    db_statement_timeout_seconds: float = Field(default=1.5, gt=0, le=600)
+    # Each Redis command (and connecting); one quick retry, then the documented fallback.
+    redis_timeout_seconds: float = Field(default=0.5, gt=0, le=30)
+    # SIGTERM: how long `serve` lets requests in flight finish, and a worker a mail being sent.
+    shutdown_grace_seconds: int = Field(default=10, ge=0, le=600)
 
     # HTTP.
     host: str = "127.0.0.1"

@@ -1,25 +1,25 @@
 """SQLAlchemy kernel: one metadata with a naming convention, one registry, and the UoW base.
 
 Adapters only. Infrastructure errors are translated here, at the edge: a named unique
-constraint becomes the domain ``Conflict`` its module registered; a lost connection
-becomes ``Unavailable``.
+constraint becomes the domain ``Conflict`` its module registered; a database that cannot be
+reached or used, however the failure is dressed, becomes ``DatabaseUnavailable``
+(``gatehouse.shared.db_outage``).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import Dialect, MetaData, Text, TypeDecorator
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import registry
 
-from gatehouse.shared.errors import Conflict, GatehouseError, Unavailable
+from gatehouse.shared.db_outage import DatabaseUnavailable, is_database_outage
+from gatehouse.shared.errors import Conflict, GatehouseError
 from gatehouse.shared.events import DomainEvent
 from gatehouse.shared.messagebus import EventHandlers
 
@@ -48,11 +48,6 @@ class TextTuple(TypeDecorator[tuple[str, ...]]):
         return None if value is None else tuple(value)
 
 
-class DatabaseUnavailable(Unavailable):
-    code = "database_unavailable"
-    title = "The database is not reachable"
-
-
 def _constraint_name(error: IntegrityError) -> str | None:
     orig: Any = error.orig
     name = getattr(orig, "constraint_name", None)
@@ -69,11 +64,7 @@ def translate_db_error(
         if name is not None and name in conflicts:
             return conflicts[name]()
         return None
-    if isinstance(error, OperationalError | InterfaceError | PoolTimeout | OSError):
-        return DatabaseUnavailable()
-    if isinstance(error, asyncio.TimeoutError | TimeoutError):
-        return DatabaseUnavailable()
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
+    if is_database_outage(error):
         return DatabaseUnavailable()
     return None
 

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from gatehouse.shared.db_outage import DatabaseUnavailable, is_database_outage
 from gatehouse.shared.errors import (
     BadRequest,
     Conflict,
@@ -169,6 +170,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_database_outage(exc):
+        # Adapters translate these; one that slipped past them is still an outage, not a bug.
+        log.warning("database unavailable", extra={"error": type(exc).__name__})
+        return await _gatehouse_error(request, DatabaseUnavailable())
     log.error("unhandled error", exc_info=exc)
     return framework_problem(request.scope, 500, "Something went wrong on our side.")
 

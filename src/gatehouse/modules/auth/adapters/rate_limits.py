@@ -45,7 +45,7 @@ class RedisOutage:
     """Whether to skip Redis for now: for ``pause`` seconds after it last failed to answer.
 
     Logs one warning per outage (when it begins, and again each pause it lasts), naming
-    ``what`` falls back to this process's memory.
+    ``what`` and where it turns meanwhile (``fallback``: this process's memory by default).
     """
 
     def __init__(
@@ -53,8 +53,11 @@ class RedisOutage:
         what: str,
         pause: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        *,
+        fallback: str = "kept in this process only",
     ) -> None:
         self._what = what
+        self._fallback = fallback
         self._pause = OUTAGE_PAUSE_SECONDS if pause is None else pause
         self._monotonic = monotonic
         self._until = 0.0
@@ -64,7 +67,7 @@ class RedisOutage:
         return self._monotonic() < self._until
 
     def began(self) -> None:
-        log.warning("%s kept in this process only: Redis did not answer", self._what)
+        log.warning("%s %s: Redis did not answer", self._what, self._fallback)
         self._until = self._monotonic() + self._pause
 
 

@@ -3,7 +3,8 @@
 The denylist only has to cover sessions revoked within the last access-token lifetime (older
 access tokens have expired anyway), so it can always be rebuilt from PostgreSQL. A marker key
 says "this Redis holds a complete denylist": after a flush the marker is gone and every check
-asks PostgreSQL until the denylist is rebuilt; with Redis down every check asks PostgreSQL.
+asks PostgreSQL until the denylist is rebuilt; with Redis down every check asks PostgreSQL
+(and, for a few seconds after each failure, without waiting on Redis first: ``RedisOutage``).
 
 A revocation whose Redis write fails (a fault between one process and a Redis the others still
 read) is copied over by ``sync``, which some process runs every few seconds: every recent
@@ -21,9 +22,10 @@ import uuid
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from gatehouse.modules.auth.adapters.rate_limits import RedisOutage
 from gatehouse.modules.auth.application.ports import SessionRevocations
 from gatehouse.shared.coalescing import Coalescer
-from gatehouse.shared.persistence import DatabaseUnavailable
+from gatehouse.shared.db_outage import DatabaseUnavailable
 from gatehouse.shared.pg import ReadPool
 
 log = logging.getLogger("gatehouse.auth")
@@ -46,16 +48,20 @@ class RedisSessionRevocations(SessionRevocations):
         self._pool = pool
         self._window = window_seconds
         self._checks = Coalescer(self._are_revoked)
+        self._outage = RedisOutage("session checks", fallback="asked of PostgreSQL")
 
     async def is_revoked(self, session_id: uuid.UUID) -> bool:
         return await self._checks.get(session_id)
 
     async def _are_revoked(self, session_ids: list[uuid.UUID]) -> list[bool]:
+        if self._outage.ongoing:  # Redis failed a moment ago: do not wait on it again yet
+            return await self._from_postgres(session_ids)
         try:
             ready, *revoked = await self._redis.mget(
                 READY, *(f"{PREFIX}{session_id}" for session_id in session_ids)
             )
         except (RedisError, OSError):
+            self._outage.began()
             return await self._from_postgres(session_ids)
         if ready is None:  # never built, or flushed: PostgreSQL answers while we rebuild
             await self._rebuild()

@@ -30,13 +30,23 @@ class Outbox:
 
 
 async def run_dispatchers(
-    outboxes: Iterable[Outbox], stop: asyncio.Event, *, poll_seconds: float
+    outboxes: Iterable[Outbox],
+    stop: asyncio.Event,
+    *,
+    poll_seconds: float,
+    grace_seconds: float = 10.0,
 ) -> None:
     """Dispatch every outbox, each on its own loop, until ``stop`` is set."""
     async with asyncio.TaskGroup() as group:
         for outbox in outboxes:
             group.create_task(
-                run_dispatcher(outbox.dispatch, outbox.queue, stop, poll_seconds=poll_seconds),
+                run_dispatcher(
+                    outbox.dispatch,
+                    outbox.queue,
+                    stop,
+                    poll_seconds=poll_seconds,
+                    grace_seconds=grace_seconds,
+                ),
                 name=f"{outbox.name}-dispatcher",
             )
 
@@ -47,12 +57,19 @@ async def run_dispatcher(
     stop: asyncio.Event,
     *,
     poll_seconds: float,
+    grace_seconds: float = 10.0,
 ) -> None:
-    """Send until ``stop`` is set. Sleeps only when nothing is due; wakes on NOTIFY."""
+    """Send until ``stop`` is set. Sleeps only when nothing is due; wakes on NOTIFY.
+
+    Once ``stop`` is set, a batch being sent has ``grace_seconds`` to finish; then it is
+    cancelled, and the message it holds goes back to the queue (its claim's transaction rolls
+    back, due at once) for another dispatcher, instead of waiting out a slow SMTP server."""
     failures = 0
     while not stop.is_set():
         try:
-            result = await dispatch()
+            result = await _unless_stopped(dispatch, stop, grace_seconds)
+            if result is None:
+                return
             failures = 0
             if result.handled:
                 continue
@@ -67,6 +84,29 @@ async def run_dispatcher(
             failures += 1
             log.exception("outbox dispatch failed")
             await _sleep(stop, min(30.0, poll_seconds * 2**failures))
+
+
+async def _unless_stopped(
+    dispatch: Callable[[], Awaitable[DispatchResult]], stop: asyncio.Event, grace: float
+) -> DispatchResult | None:
+    """``dispatch()``'s result; ``None`` when ``stop`` came and the grace ran out first."""
+    batch = asyncio.ensure_future(dispatch())
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({batch, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not batch.done():
+            await asyncio.wait({batch}, timeout=grace)
+        if batch.done():
+            return batch.result()
+        batch.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await batch
+        log.warning("outbox dispatch stopped mid-send: the message goes back to the queue")
+        return None
+    finally:
+        stopper.cancel()
+        if not batch.done():  # we were cancelled ourselves
+            batch.cancel()
 
 
 async def _wait(queue: Waitable, stop: asyncio.Event, wait_seconds: float) -> None:
