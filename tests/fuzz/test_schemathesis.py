@@ -18,15 +18,7 @@ from gatehouse.testing.infra import Infra
 from gatehouse.testing.users import UserFactory
 from tests.support.processes import gatehouse_serve
 
-pytestmark = [
-    pytest.mark.xdist_group("fuzz"),
-    # Open findings (issue 16), kept visible until they are mended: the address rule's 64-byte
-    # local part is not in the schema (resend, invitations' own email field); DELETE
-    # /me/identities/{provider} refuses password and code together without saying so; POST
-    # /me/email and POST /me/mfa/email/code refuse schema-valid requests with 4xx the schema
-    # does not explain. strict: this fails once they pass, so the mark is removed with them.
-    pytest.mark.xfail(strict=True, reason="open schemathesis findings, see the comment"),
-]
+pytestmark = pytest.mark.xdist_group("fuzz")
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")

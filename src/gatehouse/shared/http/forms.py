@@ -10,6 +10,8 @@ from gatehouse.shared.http.routing import is_json
 
 FORM = "application/x-www-form-urlencoded"
 MAX_FIELD = 4096
+# In a JSON schema, what ``read_form`` checks of a field (in ASCII: no control characters).
+FIELD_SCHEMA = {"type": "string", "maxLength": MAX_FIELD, "pattern": r"^[^\u0000-\u001F\u007F]*$"}
 
 
 class FormError(ValueError):

@@ -48,6 +48,25 @@ SixDigitCode = Annotated[
 ]
 """A six-digit code from a mail (its pattern says what the JSON schema needs)."""
 
+_NOT = r"@\s\x00-\x1f\x7f"  # never in a part: the separator, spaces, control characters
+_LABEL = rf"[^{_NOT}.\-]([^{_NOT}.]*[^{_NOT}.\-])?"
+# Accounts' address rule (its Email value object; 422 invalid_email), for the JSON schema: one
+# @, a local part of at most 64 characters (the lookahead) without "..", a domain of
+# dot-separated labels that do not start or end with "-"; spaces around it are trimmed. Not
+# `format: email`, which is stricter than what is accepted.
+EMAIL_PATTERN = rf"^ *(?![^@]{{65}})\.?[^{_NOT}.]+(\.[^{_NOT}.]+)*\.?@{_LABEL}(\.{_LABEL})* *$"
+EmailField = Annotated[
+    SafeStr,
+    Field(
+        min_length=1,
+        max_length=320,
+        examples=["ada@example.com"],
+        # the value object's limit is 254 once trimmed (a longer one is 422 invalid_email)
+        json_schema_extra={"pattern": EMAIL_PATTERN, "maxLength": 254},
+    ),
+]
+"""An email address in a request: every module's address fields (one rule, accounts')."""
+
 
 class Schema(BaseModel):
     """Request bodies: unknown fields are refused, values are not coerced from other types."""
@@ -83,14 +102,34 @@ def exactly_one(first: object, second: object, names: str) -> None:
         raise ValueError(msg)
 
 
-# In the JSON schema, what ``exactly_one`` checks of a step-up proof.
-ONE_PROOF: dict[str, Any] = {"oneOf": [{"required": ["password"]}, {"required": ["code"]}]}
+def at_most_one(first: object, second: object, names: str) -> None:
+    if first is not None and second is not None:
+        msg = f"send exactly one of {names}"
+        raise ValueError(msg)
+
+
+def sent(*names: str) -> dict[str, Any]:
+    """JSON schema: these fields are present and not null (``null`` counts as not sent)."""
+    return {
+        "required": list(names),
+        "properties": {name: {"not": {"type": "null"}} for name in names},
+    }
+
+
+def one_of(first: str, second: str) -> dict[str, Any]:
+    """JSON schema: what ``exactly_one`` checks of two optional fields."""
+    return {"oneOf": [sent(first), sent(second)]}
+
+
+def at_most_one_of(first: str, second: str) -> dict[str, Any]:
+    """JSON schema: what ``at_most_one`` checks of two optional fields."""
+    return {"not": sent(first, second)}
 
 
 class StepUpIn(Schema):
     """Proof for a sensitive change: the password, or a fresh MFA code (step-up)."""
 
-    model_config = ConfigDict(json_schema_extra=ONE_PROOF)
+    model_config = ConfigDict(json_schema_extra=one_of("password", "code"))
 
     password: PasswordField | None = None
     code: MfaCodeField | None = None

@@ -17,6 +17,7 @@ from gatehouse.modules.accounts.domain.errors import (
     EmailNotVerified,
     IdentityEmailUnverified,
     InvalidCredentials,
+    InvalidEmail,
     ReauthFailed,
     SignInRefused,
     UserNotFound,
@@ -53,6 +54,7 @@ __all__ = [
     "SignInRefused",
     "UserNotFound",
     "normalise_email",
+    "valid_email",
 ]
 
 
@@ -60,6 +62,15 @@ def normalise_email(raw: str) -> str:
     """An address as accounts compares it (trimmed, NFKC, lower-case): what an account is
     known by, for another module's bookkeeping (auth's lockout counts per account)."""
     return Email.normalise(raw)
+
+
+def valid_email(raw: str) -> str | None:
+    """An address as accounts accepts it (normalised), or None where accounts would answer 422
+    ``invalid_email``: one address rule for every module (organizations' invitations)."""
+    try:
+        return Email.parse(raw).value
+    except InvalidEmail:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

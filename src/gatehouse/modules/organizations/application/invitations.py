@@ -19,11 +19,13 @@ from gatehouse.modules.accounts.application.public import (
     AccountDirectory,
     EmailNotVerified,
     normalise_email,
+    valid_email,
 )
 from gatehouse.modules.notifications.application.public import OutgoingMail
 from gatehouse.modules.organizations.application.organizations import MyOrganization
 from gatehouse.modules.organizations.application.ports import OrganizationsUnitOfWork
 from gatehouse.modules.organizations.domain.errors import (
+    InvalidEmail,
     InvitationForAnotherAddress,
     InvitationInvalid,
     OrganizationNotFound,
@@ -77,9 +79,12 @@ class InviteMemberHandler:
                 raise OrganizationNotFound
             if not membership.is_owner:
                 raise OwnerRequired
+            email = valid_email(cmd.email)
+            if email is None:
+                raise InvalidEmail(field="email")
             invitation = Invitation.issue(
                 organization.id,
-                normalise_email(cmd.email),
+                email,
                 cmd.role,
                 token_hash=hash_token(token),
                 invited_by=cmd.by,

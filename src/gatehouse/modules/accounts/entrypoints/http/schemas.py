@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field, model_validator
 from gatehouse.modules.accounts.application.import_users import MAX_IMPORT_BATCH
 from gatehouse.modules.accounts.application.views import IdentityView, UserView
 from gatehouse.shared.http.schemas import (
+    EmailField,
     MfaCodeField,
     NewPasswordField,
     OutSchema,
@@ -19,25 +20,13 @@ from gatehouse.shared.http.schemas import (
     Schema,
     SixDigitCode,
     StepUpIn,
+    at_most_one,
+    at_most_one_of,
     exactly_one,
+    one_of,
+    sent,
 )
 
-_NOT = r"@\s\x00-\x1f\x7f"  # never in a part: the separator, spaces, control characters
-_LABEL = rf"[^{_NOT}.\-]([^{_NOT}.]*[^{_NOT}.\-])?"
-# The Email value object's rule (422 invalid_email), for the JSON schema: one @, a local part
-# without "..", a domain of dot-separated labels that do not start or end with "-"; spaces
-# around it are trimmed. Not `format: email`, which is stricter than what is accepted.
-EMAIL_PATTERN = rf"^ *\.?[^{_NOT}.]+(\.[^{_NOT}.]+)*\.?@{_LABEL}(\.{_LABEL})* *$"
-EmailField = Annotated[
-    SafeStr,
-    Field(
-        min_length=1,
-        max_length=320,
-        examples=["ada@example.com"],
-        # the value object's limit is 254 once trimmed (a longer one is 422 invalid_email)
-        json_schema_extra={"pattern": EMAIL_PATTERN, "maxLength": 254},
-    ),
-]
 DisplayNameField = Annotated[SafeStr, Field(max_length=200, examples=["Ada Lovelace"])]
 TokenField = Annotated[SafeStr, Field(min_length=1, max_length=512)]
 
@@ -66,9 +55,7 @@ class EmailIn(Schema):
 class ChangePasswordIn(Schema):
     """The current password, or an MFA code instead of it, and the new password."""
 
-    model_config = ConfigDict(
-        json_schema_extra={"oneOf": [{"required": ["current_password"]}, {"required": ["code"]}]}
-    )
+    model_config = ConfigDict(json_schema_extra=one_of("current_password", "code"))
 
     current_password: PasswordField | None = None
     code: MfaCodeField | None = None
@@ -139,6 +126,14 @@ class UserOut(OutSchema):
 class AdminUpdateUserIn(Schema):
     """Only the fields sent change. Changing ``roles`` is a sensitive change: send your own
     ``password`` or an MFA ``code`` with it (step-up)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": sent("roles"),
+            "then": one_of("password", "code"),
+            "else": {"not": {"anyOf": [sent("password"), sent("code")]}},
+        }
+    )
 
     is_active: bool | None = None
     roles: list[Annotated[str, Field(min_length=1, max_length=32)]] | None = Field(
@@ -225,14 +220,15 @@ class IdentityPageOut(OutSchema):
 
 class UnlinkIdentityIn(Schema):
     """The password or an MFA code (step-up), asked for only once the unlink is allowed: an
-    account whose last way to sign in this is gets 409 whatever it sends, even nothing."""
+    account whose last way to sign in this is gets 409 whatever it sends, even nothing (then
+    403 ``reauth_failed``, not 422: at most one proof, not exactly one)."""
+
+    model_config = ConfigDict(json_schema_extra=at_most_one_of("password", "code"))
 
     password: PasswordField | None = None
     code: MfaCodeField | None = None
 
     @model_validator(mode="after")
     def _at_most_one_proof(self) -> UnlinkIdentityIn:
-        if self.password is not None and self.code is not None:
-            msg = "send exactly one of password and code"
-            raise ValueError(msg)
+        at_most_one(self.password, self.code, "password and code")
         return self

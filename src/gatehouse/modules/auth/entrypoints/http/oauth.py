@@ -38,7 +38,7 @@ from gatehouse.shared.errors import (
     Unavailable,
 )
 from gatehouse.shared.http.di import Provide
-from gatehouse.shared.http.forms import FORM, FormError, read_form
+from gatehouse.shared.http.forms import FIELD_SCHEMA, FORM, FormError, read_form
 from gatehouse.shared.http.rate_limits import RateLimitCheck, RateLimited
 from gatehouse.shared.http.security import client_ip
 
@@ -49,6 +49,7 @@ NO_STORE = {"Pragma": "no-cache"}  # Cache-Control: no-store comes with every /a
 # The rate-limit policy each grant counts against: the same as the route it stands in for.
 GRANT_RATE_LIMITS = {"password": "login", "refresh_token": "refresh"}
 
+_FILLED = {**FIELD_SCHEMA, "minLength": 1}
 _SCHEMA: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -59,11 +60,22 @@ _SCHEMA: dict[str, Any] = {
                     "required": ["grant_type"],
                     "properties": {
                         "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
-                        "username": {"type": "string", "description": "the email address"},
-                        "password": {"type": "string", "format": "password"},
-                        "refresh_token": {"type": "string"},
-                        "scope": {"type": "string", "description": "accepted and ignored"},
+                        "username": {**_FILLED, "description": "the email address"},
+                        "password": {**_FILLED, "format": "password"},
+                        "refresh_token": _FILLED,
+                        "scope": {**FIELD_SCHEMA, "description": "accepted and ignored"},
                     },
+                    # each grant's parameters, as ``_required`` asks for them
+                    "oneOf": [
+                        {
+                            "properties": {"grant_type": {"const": "password"}},
+                            "required": ["username", "password"],
+                        },
+                        {
+                            "properties": {"grant_type": {"const": "refresh_token"}},
+                            "required": ["refresh_token"],
+                        },
+                    ],
                 }
             }
         },

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from gatehouse.modules.organizations.application.organizations import Member, MyOrganization
 from gatehouse.modules.organizations.domain.model import Invitation, Organization
-from gatehouse.shared.http.schemas import OutSchema, SafeStr, Schema
+from gatehouse.shared.http.schemas import EmailField, OutSchema, SafeStr, Schema
 
 RoleField = Literal["owner", "member"]
 
@@ -20,7 +20,7 @@ class CreateOrganizationIn(Schema):
 
 
 class InviteIn(Schema):
-    email: Annotated[SafeStr, Field(min_length=3, max_length=254, examples=["ada@example.com"])]
+    email: EmailField
     role: RoleField = "member"
 
 
