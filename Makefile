@@ -50,7 +50,7 @@ run: $(STAMP) ## serve the API (embedded PostgreSQL and Redis unless URLs are se
 
 test: install ## the whole test suite (real PostgreSQL, Redis and SMTP), with coverage of src/
 	@rm -f .coverage .coverage.* coverage.json
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15 \
 		--cov --cov-report=term-missing:skip-covered --cov-report=json:coverage.json
 	$(BIN)/python .ci/coverage_gate.py coverage.json --min-lines $(COVERAGE_MIN_LINES)
 
