@@ -30,6 +30,7 @@ import redis.asyncio as redis
 from gatehouse.modules.notifications.adapters import mail_caps
 from gatehouse.modules.notifications.adapters.mail_caps import RedisMailCaps
 from gatehouse.modules.notifications.application.public import MailCaps, MailPurpose
+from gatehouse.shared.redis_health import RedisHealth
 from gatehouse.testing.infra import Infra
 from tests.support.builders import T0, unique_email
 from tests.support.clock import FixedClock
@@ -65,10 +66,10 @@ def caps(request: pytest.FixtureRequest) -> Caps:
 
         def per_minute(n: int) -> MailCaps:
             assert n <= PER_HOUR, "the hour's cap would be reached first"
-            return RedisMailCaps(client, clock, per_minute=n, per_hour=PER_HOUR)
+            return RedisMailCaps(client, RedisHealth(), clock, per_minute=n, per_hour=PER_HOUR)
 
         return per_minute
-    return lambda n: RedisMailCaps(client, clock, per_minute=UNLIMITED, per_hour=n)
+    return lambda n: RedisMailCaps(client, RedisHealth(), clock, per_minute=UNLIMITED, per_hour=n)
 
 
 def an_address() -> str:
@@ -126,7 +127,7 @@ async def test_the_real_caps_allow_one_a_minute_and_five_an_hour(
     redis_client: redis.Redis,
 ) -> None:
     clock = FixedClock(T0)
-    caps = RedisMailCaps(redis_client, clock)
+    caps = RedisMailCaps(redis_client, RedisHealth(), clock)
     address = an_address()
 
     allowed = []
@@ -141,7 +142,7 @@ async def test_the_real_caps_allow_one_a_minute_and_five_an_hour(
 
 async def test_refusals_in_a_minute_do_not_use_up_the_hour(redis_client: redis.Redis) -> None:
     clock = FixedClock(T0)
-    caps = RedisMailCaps(redis_client, clock, per_minute=1, per_hour=2)
+    caps = RedisMailCaps(redis_client, RedisHealth(), clock, per_minute=1, per_hour=2)
     address = an_address()
     assert await answers(caps, address, 5) == [True, False, False, False, False]
 

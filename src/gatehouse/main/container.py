@@ -28,6 +28,7 @@ from gatehouse.shared.clock import SystemClock
 from gatehouse.shared.db_outage import harden_engine
 from gatehouse.shared.messagebus import EventHandlers
 from gatehouse.shared.pg import DatabaseTimeouts, ReadPool, asyncpg_dsn
+from gatehouse.shared.redis_health import RedisHealth, RedisServer
 
 
 def database_timeouts(settings: Settings) -> DatabaseTimeouts:
@@ -92,13 +93,15 @@ def _listen_dsn(settings: Settings) -> str:
     return asyncpg_dsn(settings.direct_database_url)
 
 
-def _redis(settings: Settings) -> redis.Redis:
+def _redis(settings: Settings, server: RedisServer) -> redis.Redis:
     assert settings.redis_url is not None, "resolve the Redis URL before building the app"
     return redis_client(
         settings.redis_url,
         socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,
         health_check_interval=30,
+        # Each new connection learns its server's run_id (the denylist's marker names it).
+        redis_connect_func=server.on_connect,
         # One quick retry on a broken connection (a restarted Redis), none after a timeout (a
         # frozen one would time out again): Redis down or frozen costs a call one timeout,
         # then the caller's fallback applies (ADR 0026), not redis-py's backoff of seconds.
@@ -130,7 +133,11 @@ class ApplicationContainer(containers.DeclarativeContainer):
     read_pool = providers.Singleton(_read_pool, settings)
     # The outbox dispatchers' LISTEN: a session of its own, so never through a pooler.
     listen_dsn = providers.Callable(_listen_dsn, settings)
-    redis = providers.Singleton(_redis, settings)
+    # What the process knows of Redis: which server it reaches, and whether it answers (one
+    # state for every adapter, so an outage costs one timeout, not one per adapter).
+    redis_server = providers.Singleton(RedisServer)
+    redis = providers.Singleton(_redis, settings, redis_server)
+    redis_health = providers.Singleton(RedisHealth)
     hash_concurrency = providers.Callable(_hash_concurrency, settings)
     peppers = providers.Singleton(load_peppers, settings)
     refresh_token_key = providers.Singleton(load_refresh_token_key, settings)

@@ -22,7 +22,8 @@ def test_sealed_params_hold_nothing_in_clear_and_open_to_what_was_sealed() -> No
     sealer = FernetParamsSealer({1: OLD})
     sealed = sealer.seal({**PARAMS, "name": "Zoë 🗝"})
     assert sealed.text.startswith("v1:")
-    for value in (*PARAMS.values(), "Zoë", "link", "code"):
+    # Not "24": two characters turn up in random base64 text one run in twenty.
+    for value in (PARAMS["link"], PARAMS["code"], "Zoë", "link", "code"):
         assert value not in sealed.text
     assert sealer.open(sealed) == {**PARAMS, "name": "Zoë 🗝"}
     assert sealer.seal(PARAMS) != sealer.seal(PARAMS)  # a fresh IV every time

@@ -79,6 +79,8 @@ class AuthContainer(containers.DeclarativeContainer):
     session_factory: providers.Dependency[Any] = providers.Dependency()
     read_pool: providers.Dependency[Any] = providers.Dependency()
     redis: providers.Dependency[Any] = providers.Dependency()
+    redis_health: providers.Dependency[Any] = providers.Dependency()  # shared.RedisHealth
+    redis_server: providers.Dependency[Any] = providers.Dependency()  # shared.RedisServer
     events: providers.Dependency[Any] = providers.Dependency()  # EventHandlers, from main
     accounts: providers.Dependency[Any] = providers.Dependency()  # accounts' AccountDirectory
     mail_caps: providers.Dependency[Any] = providers.Dependency()  # notifications' MailCaps
@@ -131,11 +133,13 @@ class AuthContainer(containers.DeclarativeContainer):
         RedisSessionRevocations,
         redis,
         read_pool,
+        health=redis_health,
+        server=redis_server,
         window_seconds=providers.Callable(_revocation_window, access_ttl_seconds),
     )
     subscriptions = providers.Singleton(auth_subscriptions, clock, revocations)
     # For every module's routes (``shared.http.rate_limits``): the limiter and the policies.
-    rate_limiter = providers.Singleton(LimitsRateLimiter, redis)
+    rate_limiter = providers.Singleton(LimitsRateLimiter, redis, redis_health)
     rate_limits = providers.Singleton(parse_rate_limits, rate_limit_policies)
     uow = providers.Factory(SqlAlchemyAuthUnitOfWork, session_factory, events)
     tokens = providers.Singleton(JwtAccessTokens, key_ring, issuer=issuer, audience=audience)
@@ -160,6 +164,7 @@ class AuthContainer(containers.DeclarativeContainer):
     lockout = providers.Singleton(
         RedisLockout,
         redis,
+        redis_health,
         refresh_token_key,
         clock,
         policy=lockout_policy,
@@ -272,7 +277,7 @@ class AuthContainer(containers.DeclarativeContainer):
     identity_providers = providers.Singleton(
         OidcIdentityProviders, oidc_providers, clock=clock, timeout=oidc_timeout_seconds
     )
-    social_store = providers.Singleton(RedisSocialSignInStore, redis)
+    social_store = providers.Singleton(RedisSocialSignInStore, redis, redis_health)
     social_settings = providers.Singleton(
         SocialSettings,
         public_url=public_url,

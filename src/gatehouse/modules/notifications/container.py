@@ -71,6 +71,7 @@ class NotificationsContainer(containers.DeclarativeContainer):
     clock: providers.Dependency[Any] = providers.Dependency()
     engine: providers.Dependency[Any] = providers.Dependency()
     redis: providers.Dependency[Any] = providers.Dependency()
+    redis_health: providers.Dependency[Any] = providers.Dependency()  # shared.RedisHealth
     listen_dsn: providers.Dependency[Any] = providers.Dependency()
     smtp_url: providers.Dependency[Any] = providers.Dependency()
     mail_from: providers.Dependency[str] = providers.Dependency(instance_of=str)
@@ -95,7 +96,7 @@ class NotificationsContainer(containers.DeclarativeContainer):
     # The languages mails exist in (accounts checks a saved locale against them).
     locales = renderer.provided.locales
     # One budget per address for every module's mails.
-    caps = providers.Singleton(RedisMailCaps, redis, clock)
+    caps = providers.Singleton(RedisMailCaps, redis, redis_health, clock)
     # template name -> MailResolver: the extension point (``register_resolver``).
     resolvers = providers.Dict()
 

@@ -24,15 +24,12 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, WatchError
 from redis.typing import EncodableT, FieldT
 
-from gatehouse.modules.auth.adapters.rate_limits import (
-    MovingWindows,
-    RedisOutage,
-    seconds_until,
-)
+from gatehouse.modules.auth.adapters.rate_limits import MovingWindows, seconds_until
 from gatehouse.modules.auth.application.ports import Lockout, SignInAttempt
 from gatehouse.modules.auth.domain.errors import TooManyAttempts
 from gatehouse.modules.auth.domain.lockout import Admitted, LockoutPolicy, Refused, Streak
 from gatehouse.shared.clock import Clock
+from gatehouse.shared.redis_health import RedisHealth
 
 PREFIX = "gatehouse:lockout"
 LOCAL_PRUNE_EVERY = 1024  # writes between sweeps of forgotten streaks from memory
@@ -80,6 +77,7 @@ class RedisLockout(Lockout):
     def __init__(
         self,
         redis: Redis,
+        health: RedisHealth,
         key: bytes,
         clock: Clock,
         *,
@@ -91,8 +89,8 @@ class RedisLockout(Lockout):
         self._clock = clock
         self._policy = policy or LockoutPolicy()
         self._hourly = limits.RateLimitItemPerHour(failures_per_hour)
-        self._budget = MovingWindows(redis, f"{PREFIX}:hourly", "hourly failure budget")
-        self._outage = RedisOutage("lockout")
+        self._budget = MovingWindows(redis, health, f"{PREFIX}:hourly", "hourly failure budget")
+        self._health = health
         self._local: dict[str, Streak] = {}
         self._local_writes = 0
 
@@ -160,11 +158,14 @@ class RedisLockout(Lockout):
 
     async def _change(self, subjects: list[str], change: Change[Result]) -> Result:
         """Apply ``change`` to the subjects' streaks atomically: in Redis, else in memory."""
-        if not self._outage.ongoing:
+        if self._health.usable():
             try:
-                return await self._change_shared(subjects, change)
-            except RedisError:
-                self._outage.began()
+                result = await self._change_shared(subjects, change)
+            except (RedisError, OSError):
+                self._health.failed("lockout", "kept in this process only")
+            else:
+                self._health.answered()
+                return result
         return self._change_local(subjects, change)
 
     async def _change_shared(self, subjects: list[str], change: Change[Result]) -> Result:

@@ -2,13 +2,13 @@
 
 When Redis does not answer, the same window is kept in this process's memory instead: limits
 never switch off, but N processes then allow up to N times the limit between them (logged).
-After a failure Redis is left alone for a few seconds (``RedisOutage``), so a Redis that is down
-or hanging costs one timeout every few seconds, not one per request.
+After a failure every user of Redis leaves it alone for a few seconds (the process's
+``RedisHealth``), so a Redis that is down or hanging costs one timeout every few seconds, not
+one per request nor one per limiter.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -21,8 +21,7 @@ from limits.errors import StorageError
 from redis.asyncio import Redis
 
 from gatehouse.shared.rate_limits import RateLimit, RateLimiter, RateLimitExceeded, RateLimitState
-
-log = logging.getLogger("gatehouse.auth")
+from gatehouse.shared.redis_health import RedisHealth
 
 PREFIX = "gatehouse:rate-limit"
 
@@ -38,44 +37,12 @@ def parse_rate_limits(policies: Mapping[str, str]) -> dict[str, RateLimit]:
 
 Op = TypeVar("Op")
 
-OUTAGE_PAUSE_SECONDS = 5.0
-
-
-class RedisOutage:
-    """Whether to skip Redis for now: for ``pause`` seconds after it last failed to answer.
-
-    Logs one warning per outage (when it begins, and again each pause it lasts), naming
-    ``what`` and where it turns meanwhile (``fallback``: this process's memory by default).
-    """
-
-    def __init__(
-        self,
-        what: str,
-        pause: float | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
-        *,
-        fallback: str = "kept in this process only",
-    ) -> None:
-        self._what = what
-        self._fallback = fallback
-        self._pause = OUTAGE_PAUSE_SECONDS if pause is None else pause
-        self._monotonic = monotonic
-        self._until = 0.0
-
-    @property
-    def ongoing(self) -> bool:
-        return self._monotonic() < self._until
-
-    def began(self) -> None:
-        log.warning("%s %s: Redis did not answer", self._what, self._fallback)
-        self._until = self._monotonic() + self._pause
-
 
 class MovingWindows:
     """``limits``' moving windows in Redis under ``prefix``, shared by every process; when Redis
     does not answer, the same windows in this process's memory (logged as ``what``)."""
 
-    def __init__(self, redis: Redis, prefix: str, what: str) -> None:
+    def __init__(self, redis: Redis, health: RedisHealth, prefix: str, what: str) -> None:
         shared = RedisStorage(
             "async+redis://",
             implementation="redispy",
@@ -85,14 +52,18 @@ class MovingWindows:
         )
         self._shared = MovingWindowRateLimiter(shared)
         self._local = MovingWindowRateLimiter(MemoryStorage())
-        self._outage = RedisOutage(what)
+        self._health = health
+        self._what = what
 
     async def run(self, op: Callable[[MovingWindowRateLimiter], Awaitable[Op]]) -> Op:
-        if not self._outage.ongoing:
+        if self._health.usable():
             try:
-                return await op(self._shared)
+                result = await op(self._shared)
             except StorageError:
-                self._outage.began()
+                self._health.failed(self._what, "kept in this process only")
+            else:
+                self._health.answered()
+                return result
         return await op(self._local)
 
 
@@ -102,8 +73,8 @@ def seconds_until(reset_time: float) -> int:
 
 
 class LimitsRateLimiter(RateLimiter):
-    def __init__(self, redis: Redis) -> None:
-        self._windows = MovingWindows(redis, PREFIX, "rate limits")
+    def __init__(self, redis: Redis, health: RedisHealth) -> None:
+        self._windows = MovingWindows(redis, health, PREFIX, "rate limits")
         self._items: dict[RateLimit, limits.RateLimitItem] = {}
 
     async def hit(self, limit: RateLimit, client: str) -> RateLimitState:

@@ -11,14 +11,19 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gatehouse.modules.auth.application.ports import LoginGrant, PendingSignIn, SocialSignInStore
 from gatehouse.shared.errors import Unavailable
+from gatehouse.shared.redis_health import RedisHealth
 
+Reply = TypeVar("Reply")
+
+UNAVAILABLE = "social sign-in is unavailable: Redis does not answer"
 PENDING = "gatehouse:oauth-state:"
 GRANT = "gatehouse:oauth-code:"
 
@@ -28,8 +33,9 @@ def _key(prefix: str, secret: str) -> str:
 
 
 class RedisSocialSignInStore(SocialSignInStore):
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, health: RedisHealth) -> None:
         self._redis = redis
+        self._health = health
 
     async def put_pending(self, state: str, pending: PendingSignIn, ttl_seconds: int) -> None:
         record = {
@@ -67,17 +73,22 @@ class RedisSocialSignInStore(SocialSignInStore):
         return LoginGrant(user_id=uuid.UUID(record["user_id"]), provider=record["provider"])
 
     async def _put(self, key: str, record: dict[str, Any], ttl_seconds: int) -> None:
-        try:
-            await self._redis.set(key, json.dumps(record), ex=ttl_seconds)
-        except (RedisError, OSError) as error:
-            raise Unavailable("social sign-in is unavailable: Redis does not answer") from error
+        await self._ask(lambda: self._redis.set(key, json.dumps(record), ex=ttl_seconds))
 
     async def _take(self, key: str) -> dict[str, Any] | None:
-        try:
-            raw = await self._redis.getdel(key)
-        except (RedisError, OSError) as error:
-            raise Unavailable("social sign-in is unavailable: Redis does not answer") from error
+        raw = await self._ask(lambda: self._redis.getdel(key))
         if raw is None:
             return None
         record: dict[str, Any] = json.loads(raw)
         return record
+
+    async def _ask(self, command: Callable[[], Awaitable[Reply]]) -> Reply:
+        if not self._health.usable():  # Redis failed a moment ago: do not wait on it again
+            raise Unavailable(UNAVAILABLE)
+        try:
+            reply = await command()
+        except (RedisError, OSError) as error:
+            self._health.failed("social sign-in", "unavailable (503)")
+            raise Unavailable(UNAVAILABLE) from error
+        self._health.answered()
+        return reply

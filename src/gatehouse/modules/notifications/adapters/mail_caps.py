@@ -1,21 +1,20 @@
 """Per-address, per-purpose mail caps in Redis: fixed one-minute and one-hour windows.
 
 Keys hold a hash of the address, never the address. When Redis cannot answer, mail is allowed
-(a reset must work during a Redis outage) and a warning is logged.
+(a reset must work during a Redis outage) and a warning is logged; for a few seconds after a
+failure of any of the process's Redis users, Redis is not asked (``RedisHealth``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gatehouse.modules.notifications.application.public import MailCaps, MailPurpose
 from gatehouse.shared.clock import Clock
-
-log = logging.getLogger("gatehouse.notifications")
+from gatehouse.shared.redis_health import RedisHealth
 
 PREFIX = "gatehouse:mail-cap:"
 
@@ -34,9 +33,16 @@ return 1
 
 class RedisMailCaps(MailCaps):
     def __init__(
-        self, redis: Redis, clock: Clock, *, per_minute: int = 1, per_hour: int = 5
+        self,
+        redis: Redis,
+        health: RedisHealth,
+        clock: Clock,
+        *,
+        per_minute: int = 1,
+        per_hour: int = 5,
     ) -> None:
         self._redis = redis
+        self._health = health
         self._clock = clock
         self._per_minute = per_minute
         self._per_hour = per_hour
@@ -47,11 +53,14 @@ class RedisMailCaps(MailCaps):
         now = int(self._clock.now().timestamp())
         minute = f"{PREFIX}{purpose.value}:{digest}:m:{now // 60}"
         hour = f"{PREFIX}{purpose.value}:{digest}:h:{now // 3600}"
+        if not self._health.usable():
+            return True
         try:
             allowed = await self._allow(
                 keys=[minute, hour], args=[self._per_minute, self._per_hour]
             )
         except (RedisError, OSError):
-            log.warning("mail cap not checked: Redis did not answer")
+            self._health.failed("mail cap", "not checked")
             return True
+        self._health.answered()
         return bool(allowed)
