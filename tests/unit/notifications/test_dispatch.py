@@ -15,37 +15,20 @@ from gatehouse.modules.notifications.domain.model import (
     next_attempt_delay,
 )
 from gatehouse.shared.errors import Unavailable
-from tests.support.clock import FixedClock
 from tests.support.containers import notifications_container
-from tests.support.fakes.notifications import InMemoryOutboxStore, RecordingTransport
-
-
-@pytest.fixture
-def parts() -> tuple[InMemoryOutboxStore, RecordingTransport, FixedClock]:
-    return InMemoryOutboxStore(), RecordingTransport(), FixedClock()
-
-
-def _handler(
-    parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock],
-) -> DispatchOutboxHandler:
-    store, transport, clock = parts
-    handler: DispatchOutboxHandler = notifications_container(
-        clock=clock, store=store, transport=transport
-    ).dispatch()
-    return handler
-
+from tests.unit.notifications.dispatching import Parts, handler
 
 PARAMS = {"link": "https://x/verify-email?token=t", "hours": "24"}
 
 
 async def test_due_mail_is_rendered_and_sent_once(
-    parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock],
+    parts: Parts,
 ) -> None:
     store, transport, clock = parts
     row = store.add("verify_email", PARAMS, clock.now())
 
-    assert (await _handler(parts)()).sent == 1
-    assert (await _handler(parts)()).handled == 0
+    assert (await handler(parts)()).sent == 1
+    assert (await handler(parts)()).handled == 0
 
     [mail] = transport.sent
     assert mail.subject == "Confirm your email address"
@@ -55,51 +38,51 @@ async def test_due_mail_is_rendered_and_sent_once(
 
 
 async def test_mail_not_yet_due_waits(
-    parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock],
+    parts: Parts,
 ) -> None:
     store, _, clock = parts
     store.add("verify_email", PARAMS, clock.now() + timedelta(seconds=5))
-    assert (await _handler(parts)()).handled == 0
+    assert (await handler(parts)()).handled == 0
     clock.advance(timedelta(seconds=5))
-    assert (await _handler(parts)()).sent == 1
+    assert (await handler(parts)()).sent == 1
 
 
 async def test_a_transient_failure_is_retried_later_with_backoff(
-    parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock],
+    parts: Parts,
 ) -> None:
     store, transport, clock = parts
     row = store.add("verify_email", PARAMS, clock.now())
     transport.fail_with = DeliveryFailed("connection refused", permanent=False)
 
-    assert (await _handler(parts)()).failed == 1
+    assert (await handler(parts)()).failed == 1
     assert row.status == "pending"
     assert row.message.attempts == 1
     assert row.due >= clock.now() + BASE_BACKOFF
 
     transport.fail_with = None
     clock.advance(MAX_BACKOFF)
-    assert (await _handler(parts)()).sent == 1
+    assert (await handler(parts)()).sent == 1
     assert len(transport.sent) == 1
 
 
 async def test_a_permanent_failure_goes_to_dead_letter(
-    parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock],
+    parts: Parts,
 ) -> None:
     store, transport, clock = parts
     row = store.add("verify_email", PARAMS, clock.now())
     transport.fail_with = DeliveryFailed("550 no such user", permanent=True)
-    assert (await _handler(parts)()).dead == 1
+    assert (await handler(parts)()).dead == 1
     assert row.status == "dead"
     assert row.error == "550 no such user"
 
 
 async def test_the_last_allowed_attempt_goes_to_dead_letter(
-    parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock],
+    parts: Parts,
 ) -> None:
     store, transport, clock = parts
     row = store.add("verify_email", PARAMS, clock.now(), attempts=MAX_ATTEMPTS - 1)
     transport.fail_with = DeliveryFailed("timeout", permanent=False)
-    assert (await _handler(parts)()).dead == 1
+    assert (await handler(parts)()).dead == 1
     assert row.status == "dead"
 
 
@@ -108,13 +91,13 @@ async def test_the_last_allowed_attempt_goes_to_dead_letter(
     [("no_such_template", {}), ("verify_email", {"link": "only the link"})],
 )
 async def test_unrenderable_mail_goes_to_dead_letter_without_sending(
-    parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock],
+    parts: Parts,
     template: str,
     params: dict[str, str],
 ) -> None:
     store, transport, clock = parts
     row = store.add(template, params, clock.now())
-    assert (await _handler(parts)()).dead == 1
+    assert (await handler(parts)()).dead == 1
     assert row.status == "dead"
     assert transport.sent == []
 
@@ -144,9 +127,7 @@ class ScriptedResolver(MailResolver):
         return OutgoingMail(request.to, "verify_email", PARAMS, request.locale)
 
 
-def _resolving(
-    parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock], resolver: MailResolver
-) -> DispatchOutboxHandler:
+def _resolving(parts: Parts, resolver: MailResolver) -> DispatchOutboxHandler:
     store, transport, clock = parts
     handler: DispatchOutboxHandler = notifications_container(
         clock=clock, store=store, transport=transport, resolvers={"request": resolver}
@@ -155,7 +136,7 @@ def _resolving(
 
 
 async def test_a_request_is_resolved_into_its_mail_or_into_nothing(
-    parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock],
+    parts: Parts,
 ) -> None:
     store, transport, clock = parts
     known = store.add("request", {}, clock.now())
@@ -167,7 +148,7 @@ async def test_a_request_is_resolved_into_its_mail_or_into_nothing(
 
 
 async def test_a_resolver_that_fails_never_blocks_the_mail_behind_it(
-    parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock],
+    parts: Parts,
 ) -> None:
     store, transport, clock = parts
     broken = store.add("request", {}, clock.now())
@@ -179,7 +160,7 @@ async def test_a_resolver_that_fails_never_blocks_the_mail_behind_it(
 
 
 async def test_a_resolver_whose_database_is_down_is_retried_later(
-    parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock],
+    parts: Parts,
 ) -> None:
     store, _, clock = parts
     row = store.add("request", {}, clock.now())

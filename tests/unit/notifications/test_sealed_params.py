@@ -7,12 +7,10 @@ import pytest
 
 from gatehouse.modules.auth.adapters.secret_box import FernetSecretBox
 from gatehouse.modules.notifications.adapters.outbox import FernetParamsSealer, stored_params
-from gatehouse.modules.notifications.application.dispatch import DispatchOutboxHandler
 from gatehouse.modules.notifications.domain.errors import ParamsUnreadable
 from gatehouse.modules.notifications.domain.model import SealedParams
-from tests.support.clock import FixedClock
-from tests.support.containers import MFA_KEYS, notifications_container
-from tests.support.fakes.notifications import InMemoryOutboxStore, RecordingTransport
+from tests.support.containers import MFA_KEYS
+from tests.unit.notifications.dispatching import Parts, handler
 
 OLD, NEW = b"o" * 40, b"n" * 40
 PARAMS = {"link": "https://x/verify-email?token=Zm9vYmFyYmF6", "code": "493027", "hours": "24"}
@@ -50,29 +48,14 @@ def test_the_params_column_is_sealed_as_a_string_and_in_clear_as_an_object() -> 
     assert stored_params({"link": "x"}) == {"link": "x"}  # written before sealing
 
 
-@pytest.fixture
-def parts() -> tuple[InMemoryOutboxStore, RecordingTransport, FixedClock]:
-    return InMemoryOutboxStore(), RecordingTransport(), FixedClock()
-
-
-def _handler(
-    parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock],
-) -> DispatchOutboxHandler:
-    store, transport, clock = parts
-    handler: DispatchOutboxHandler = notifications_container(
-        clock=clock, store=store, transport=transport
-    ).dispatch()
-    return handler
-
-
 async def test_sealed_params_are_opened_to_render_the_mail(
-    parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock],
+    parts: Parts,
 ) -> None:
     store, transport, clock = parts
     rotated = FernetParamsSealer({0: b"z" * 40, **MFA_KEYS})  # what the app seals with
     row = store.add("verify_email", rotated.seal(PARAMS), clock.now())
 
-    assert (await _handler(parts)()).sent == 1
+    assert (await handler(parts)()).sent == 1
 
     [mail] = transport.sent
     assert PARAMS["link"] in mail.text
@@ -81,14 +64,14 @@ async def test_sealed_params_are_opened_to_render_the_mail(
 
 
 async def test_params_no_key_opens_dead_letter_the_mail_without_sending_it(
-    parts: tuple[InMemoryOutboxStore, RecordingTransport, FixedClock],
+    parts: Parts,
 ) -> None:
     store, transport, clock = parts
     dropped = FernetParamsSealer({7: b"d" * 40}).seal(PARAMS)
     row = store.add("verify_email", dropped, clock.now())
     behind = store.add("verify_email", PARAMS, clock.now())  # in clear: written before sealing
 
-    result = await _handler(parts)()
+    result = await handler(parts)()
 
     assert (result.dead, result.sent) == (1, 1)
     assert (row.status, row.message.params) == ("dead", {})
