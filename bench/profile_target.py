@@ -29,9 +29,10 @@ if __package__ in {None, ""}:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import fixtures
+from bench.config import Config
 from bench.loadgen import WrkJob, ensure_wrk
 from bench.report import Report
-from bench.run import DATA_DIR, RESULTS_DIR, Bench, Config
+from bench.run import DATA_DIR, RESULTS_DIR, Bench
 from bench.servers import Server, running
 
 SCENARIOS = ("live", "me", "login", "storm")

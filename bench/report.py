@@ -15,7 +15,7 @@ from bench.servers import CpuUsage
 
 # Printed order: each reference first, Gatehouse beside it.
 _KEYS = (
-    "a.live c.live c.info.live b.me c.me c.me.pair c.norev.me c.info.me c.refresh c.login"
+    "a.live c.live c.info.live b.me c.me c.me.pair c.norev.me c.info.me d.refresh c.refresh c.login"
     " c.storm.login"
     " c.storm.live"
 )
@@ -191,6 +191,15 @@ def checks(
             per_round=paired("c.me.pair", "c.norev.me"),
         ),
         _p99_check("GET /health/live during the login storm", m("c.storm.live"), 25.0),
+        _ratio_check(
+            "Gatehouse POST /auth/refresh vs (d)",
+            m("c.refresh"),
+            m("d.refresh"),
+            0.50,
+            reference_label="(d)",
+            primary=True,
+            per_round=paired("c.refresh", "d.refresh"),
+        ),
         _info_ratio("Gatehouse POST /auth/refresh vs (a)", m("c.refresh"), m("a.live"), "(a)"),
     ]
     if "c.info.live" in measurements:
