@@ -30,7 +30,11 @@ from gatehouse.modules.notifications.application.public import (
 from gatehouse.modules.notifications.container import NotificationsContainer, register_resolver
 from gatehouse.modules.organizations.container import OrganizationsContainer
 from gatehouse.shared.clock import Clock
-from tests.support.fakes.auth import InMemoryLockout
+from tests.support.fakes.auth import (
+    InMemoryAuthUnitOfWork,
+    InMemoryLockout,
+    InMemoryRefreshRotations,
+)
 from tests.support.fakes.notifications import FakeMailCaps, FakeWebhookSubscribers
 
 REFRESH_TOKEN_KEY = b"k" * 32
@@ -91,8 +95,11 @@ def auth_container(
 
 
 def with_uow(container: Any, uow: object) -> None:
-    """Every handler of ``container`` gets ``uow`` (a fake) for its unit of work."""
+    """Every handler of ``container`` gets ``uow`` (a fake) for its unit of work (and auth's
+    lean refresh rotation works on that fake's state too)."""
     container.uow.override(providers.Object(uow))
+    if isinstance(uow, InMemoryAuthUnitOfWork):
+        container.rotations.override(providers.Object(InMemoryRefreshRotations(uow)))
 
 
 def accounts_container(

@@ -1,8 +1,11 @@
-"""A raw asyncpg pool for hot read paths (the lean query side) and health checks."""
+"""A raw asyncpg pool for hot read paths (the lean query side), health checks, and the one hot
+write that earns it: a refresh's rotation (ADR 0030)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -17,12 +20,19 @@ def asyncpg_dsn(sqlalchemy_url: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+async def _nothing_to_reset(_: asyncpg.Connection) -> None:
+    """The pool's reset on release. asyncpg's default (``Connection.reset``) sends
+    ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` every time a connection goes
+    back, a round trip per query; nothing here sets session state, takes advisory locks,
+    listens or leaves cursors open, and asyncpg still rolls back a transaction left open
+    before calling this (ADR 0030)."""
+
+
 class ReadPool:
     """Created synchronously by the container, opened and closed by the app's lifespan."""
 
     def __init__(self, dsn: str, *, max_size: int, timeout: float) -> None:
         self._dsn = dsn
-        self._max_size = max_size
         self._timeout = timeout
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
@@ -30,7 +40,12 @@ class ReadPool:
         # connection that was just handed back before the waiter woken for it runs, so under
         # saturation some waiters lose again and again until their acquire times out (a p99
         # of seconds and 503s in `make bench`). A FIFO semaphore in front keeps it fair.
-        self._slots = asyncio.Semaphore(max_size)
+        # A transaction may read through the pool while it holds its connection (a refresh
+        # checks the account under the session's lock): at most max_size - 1 of them at once,
+        # so a slot is always left for those reads (and a pool of one gets a second connection).
+        self._max_size = max(max_size, 2)
+        self._slots = asyncio.Semaphore(self._max_size)
+        self._transactions = asyncio.Semaphore(self._max_size - 1)
 
     @property
     def dsn(self) -> str:
@@ -49,6 +64,7 @@ class ReadPool:
                     timeout=self._timeout,
                     command_timeout=self._timeout,
                     statement_cache_size=256,
+                    reset=_nothing_to_reset,
                 )
             except (OSError, TimeoutError, asyncpg.PostgresError) as error:
                 raise DatabaseUnavailable from error
@@ -57,6 +73,30 @@ class ReadPool:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection in a transaction: committed when the block ends, rolled back when it
+        raises. Waiting for a connection is bounded by the pool's timeout; statements by the
+        command timeout."""
+        if self._pool is None:
+            await self.open()
+        assert self._pool is not None
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                async with asyncio.timeout(self._timeout):
+                    await stack.enter_async_context(self._transactions)
+                    await stack.enter_async_context(self._slots)
+                    conn = await stack.enter_async_context(self._pool.acquire())
+                await stack.enter_async_context(conn.transaction())
+                yield conn
+        except (
+            OSError,
+            TimeoutError,
+            asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError,
+        ) as error:
+            raise DatabaseUnavailable from error
 
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
         rows = await self.fetch(query, *args, one=True)
