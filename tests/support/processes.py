@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -74,6 +74,16 @@ def gatehouse_serve(settings: Settings, log_dir: Path, name: str, **env: str) ->
     (``/health/ready`` answers 200); yields its base URL. ``env``: more ``GATEHOUSE_*``, or
     other values for the defaults; ``GATEHOUSE_PORT`` there chooses the port (when the public
     URL must name it beforehand). Standard output and error go to ``<log_dir>/<name>.log``."""
+    with gatehouse_serve_process(settings, log_dir, name, **env) as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def gatehouse_serve_process(
+    settings: Settings, log_dir: Path, name: str, *, args: Sequence[str] = (), **env: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``gatehouse_serve``, with more arguments for ``serve`` (``args``); yields the base URL
+    and the ``gatehouse serve`` process."""
     assert settings.database_url is not None
     assert settings.redis_url is not None
     port = int(env.pop("GATEHOUSE_PORT", "0")) or free_port(HOST)
@@ -102,6 +112,7 @@ def gatehouse_serve(settings: Settings, log_dir: Path, name: str, **env: str) ->
                 HOST,
                 "--port",
                 str(port),
+                *args,
             ],
             stdin=subprocess.DEVNULL,
             stdout=output,
@@ -113,7 +124,7 @@ def gatehouse_serve(settings: Settings, log_dir: Path, name: str, **env: str) ->
         wait_until(
             lambda: _answers(f"{base}/health/ready"), f"{name} ({base})", process=process, log=log
         )
-        yield base
+        yield base, process
     finally:
         stop(process)
 
