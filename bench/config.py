@@ -16,8 +16,8 @@ from bench.servers import ROOT
 
 ENV_PREFIX = "GATEHOUSE_BENCH_"
 PHASES = (
-    "gatehouse", "bare-json", "bare-read", "no-revocation", "refresh", "bare-refresh", "login",
-    "info",
+    "gatehouse", "bare-json", "bare-read", "no-revocation", "refresh", "bare-refresh", "peers",
+    "login", "info",
 )  # fmt: skip
 
 

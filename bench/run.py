@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import signal
@@ -22,7 +23,7 @@ from types import FrameType
 if __package__ in {None, ""}:  # run as a script: make the ``bench`` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import fixtures, loadgen
+from bench import fixtures, loadgen, peer_env
 from bench.config import Config, check_cpus, environment, parse_args
 from bench.loadgen import WrkJob, WrkResult, ensure_wrk
 from bench.report import LOAD_SATURATED, NOISY_OTHER_CPU, BcryptRate, Measurement, Report
@@ -39,6 +40,7 @@ C = "(c) Gatehouse"
 C_INFO = "(c) Gatehouse, log info"
 C_NOREV = "(c) Gatehouse, no revocation check"
 D = "(d) bare refresh + asyncpg"
+P = "(p) fastapi-users"
 DEFAULT_LOGIN_LIMIT = str(Settings.model_fields["rate_limit_login"].default)
 DEFAULT_REFRESH_LIMIT = str(Settings.model_fields["rate_limit_refresh"].default)
 SETUP_LOGIN_LIMIT = "100000/minute"
@@ -81,6 +83,7 @@ class Bench:
         self.wrk = wrk
         self.report = report
         self.logs = DATA_DIR / "logs"
+        self._peer_python: Path | None = None
 
     # ------------------------------------------------------------ plumbing
 
@@ -123,6 +126,28 @@ class Bench:
         quiet = settings.get("log_level") in {"debug", "info"}
         return self.server(name, "bench.targets.gatehouse_app", env, quiet=quiet)
 
+    def peer(self, name: str, infra: fixtures.Infrastructure) -> Server | None:
+        """fastapi-users' documented app (``bench/peers/``), in the peers' own environment;
+        None (and a note) when that environment cannot be made."""
+        if self._peer_python is None:
+            python, how = peer_env.ensure_peers_venv()
+            print(f"peers' environment ({peer_env.VENV.relative_to(ROOT)}): {how}", flush=True)
+            if python is None:
+                self.report.notes.append(f"fastapi-users not measured: {how}")
+                self.config = dataclasses.replace(
+                    self.config, phases=tuple(p for p in self.config.phases if p != "peers")
+                )
+                return None
+            self._peer_python = python
+        return Server(
+            name,
+            "bench.peers.fastapi_users_app",
+            cpu=self.config.server_cpu,
+            env=peer_env.peer_environment(infra),
+            log_dir=self.logs,
+            python=str(self._peer_python),
+        )
+
     def read_job(self, server: Server, path: str, token: str | None = None) -> WrkJob:
         return WrkJob(
             url=server.url(path),
@@ -143,15 +168,22 @@ class Bench:
             env=(("BENCH_REFRESH_TOKENS", " ".join(tokens)),),
         )
 
-    def login_job(self, server: Server, user: fixtures.BenchUser, duration: float) -> WrkJob:
+    def login_job(
+        self, server: Server, user: fixtures.BenchUser, duration: float, *, peer: bool = False
+    ) -> WrkJob:
+        """``peer``: fastapi-users' form login (``/auth/jwt/login``)."""
         return WrkJob(
-            url=server.url("/api/v1/auth/login"),
+            url=server.url("/auth/jwt/login" if peer else "/api/v1/auth/login"),
             connections=self.config.login_connections,
             duration_s=duration,
             threads=self.config.wrk_threads,
             timeout_s=60.0,  # 16 queued logins at ~4/s wait about 4 s each
             script="login.lua",
-            env=(("BENCH_EMAIL", user.email), ("BENCH_PASSWORD", user.password)),
+            env=(
+                ("BENCH_EMAIL", user.email),
+                ("BENCH_PASSWORD", user.password),
+                ("BENCH_FORM", "1" if peer else "0"),
+            ),
         )
 
     def _record(
@@ -279,6 +311,13 @@ class Bench:
                 targets.append(ReadTarget("b.me", B, floor, "/api/v1/me", lambda: token))
             if "gatehouse" in phases:
                 targets.append(ReadTarget("c.me", C, gatehouse, "/api/v1/me", user=user))
+            peer_server = self.peer("fastapi-users", infra) if "peers" in phases else None
+            if peer_server is not None:
+                peer = stack.enter_context(running(peer_server))
+                peer_env.register(peer.url(""), user)
+                targets.append(ReadTarget("p.live", P, peer, "/health/live"))
+                peer_token = functools.partial(peer_env.login, peer.url(""), user)
+                targets.append(ReadTarget("p.me", P, peer, "/users/me", peer_token))
             norev = None
             if "no-revocation" in phases:
                 norev_server = self.gatehouse_no_revocation_check(
@@ -386,6 +425,15 @@ class Bench:
             job = self.login_job(server, user, self.config.login_duration_s)
             self.measure("c.login", C, "POST /api/v1/auth/login", server, job)
             self.storm(server, user)
+        peer_server = (
+            self.peer("fastapi-users-login", infra) if "peers" in self.config.phases else None
+        )
+        if peer_server is not None:
+            with running(peer_server) as peer:
+                peer_env.register(peer.url(""), user)  # unless the read phase did
+                peer_env.login(peer.url(""), user)
+                job = self.login_job(peer, user, self.config.login_duration_s, peer=True)
+                self.measure("p.login", P, "POST /auth/jwt/login", peer, job)
         self.bcrypt_rate()
 
     def floor_server(

@@ -108,6 +108,7 @@ class Server:
         cwd: Path = ROOT,
         start_timeout: float = 60.0,
         quiet: bool = False,
+        python: str = sys.executable,  # a peer runs in its own environment
     ) -> None:
         self.name = name
         self.module = module
@@ -118,6 +119,7 @@ class Server:
         self.cwd = cwd
         self.start_timeout = start_timeout
         self.quiet = quiet
+        self.python = python
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -129,7 +131,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def argv(self) -> Sequence[str]:
-        return [sys.executable, "-m", self.module, "--port", str(self.port), "--cpu", str(self.cpu)]
+        return [self.python, "-m", self.module, "--port", str(self.port), "--cpu", str(self.cpu)]
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
