@@ -29,9 +29,10 @@ if __package__ in {None, ""}:
 
 from bench import fixtures
 from bench.config import Config
+from bench.core import DATA_DIR, RESULTS_DIR
 from bench.loadgen import WrkJob, ensure_wrk
 from bench.report import Report
-from bench.run import DATA_DIR, RESULTS_DIR, Bench
+from bench.run import Bench
 from bench.servers import Server, running
 
 SCENARIOS = ("live", "me", "refresh", "login", "storm")
