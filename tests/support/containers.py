@@ -145,10 +145,12 @@ def notifications_container(
     store: OutboxStore,
     transport: MailTransport,
     resolvers: Mapping[str, MailResolver] | None = None,
+    concurrency: int = 1,
 ) -> NotificationsContainer:
     """The notifications container with a fake outbox store and transport; ``resolvers`` are
     registered through its extension point, as main registers accounts'."""
     container = NotificationsContainer(
+        concurrency=concurrency,
         clock=clock,
         engine=None,
         redis=None,
