@@ -78,7 +78,8 @@ class CpuUsage:
     # there would mean the load generator, not the server, limits the rate
 
 
-def _process_seconds(pid: int) -> float:
+def process_seconds(pid: int) -> float:
+    """CPU seconds ``pid`` has used (user + system, all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime, all threads
 
@@ -184,7 +185,7 @@ class Server:
         busy, total = _cpu_ticks(self.cpu)
         load_busy, load_total = _cpu_ticks(load_cpu)
         return CpuSample(
-            time.monotonic(), _process_seconds(self.pid), busy, total, load_busy, load_total
+            time.monotonic(), process_seconds(self.pid), busy, total, load_busy, load_total
         )
 
     @staticmethod
@@ -207,9 +208,9 @@ class Server:
         """
         started = time.monotonic()
         while time.monotonic() - started < limit:
-            before = _process_seconds(self.pid)
+            before = process_seconds(self.pid)
             time.sleep(window)
-            if (_process_seconds(self.pid) - before) / window < below:
+            if (process_seconds(self.pid) - before) / window < below:
                 break
         return time.monotonic() - started
 
