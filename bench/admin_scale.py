@@ -84,12 +84,13 @@ async def timed(call: Callable[[], Awaitable[httpx.Response]], n: int) -> dict[s
     return {"n": n, "p50": statistics.median(samples), "p99": p99(samples), "max": max(samples)}
 
 
-async def recreate(admin_dsn: str, *, drop_only: bool = False) -> None:
+async def recreate(admin_dsn: str, name: str = SCRATCH, *, drop_only: bool = False) -> None:
+    """Drop the scratch database ``name`` (a constant of the bench) and create it again."""
     conn = await asyncpg.connect(admin_dsn)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if not drop_only:
-            await conn.execute(f'CREATE DATABASE "{SCRATCH}"')
+            await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
 

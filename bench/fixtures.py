@@ -206,10 +206,11 @@ def refresh_tokens(base_url: str, user: BenchUser, count: int) -> list[str]:
     return [login_pair(base_url, user)[1] for _ in range(count)]
 
 
-def check_refresh(base_url: str, user: BenchUser) -> None:
-    """One rotation before a measurement: 200, and a new refresh token in the body."""
-    _, token = login_pair(base_url, user)
-    status, body = request_json(f"{base_url}/api/v1/auth/refresh", {"refresh_token": token})
+def check_refresh(sessions_url: str, refresh_url: str, user: BenchUser) -> None:
+    """One rotation before a measurement, of a session signed in at ``sessions_url`` (Gatehouse)
+    and refreshed at ``refresh_url``: 200, and a new refresh token in the body."""
+    _, token = login_pair(sessions_url, user)
+    status, body = request_json(f"{refresh_url}/api/v1/auth/refresh", {"refresh_token": token})
     rotated = body.get("refresh_token") if isinstance(body, dict) else None
     if status != 200 or not rotated or rotated == token:
         msg = f"POST /api/v1/auth/refresh answered {status}: {body}"
@@ -266,6 +267,14 @@ class FloorKeys:
             )
             .decode("ascii")
         )
+
+    def private_pem(self) -> str:
+        """For target (d), which signs access tokens."""
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode("ascii")
 
     def token(self, user_id: uuid.UUID, ttl_seconds: int = 3600) -> str:
         now = int(time.time())

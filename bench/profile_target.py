@@ -1,14 +1,13 @@
 """Profile a Gatehouse target under the bench's load with py-spy: where does the time go?
 
-    .venv/bin/python bench/profile_target.py live me          # scenarios: live me login storm
+    .venv/bin/python bench/profile_target.py live me    # scenarios: live me refresh login storm
     .venv/bin/python bench/profile_target.py --log-level info live
 
 Same infrastructure, pinning and wrk load as ``bench/run.py``; py-spy samples the pinned server
 (on the load CPU) while wrk runs, writes collapsed stacks to
 ``bench/results/profiles/<timestamp>-<scenario>.txt`` (load them into speedscope or
-flamegraph.pl) and prints the top frames by own time and by total time. py-spy is not a
-project dependency; install it anywhere, e.g.
-``python3 -m venv /tmp/pyspy && /tmp/pyspy/bin/pip install py-spy``, and pass ``--py-spy``.
+flamegraph.pl) and prints the top frames by own time and by total time. py-spy is a dev
+dependency (``.venv/bin/py-spy``, the default); ``--py-spy`` points at another one.
 Throughput under the profiler is lower than in ``run.py``: read the shares, not the rates.
 """
 
@@ -29,12 +28,14 @@ if __package__ in {None, ""}:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import fixtures
+from bench.config import Config
+from bench.core import DATA_DIR, RESULTS_DIR
 from bench.loadgen import WrkJob, ensure_wrk
 from bench.report import Report
-from bench.run import DATA_DIR, RESULTS_DIR, Bench, Config
+from bench.run import Bench
 from bench.servers import Server, running
 
-SCENARIOS = ("live", "me", "login", "storm")
+SCENARIOS = ("live", "me", "refresh", "login", "storm")
 # Leaf frames of threads that wait (idle executor and anyio workers): py-spy reports them as
 # active, they are not CPU time.
 IDLE_LEAVES = (
@@ -116,7 +117,8 @@ def _profile(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/profile_target.py", description=__doc__)
     parser.add_argument("scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)}")
-    parser.add_argument("--py-spy", default=shutil.which("py-spy") or "/tmp/pyspy/bin/py-spy")
+    beside = Path(sys.executable).with_name("py-spy")  # the dev dependency, in .venv/bin
+    parser.add_argument("--py-spy", default=shutil.which("py-spy") or str(beside))
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--rate", type=int, default=200, help="samples per second")
     parser.add_argument("--top", type=int, default=25)
@@ -142,7 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     bench = Bench(config, wrk, Report(stamp, {}, {}))
     with fixtures.infrastructure(DATA_DIR) as infra:
-        extra = {"trusted_proxies": "127.0.0.1"} if {"login", "storm"} & set(args.scenarios) else {}
+        proxied = {"login", "storm", "refresh"} & set(args.scenarios)
+        extra = {"trusted_proxies": "127.0.0.1"} if proxied else {}
         server_def = bench.gatehouse("gatehouse-profile", infra, log_level=args.log_level, **extra)
         with running(server_def) as server:
             user = fixtures.create_user(server.url(""), infra)
@@ -153,6 +156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     job = bench.read_job(server, "/health/live")
                 elif scenario == "me":
                     job = bench.read_job(server, "/api/v1/me", fixtures.login(server.url(""), user))
+                elif scenario == "refresh":  # as run.py: one fresh session per connection
+                    base = server.url("")
+                    job = bench.refresh_job(
+                        server, fixtures.refresh_tokens(base, user, 8), args.duration
+                    )
+                    warm_tokens = fixtures.refresh_tokens(base, user, 8)
                 elif scenario == "login":
                     job = bench.login_job(server, user, args.duration)
                 else:  # storm: the probe is what we wait on; the profile shows the whole server
@@ -160,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     storm = storm_job.start(wrk)
                     job = WrkJob(server.url("/health/live"), 2, args.duration)
                 warm = dataclasses.replace(job, duration_s=2)
+                if scenario == "refresh":
+                    warm = bench.refresh_job(server, warm_tokens, 2)
                 if storm is None:
                     warm.finish(warm.start(wrk))
                     server.wait_idle()

@@ -15,7 +15,8 @@ from bench.servers import CpuUsage
 
 # Printed order: each reference first, Gatehouse beside it.
 _KEYS = (
-    "a.live c.live c.info.live b.me c.me c.me.pair c.norev.me c.info.me c.refresh c.login"
+    "a.live c.live c.info.live p.live b.me c.me c.me.pair c.norev.me c.info.me p.me d.refresh"
+    " c.refresh c.login p.login"
     " c.storm.login"
     " c.storm.live"
 )
@@ -144,6 +145,28 @@ def paired_ratios(
     ]
 
 
+def _peer_checks(
+    m: Callable[[str], Measurement | None], paired: Callable[[str, str], list[float]]
+) -> list[Check]:
+    """Gatehouse ÷ fastapi-users (issue 17): at least 2.5 × on /me, never below 1 ×."""
+    return [
+        _ratio_check(
+            name,
+            m(key),
+            m(peer),
+            threshold,
+            reference_label="(p)",
+            primary=True,
+            per_round=paired(key, peer) if per_round else (),
+        )
+        for name, key, peer, threshold, per_round in (
+            ("Gatehouse GET /health/live vs (p) fastapi-users", "c.live", "p.live", 1.0, True),
+            ("Gatehouse GET /api/v1/me vs (p) GET /users/me", "c.me", "p.me", 2.5, True),
+            ("Gatehouse POST /auth/login vs (p) /auth/jwt/login", "c.login", "p.login", 1.0, False),
+        )
+    ]
+
+
 def checks(
     measurements: Mapping[str, Measurement],
     bcrypt_rate: float | None,
@@ -191,7 +214,17 @@ def checks(
             per_round=paired("c.me.pair", "c.norev.me"),
         ),
         _p99_check("GET /health/live during the login storm", m("c.storm.live"), 25.0),
+        _ratio_check(
+            "Gatehouse POST /auth/refresh vs (d)",
+            m("c.refresh"),
+            m("d.refresh"),
+            0.50,
+            reference_label="(d)",
+            primary=True,
+            per_round=paired("c.refresh", "d.refresh"),
+        ),
         _info_ratio("Gatehouse POST /auth/refresh vs (a)", m("c.refresh"), m("a.live"), "(a)"),
+        *_peer_checks(m, paired),
     ]
     if "c.info.live" in measurements:
         result += [

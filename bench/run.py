@@ -6,214 +6,43 @@ the bench itself could not run; 2 when wrk is missing.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
+import functools
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 if __package__ in {None, ""}:  # run as a script: make the ``bench`` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import fixtures, loadgen
-from bench.loadgen import WrkJob, WrkResult, ensure_wrk
-from bench.report import LOAD_SATURATED, NOISY_OTHER_CPU, BcryptRate, Measurement, Report
-from bench.servers import ROOT, CpuUsage, Server, allowed_cpus, running
+from bench import fixtures, loadgen, peer_env
+from bench.config import check_cpus, environment, parse_args
+from bench.core import DATA_DIR, RESULTS_DIR, BenchCore
+from bench.loadgen import WrkJob, ensure_wrk
+from bench.report import LOAD_SATURATED, NOISY_OTHER_CPU, BcryptRate, Report
+from bench.servers import ROOT, Server, allowed_cpus, running
 from gatehouse.main.settings import Settings
-
-BENCH_DIR = ROOT / "bench"
-DATA_DIR = BENCH_DIR / ".data"
-RESULTS_DIR = BENCH_DIR / "results"
-ENV_PREFIX = "GATEHOUSE_BENCH_"
 
 A = "(a) bare FastAPI"
 B = "(b) bare JWT + asyncpg"
 C = "(c) Gatehouse"
 C_INFO = "(c) Gatehouse, log info"
 C_NOREV = "(c) Gatehouse, no revocation check"
-PHASES = ("gatehouse", "bare-json", "bare-read", "no-revocation", "refresh", "login", "info")
+D = "(d) bare refresh + asyncpg"
+P = "(p) fastapi-users"
 DEFAULT_LOGIN_LIMIT = str(Settings.model_fields["rate_limit_login"].default)
 DEFAULT_REFRESH_LIMIT = str(Settings.model_fields["rate_limit_refresh"].default)
-SETUP_LOGIN_LIMIT = "100000/minute"
 # The instances whose wrk scripts send each request from a random X-Forwarded-For address, so
 # the contract's per-IP limits (kept at their defaults there) see many clients, not one.
 PROXY = "127.0.0.1"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Config:
-    rounds: int
-    warmup_s: float
-    duration_s: float
-    login_duration_s: float
-    read_connections: int
-    login_connections: int
-    probe_connections: int
-    refresh_connections: int
-    wrk_threads: int
-    bcrypt_iterations: int
-    server_cpu: int
-    load_cpu: int
-    pairs: int
-    pair_duration_s: float
-    phases: tuple[str, ...]
-    quick: bool
-
-
-# (flag, env suffix, type, default, quick default, help)
-_OPTIONS: list[tuple[str, str, type, float | int, float | int, str]] = [
-    ("--rounds", "ROUNDS", int, 3, 1, "rounds of the read targets, interleaved; medians"),
-    ("--warmup", "WARMUP", float, 3, 1, "seconds of load before each measurement"),
-    ("--duration", "DURATION", float, 10, 3, "seconds measured per read target"),
-    ("--login-duration", "LOGIN_DURATION", float, 20, 6, "seconds measured for login"),
-    ("--read-connections", "READ_CONNECTIONS", int, 64, 64, "wrk connections for reads"),
-    ("--login-connections", "LOGIN_CONNECTIONS", int, 16, 16, "wrk connections for login"),
-    ("--probe-connections", "PROBE_CONNECTIONS", int, 2, 2, "the /health/live probe's"),
-    ("--refresh-connections", "REFRESH_CONNECTIONS", int, 8, 8, "refresh (one wrk thread each)"),
-    ("--wrk-threads", "WRK_THREADS", int, 1, 1, "wrk threads (all on the load CPU)"),
-    ("--bcrypt-iterations", "BCRYPT_ITERATIONS", int, 20, 5, "checkpw calls per rate run"),
-    ("--server-cpu", "SERVER_CPU", int, 0, 0, "the CPU every server is pinned to"),
-    ("--load-cpu", "LOAD_CPU", int, 1, 1, "the CPU of wrk, the runner, embedded servers"),
-    ("--pairs", "PAIRS", int, 24, 3, "alternations of /me with and without the revocation check"),
-    ("--pair-duration", "PAIR_DURATION", float, 3, 2, "seconds measured per side of a pair"),
-]
-
-
-def parse_args(argv: Sequence[str] | None) -> Config:
-    parser = argparse.ArgumentParser(
-        prog="bench/run.py",
-        description=__doc__,
-        epilog=f"Every option can also be set as {ENV_PREFIX}<NAME>, e.g. {ENV_PREFIX}DURATION.",
-    )
-    parser.add_argument("--quick", action="store_true", help="short smoke run")
-    parser.add_argument(
-        "--only",
-        help=f"comma-separated phases to run, of: {', '.join(PHASES)} (default: all)",
-    )
-    parser.add_argument(
-        "--no-info-logs",
-        action="store_true",
-        help="skip the extra Gatehouse run with the request log at info level",
-    )
-    for flag, _, kind, default, quick, text in _OPTIONS:
-        parser.add_argument(flag, type=kind, help=f"{text} (default {default}, quick {quick})")
-    args = parser.parse_args(argv)
-    quick = args.quick or os.environ.get(f"{ENV_PREFIX}QUICK", "") in {"1", "true", "yes"}
-    values: dict[str, Any] = {}
-    for flag, env, kind, default, quick_default, _ in _OPTIONS:
-        name = flag.removeprefix("--").replace("-", "_")
-        given = getattr(args, name)
-        if given is None and os.environ.get(ENV_PREFIX + env):
-            given = kind(os.environ[ENV_PREFIX + env])
-        values[name] = given if given is not None else kind(quick_default if quick else default)
-    phases = tuple(p.strip() for p in (args.only or ",".join(PHASES)).split(",") if p.strip())
-    unknown = set(phases) - set(PHASES)
-    if unknown:
-        parser.error(f"unknown phase(s) {', '.join(sorted(unknown))}; known: {', '.join(PHASES)}")
-    if args.no_info_logs or os.environ.get(f"{ENV_PREFIX}NO_INFO_LOGS"):
-        phases = tuple(p for p in phases if p != "info")
-    config = Config(
-        rounds=values["rounds"],
-        warmup_s=values["warmup"],
-        duration_s=values["duration"],
-        login_duration_s=values["login_duration"],
-        read_connections=values["read_connections"],
-        login_connections=values["login_connections"],
-        probe_connections=values["probe_connections"],
-        refresh_connections=values["refresh_connections"],
-        wrk_threads=values["wrk_threads"],
-        bcrypt_iterations=values["bcrypt_iterations"],
-        server_cpu=values["server_cpu"],
-        load_cpu=values["load_cpu"],
-        pairs=values["pairs"],
-        pair_duration_s=values["pair_duration"],
-        phases=phases,
-        quick=quick,
-    )
-    if not 1 <= config.rounds <= 20:
-        parser.error("--rounds must be between 1 and 20")
-    if not 1 <= config.pairs <= 100 or not 1 <= config.pair_duration_s <= 60:
-        parser.error("--pairs must be between 1 and 100, --pair-duration between 1 and 60 s")
-    if not 1 <= config.refresh_connections <= 64:
-        parser.error("--refresh-connections must be between 1 and 64")
-    if config.duration_s < 1 or config.login_duration_s < 1 or config.warmup_s < 0:
-        parser.error("durations must be at least 1 s (warm-up at least 0 s)")
-    if config.duration_s > 600 or config.login_duration_s > 600 or config.warmup_s > 120:
-        parser.error("durations are bounded: at most 600 s measured, 120 s warm-up")
-    return config
-
-
-def _check_cpus(config: Config) -> None:
-    available = os.sched_getaffinity(0)
-    if config.server_cpu == config.load_cpu:
-        raise SystemExit("error: the server and the load generator need different CPUs")
-    missing = {config.server_cpu, config.load_cpu} - available
-    if missing:
-        raise SystemExit(
-            f"error: CPU {sorted(missing)} not available to this process (have {sorted(available)})"
-        )
-
-
-def _versions() -> dict[str, str]:
-    names = [
-        "fastapi", "starlette", "uvicorn", "uvloop", "httptools", "pydantic", "pyjwt",
-        "cryptography", "bcrypt", "asyncpg", "sqlalchemy", "structlog", "dependency-injector",
-    ]  # fmt: skip
-    found = {}
-    for name in names:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "-"
-    return found
-
-
-def _git() -> dict[str, str]:
-    def run(*args: str) -> str:
-        try:
-            return subprocess.run(
-                ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=False
-            ).stdout.strip()
-        except OSError:
-            return ""
-
-    changed = run("status", "--porcelain", "--", "src")
-    return {
-        "commit": run("rev-parse", "--short", "HEAD"),
-        "src_changes": str(len(changed.splitlines())),
-    }
-
-
-def _cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "?"
-
-
-def _environment(wrk: str) -> dict[str, Any]:
-    version = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False, timeout=10)
-    return {
-        "python": platform.python_version(),
-        "kernel": platform.release(),
-        "cpu": _cpu_model(),
-        "cpus_online": os.cpu_count(),
-        "loadavg_start": os.getloadavg(),
-        "wrk": (version.stdout or version.stderr).splitlines()[0] if version else "?",
-        "packages": _versions(),
-        "git": _git(),
-    }
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -234,137 +63,18 @@ class ReadTarget:
 @dataclasses.dataclass(frozen=True, slots=True)
 class RefreshTarget:
     """POST /api/v1/auth/refresh: each wrk connection chains one fresh session's rotations, on
-    an instance behind a trusted proxy, each request from its own address (``refresh.lua``)."""
+    an instance behind a trusted proxy, each request from its own address (``refresh.lua``).
+    ``sessions``: the Gatehouse instance whose logins start the chains (the same database)."""
 
     key: str
     target: str
     server: Server
     user: fixtures.BenchUser
+    sessions: Server
 
 
-class Bench:
-    def __init__(self, config: Config, wrk: str, report: Report) -> None:
-        self.config = config
-        self.wrk = wrk
-        self.report = report
-        self.logs = DATA_DIR / "logs"
-
-    # ------------------------------------------------------------ plumbing
-
-    def server(self, name: str, module: str, env: dict[str, str], *, quiet: bool = False) -> Server:
-        """``quiet``: standard output to /dev/null (request logs), else to the server's log."""
-        return Server(
-            name, module, cpu=self.config.server_cpu, env=env, log_dir=self.logs, quiet=quiet
-        )
-
-    def gatehouse(self, name: str, infra: fixtures.Infrastructure, **settings: str) -> Server:
-        return self._gatehouse(name, infra, settings, no_revocation_check=False)
-
-    def gatehouse_no_revocation_check(
-        self, name: str, infra: fixtures.Infrastructure, **settings: str
-    ) -> Server:
-        """The same app with ``auth.revocations`` overridden by ``NoRevocations``."""
-        return self._gatehouse(name, infra, settings, no_revocation_check=True)
-
-    def _gatehouse(
-        self,
-        name: str,
-        infra: fixtures.Infrastructure,
-        settings: dict[str, str],
-        *,
-        no_revocation_check: bool,
-    ) -> Server:
-        # Only the bench's own GATEHOUSE_* settings: a developer's shell must not leak in.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
-        env["BENCH_NO_REVOCATION_CHECK"] = "1" if no_revocation_check else "0"
-        env |= {
-            "GATEHOUSE_DATABASE_URL": infra.database_url,
-            "GATEHOUSE_REDIS_URL": infra.redis_url,
-            "GATEHOUSE_DATA_DIR": str(DATA_DIR / "gatehouse"),
-        }
-        # The bench signs in from one address to get its tokens, more often than the login limit
-        # allows; no request measured on these instances passes that limit. The login instance
-        # keeps the default (its wrk script sends each login from its own address).
-        settings = {"rate_limit_login": SETUP_LOGIN_LIMIT, **settings}
-        env |= {f"GATEHOUSE_{key.upper()}": value for key, value in settings.items()}
-        quiet = settings.get("log_level") in {"debug", "info"}
-        return self.server(name, "bench.targets.gatehouse_app", env, quiet=quiet)
-
-    def read_job(self, server: Server, path: str, token: str | None = None) -> WrkJob:
-        return WrkJob(
-            url=server.url(path),
-            connections=self.config.read_connections,
-            duration_s=self.config.duration_s,
-            threads=self.config.wrk_threads,
-            script="bearer.lua" if token else None,
-            env=(("BENCH_TOKEN", token),) if token else (),
-        )
-
-    def refresh_job(self, server: Server, tokens: Sequence[str], duration: float) -> WrkJob:
-        return WrkJob(
-            url=server.url("/api/v1/auth/refresh"),
-            connections=len(tokens),
-            duration_s=duration,
-            threads=len(tokens),  # one connection per thread: each chains its own session
-            script="refresh.lua",
-            env=(("BENCH_REFRESH_TOKENS", " ".join(tokens)),),
-        )
-
-    def login_job(self, server: Server, user: fixtures.BenchUser, duration: float) -> WrkJob:
-        return WrkJob(
-            url=server.url("/api/v1/auth/login"),
-            connections=self.config.login_connections,
-            duration_s=duration,
-            threads=self.config.wrk_threads,
-            timeout_s=60.0,  # 16 queued logins at ~4/s wait about 4 s each
-            script="login.lua",
-            env=(("BENCH_EMAIL", user.email), ("BENCH_PASSWORD", user.password)),
-        )
-
-    def _record(
-        self, key: str, target: str, request: str, job: WrkJob, server: Server, result: WrkResult,
-        usage: CpuUsage, load_cpus: str, number: int = 1,
-    ) -> Measurement:  # fmt: skip
-        measurement = Measurement(
-            key=key,
-            target=target,
-            request=request,
-            connections=job.connections,
-            duration_s=job.duration_s,
-            result=result,
-            usage=usage,
-            server_cpus=allowed_cpus(server.pid),
-            load_cpus=load_cpus,
-            round=number,
-        )
-        self.report.measurements.append(measurement)
-        flag = "" if measurement.valid else f"  [{result.errors} errors]"
-        print(
-            f"  {key:<14} {result.requests_per_second:>10,.1f} req/s  p50 {result.p50_ms:8.2f} ms"
-            f"  p99 {result.p99_ms:8.2f} ms  server CPU {usage.server:4.0%}"
-            f"  other {usage.other:4.0%}  load CPU {usage.load:4.0%}{flag}",
-            flush=True,
-        )
-        return measurement
-
-    def measure(
-        self, key: str, target: str, request: str, server: Server, job: WrkJob, number: int = 1,
-        warm: WrkJob | None = None, warmup_s: float | None = None,
-    ) -> None:  # fmt: skip
-        """``warm``: the warm-up's job, when it cannot be the measured one's (refresh tokens);
-        ``warmup_s``: instead of the configured warm-up."""
-        warmup_s = self.config.warmup_s if warmup_s is None else warmup_s
-        if warmup_s > 0:
-            warm = dataclasses.replace(warm or job, duration_s=warmup_s)
-            warm.finish(warm.start(self.wrk))
-            server.wait_idle()
-        before = server.sample(self.config.load_cpu)
-        process = job.start(self.wrk)
-        load_cpus = allowed_cpus(process.pid)
-        result = job.finish(process)
-        usage = Server.usage(before, server.sample(self.config.load_cpu))
-        server.wait_idle()
-        self._record(key, target, request, job, server, result, usage, load_cpus, number)
+class Bench(BenchCore):
+    """The phases of a run: the interleaved rounds, the revocation pairs, login and the storm."""
 
     def storm(self, server: Server, user: fixtures.BenchUser) -> None:
         """Hammer login and, once the hashing queue is full, measure /health/live beside it."""
@@ -439,13 +149,20 @@ class Bench:
                     running(self.gatehouse("gatehouse-info", infra, log_level="info"))
                 )
                 targets.append(ReadTarget("c.info.live", C_INFO, info, "/health/live"))
+            keys = fixtures.FloorKeys.generate()
             if "bare-read" in phases:
-                keys = fixtures.FloorKeys.generate()
-                floor = stack.enter_context(running(self.floor_server(infra, keys)))
+                floor = stack.enter_context(running(self.floor_server(infra, keys, "bare-read")))
                 token = keys.token(user.user_id)
                 targets.append(ReadTarget("b.me", B, floor, "/api/v1/me", lambda: token))
             if "gatehouse" in phases:
                 targets.append(ReadTarget("c.me", C, gatehouse, "/api/v1/me", user=user))
+            peer_server = self.peer("fastapi-users", infra) if "peers" in phases else None
+            if peer_server is not None:
+                peer = stack.enter_context(running(peer_server))
+                peer_env.register(peer.url(""), user)
+                targets.append(ReadTarget("p.live", P, peer, "/health/live"))
+                peer_token = functools.partial(peer_env.login, peer.url(""), user)
+                targets.append(ReadTarget("p.me", P, peer, "/users/me", peer_token))
             norev = None
             if "no-revocation" in phases:
                 norev_server = self.gatehouse_no_revocation_check(
@@ -464,7 +181,12 @@ class Bench:
                     rate_limit_refresh=DEFAULT_REFRESH_LIMIT,
                 )
                 refreshing = stack.enter_context(running(refresh_server))
-                targets.append(RefreshTarget("c.refresh", C, refreshing, user))
+                targets.append(RefreshTarget("c.refresh", C, refreshing, user, refreshing))
+                if "bare-refresh" in phases:
+                    floor_refresh = stack.enter_context(
+                        running(self.floor_server(infra, keys, "bare-refresh"))
+                    )
+                    targets.append(RefreshTarget("d.refresh", D, floor_refresh, user, refreshing))
             for number in range(1, self.config.rounds + 1):
                 if targets:
                     print(f"read targets, round {number} of {self.config.rounds}", flush=True)
@@ -518,15 +240,17 @@ class Bench:
 
     def refresh(self, target: RefreshTarget, number: int) -> None:
         """Fresh sessions for the warm-up and for the measured run (a rotated token is dead)."""
-        server, base, count = target.server, target.server.url(""), self.config.refresh_connections
-        fixtures.check_refresh(base, target.user)
+        server, count = target.server, self.config.refresh_connections
+        sessions = target.sessions.url("")
+        fixtures.check_refresh(sessions, server.url(""), target.user)
         measured = self.refresh_job(
-            server, fixtures.refresh_tokens(base, target.user, count), self.config.duration_s
+            server, fixtures.refresh_tokens(sessions, target.user, count), self.config.duration_s
         )
         warm = None
         if self.config.warmup_s > 0:
-            tokens = fixtures.refresh_tokens(base, target.user, count)
+            tokens = fixtures.refresh_tokens(sessions, target.user, count)
             warm = self.refresh_job(server, tokens, self.config.warmup_s)
+        target.sessions.wait_idle()
         server.wait_idle()
         request = "POST /api/v1/auth/refresh"
         self.measure(target.key, target.target, request, server, measured, number, warm)
@@ -546,17 +270,16 @@ class Bench:
             job = self.login_job(server, user, self.config.login_duration_s)
             self.measure("c.login", C, "POST /api/v1/auth/login", server, job)
             self.storm(server, user)
+        peer_server = (
+            self.peer("fastapi-users-login", infra) if "peers" in self.config.phases else None
+        )
+        if peer_server is not None:
+            with running(peer_server) as peer:
+                peer_env.register(peer.url(""), user)  # unless the read phase did
+                peer_env.login(peer.url(""), user)
+                job = self.login_job(peer, user, self.config.login_duration_s, peer=True)
+                self.measure("p.login", P, "POST /auth/jwt/login", peer, job)
         self.bcrypt_rate()
-
-    def floor_server(self, infra: fixtures.Infrastructure, keys: fixtures.FloorKeys) -> Server:
-        env = dict(os.environ) | {
-            "BENCH_PG_DSN": infra.asyncpg_dsn,
-            "BENCH_PG_POOL_SIZE": "10",  # Gatehouse's default db_pool_size
-            "BENCH_JWT_PUBLIC_KEY": keys.public_pem(),
-            "BENCH_JWT_ISSUER": keys.issuer,
-            "BENCH_JWT_AUDIENCE": keys.audience,
-        }
-        return self.server("bare-read", "bench.targets.bare_read", env)
 
 
 class Interrupted(BaseException):
@@ -572,9 +295,9 @@ def _terminate(signum: int, _: FrameType | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    config = parse_args(argv)
+    config = parse_args(argv, __doc__)
     wrk = ensure_wrk()
-    _check_cpus(config)
+    check_cpus(config)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with it ignored
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
@@ -584,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = datetime.now(UTC)
     report = Report(
         started_at=started.isoformat(timespec="seconds"),
-        environment=_environment(wrk),
+        environment=environment(wrk),
         config=dataclasses.asdict(config),
     )
     print(

@@ -78,7 +78,8 @@ class CpuUsage:
     # there would mean the load generator, not the server, limits the rate
 
 
-def _process_seconds(pid: int) -> float:
+def process_seconds(pid: int) -> float:
+    """CPU seconds ``pid`` has used (user + system, all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime, all threads
 
@@ -108,6 +109,7 @@ class Server:
         cwd: Path = ROOT,
         start_timeout: float = 60.0,
         quiet: bool = False,
+        python: str = sys.executable,  # a peer runs in its own environment
     ) -> None:
         self.name = name
         self.module = module
@@ -118,6 +120,7 @@ class Server:
         self.cwd = cwd
         self.start_timeout = start_timeout
         self.quiet = quiet
+        self.python = python
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -129,7 +132,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def argv(self) -> Sequence[str]:
-        return [sys.executable, "-m", self.module, "--port", str(self.port), "--cpu", str(self.cpu)]
+        return [self.python, "-m", self.module, "--port", str(self.port), "--cpu", str(self.cpu)]
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,7 +185,7 @@ class Server:
         busy, total = _cpu_ticks(self.cpu)
         load_busy, load_total = _cpu_ticks(load_cpu)
         return CpuSample(
-            time.monotonic(), _process_seconds(self.pid), busy, total, load_busy, load_total
+            time.monotonic(), process_seconds(self.pid), busy, total, load_busy, load_total
         )
 
     @staticmethod
@@ -205,9 +208,9 @@ class Server:
         """
         started = time.monotonic()
         while time.monotonic() - started < limit:
-            before = _process_seconds(self.pid)
+            before = process_seconds(self.pid)
             time.sleep(window)
-            if (_process_seconds(self.pid) - before) / window < below:
+            if (process_seconds(self.pid) - before) / window < below:
                 break
         return time.monotonic() - started
 

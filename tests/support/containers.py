@@ -31,7 +31,11 @@ from gatehouse.modules.notifications.container import NotificationsContainer, re
 from gatehouse.modules.organizations.container import OrganizationsContainer
 from gatehouse.shared.clock import Clock
 from gatehouse.shared.redis_health import RedisHealth, RedisServer
-from tests.support.fakes.auth import InMemoryLockout
+from tests.support.fakes.auth import (
+    InMemoryAuthUnitOfWork,
+    InMemoryLockout,
+    InMemoryRefreshRotations,
+)
 from tests.support.fakes.notifications import FakeMailCaps, FakeWebhookSubscribers
 
 REFRESH_TOKEN_KEY = b"k" * 32
@@ -94,8 +98,11 @@ def auth_container(
 
 
 def with_uow(container: Any, uow: object) -> None:
-    """Every handler of ``container`` gets ``uow`` (a fake) for its unit of work."""
+    """Every handler of ``container`` gets ``uow`` (a fake) for its unit of work (and auth's
+    lean refresh rotation works on that fake's state too)."""
     container.uow.override(providers.Object(uow))
+    if isinstance(uow, InMemoryAuthUnitOfWork):
+        container.rotations.override(providers.Object(InMemoryRefreshRotations(uow)))
 
 
 def accounts_container(
@@ -141,10 +148,12 @@ def notifications_container(
     store: OutboxStore,
     transport: MailTransport,
     resolvers: Mapping[str, MailResolver] | None = None,
+    concurrency: int = 1,
 ) -> NotificationsContainer:
     """The notifications container with a fake outbox store and transport; ``resolvers`` are
     registered through its extension point, as main registers accounts'."""
     container = NotificationsContainer(
+        concurrency=concurrency,
         clock=clock,
         engine=None,
         redis=None,

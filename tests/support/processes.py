@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,11 +131,20 @@ def _logged(log: Path, text: str) -> bool:
     return text in log.read_text(errors="replace")
 
 
-def spawn(settings: Settings, log_dir: Path, name: str, command: str, **env: str) -> Gatehouse:
+def spawn(
+    settings: Settings,
+    log_dir: Path,
+    name: str,
+    command: str,
+    *,
+    args: Sequence[str] = (),
+    **env: str,
+) -> Gatehouse:
     """Start ``gatehouse serve`` (on a free port, or ``GATEHOUSE_PORT``) or ``gatehouse
-    worker`` on the test's database and Redis, without waiting; ``env``: more ``GATEHOUSE_*``,
-    or other values for the defaults. Output goes to ``<log_dir>/<name>.log``."""
-    arguments = [sys.executable, "-m", "gatehouse.main.cli", command]
+    worker`` on the test's database and Redis, without waiting; ``args``: more arguments for
+    the command (``--workers 2``); ``env``: more ``GATEHOUSE_*``, or other values for the
+    defaults. Output goes to ``<log_dir>/<name>.log``."""
+    arguments = [sys.executable, "-m", "gatehouse.main.cli", command, *args]
     base = ""
     if command == "serve":
         port = int(env.pop("GATEHOUSE_PORT", "0")) or free_port(HOST)
@@ -180,11 +189,17 @@ def gatehouses(
 
 @contextlib.contextmanager
 def gatehouse_process(
-    settings: Settings, log_dir: Path, name: str, command: str, **env: str
+    settings: Settings,
+    log_dir: Path,
+    name: str,
+    command: str,
+    *,
+    args: Sequence[str] = (),
+    **env: str,
 ) -> Iterator[Gatehouse]:
     """``spawn``, then ready (``wait_ready``), stopped (SIGTERM) on every exit path: the
     process is there for a test that signals it itself."""
-    gatehouse = spawn(settings, log_dir, name, command, **env)
+    gatehouse = spawn(settings, log_dir, name, command, args=args, **env)
     try:
         gatehouse.wait_ready()
         yield gatehouse

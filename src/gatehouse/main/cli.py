@@ -9,13 +9,10 @@ import asyncio
 import contextlib
 import logging
 import signal
-import socket
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -26,6 +23,7 @@ from gatehouse.main.import_cli import add_users_import_parser, import_users
 from gatehouse.main.logging import configure_logging
 from gatehouse.main.operator_cli import USER_COMMANDS, add_user_commands, run_user_command
 from gatehouse.main.secrets import SecretsError
+from gatehouse.main.serving import serve
 from gatehouse.main.settings import Settings
 from gatehouse.modules.auth.adapters.keys import (
     KeyConfigurationError,
@@ -55,102 +53,6 @@ def migrate(settings: Settings) -> None:
     config = Config(str(_alembic_ini()))
     config.attributes["url"] = settings.direct_database_url  # never through a pooler
     command.upgrade(config, "head")
-
-
-def _mail_line(settings: Settings) -> str:
-    if not settings.dispatch_in_serve:
-        return "sent by `gatehouse worker` (GATEHOUSE_DISPATCH_IN_SERVE=false)"
-    if settings.smtp_url:
-        server = urlsplit(settings.smtp_url)  # host and port only: never the credentials
-        return f"sent through {server.hostname}:{server.port or 'default port'}"
-    return (
-        "not sent (GATEHOUSE_SMTP_URL is unset): each one is logged, on standard error, as one "
-        "line: mail to <address>: <subject>: <link> code <code>"
-    )
-
-
-def banner(settings: Settings, resolved: Settings, host: str, port: int) -> str:
-    """What ``gatehouse serve`` prints once it listens (dev and test modes): where things are.
-
-    ``settings`` as configured, ``resolved`` with the embedded servers' URLs filled in.
-    """
-    shown = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104 - a display name
-    base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
-    embedded = [
-        name
-        for name, url in (("PostgreSQL", settings.database_url), ("Redis", settings.redis_url))
-        if not url
-    ]
-    data = (
-        f"embedded {' and '.join(embedded)} in {settings.data_dir.resolve()}"
-        if embedded
-        else "PostgreSQL and Redis from GATEHOUSE_DATABASE_URL and GATEHOUSE_REDIS_URL"
-    )
-    lines = [
-        f"Gatehouse is serving ({resolved.env} mode). Ctrl-C stops it.",
-        f"  API    {base}/api/v1",
-        f"  Docs   {base}/docs",
-        f"  Mails  {_mail_line(resolved)}",
-        f"  Data   {data}; `gatehouse db shell` opens psql on the database",
-    ]
-    if resolved.public_url != base:
-        lines.append(f"  Links in mails start with {resolved.public_url} (GATEHOUSE_PUBLIC_URL)")
-    return "\n".join(lines)
-
-
-def _server(config: Any, announce: str | None) -> Any:
-    import uvicorn  # noqa: PLC0415
-
-    class Server(uvicorn.Server):
-        """Prints ``announce`` on standard output once the socket listens."""
-
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets)
-            if announce and self.started and not self.should_exit:
-                print(announce, flush=True)
-
-    return Server(config)
-
-
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _serve(settings: Settings, args: argparse.Namespace) -> None:
-    import uvicorn  # noqa: PLC0415
-
-    from gatehouse.main.app import create_app  # noqa: PLC0415
-    from gatehouse.main.http.protocol import LimitedHttpToolsProtocol  # noqa: PLC0415
-    from gatehouse.main.monitoring import monitored  # noqa: PLC0415
-
-    host = args.host or settings.host
-    port = args.port or settings.port
-    with embedded_infrastructure(settings) as resolved, monitored(resolved) as monitoring:
-        # refuses missing or weak secrets before touching anything
-        app = create_app(resolved, monitoring=monitoring)
-        migrate(resolved)
-        config = uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,
-            server_header=False,
-            proxy_headers=False,
-            # SIGTERM: stop accepting, let requests in flight finish (at most this long), then
-            # the lifespan's shutdown (the dispatcher gets the same grace for a mail).
-            timeout_graceful_shutdown=resolved.shutdown_grace_seconds,
-            loop="uvloop",
-            http=LimitedHttpToolsProtocol,  # httptools, with the contract's head limits
-        )
-        log.info(
-            "serving", extra={"url": f"http://{host}:{port}", "docs": f"http://{host}:{port}/docs"}
-        )
-        dev = resolved.env != "production"
-        # uvicorn shuts down on SIGTERM, then raises the signal again: as KeyboardInterrupt, it
-        # unwinds this block and stops the embedded servers, instead of killing the process.
-        signal.signal(signal.SIGTERM, _interrupt)
-        _server(config, banner(settings, resolved, host, port) if dev else None).run()
 
 
 async def _worker_loop(settings: Settings) -> None:
@@ -217,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the API")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        choices=range(1, 65),
+        metavar="N",
+        help="server processes sharing the port (1-64; default 1): see docs/performance.md",
+    )
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("worker", help="run the outbox dispatchers (mail, webhooks) on their own")
     admin = sub.add_parser("create-admin", help="promote or create an administrator")
@@ -312,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, json=settings.log_json)
     try:
         if args.command == "serve":
-            _serve(settings, args)
+            serve(settings, args.host, args.port, workers=args.workers)
         elif args.command == "migrate":
             with embedded_infrastructure(settings, redis=False) as resolved:
                 migrate(resolved)

@@ -86,6 +86,7 @@ def _notifications(root: Root) -> providers.Container[Any]:
         smtp_url=settings.provided.smtp_url,
         mail_from=settings.provided.mail_from,
         smtp_timeout=settings.provided.smtp_timeout_seconds,
+        concurrency=settings.provided.outbox_concurrency,
         public_url=settings.provided.public_url,
         sealing_keys=root.mfa_keys,
         webhook_endpoints=providers.Singleton(load_webhook_endpoints, root.settings),

@@ -122,6 +122,7 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
     dispatch_in_serve: bool = True
     outbox_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    outbox_concurrency: int = Field(default=4, ge=1, le=32)  # messages in flight per outbox
 
     # Accounts.
     require_verified_email: bool = True

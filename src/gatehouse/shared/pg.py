@@ -1,4 +1,5 @@
-"""A raw asyncpg pool for hot read paths (the lean query side) and health checks."""
+"""A raw asyncpg pool for hot read paths (the lean query side), health checks, and the one hot
+write that earns it: a refresh's rotation (ADR 0030)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,14 @@ def asyncpg_dsn(sqlalchemy_url: str) -> str:
     """``postgresql+asyncpg://…`` → the libpq-style DSN asyncpg takes."""
     url = make_url(sqlalchemy_url).set(drivername="postgresql")
     return url.render_as_string(hide_password=False)
+
+
+async def _nothing_to_reset(_: asyncpg.Connection) -> None:
+    """The pool's reset on release. asyncpg's default (``Connection.reset``) sends
+    ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` every time a connection goes
+    back, a round trip per query; nothing here sets session state, takes advisory locks,
+    listens or leaves cursors open, and asyncpg still rolls back a transaction left open
+    before calling this (ADR 0030)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +70,6 @@ class ReadPool:
         unnamed statements, which no other client's transaction can find or collide with."""
         self._dsn = dsn
         self._statement_cache_size = statement_cache_size
-        self._max_size = max_size
         self._timeouts = timeouts
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
@@ -69,7 +77,12 @@ class ReadPool:
         # connection that was just handed back before the waiter woken for it runs, so under
         # saturation some waiters lose again and again until their acquire times out (a p99
         # of seconds and 503s in `make bench`). A FIFO semaphore in front keeps it fair.
-        self._slots = asyncio.Semaphore(max_size)
+        # A transaction may read through the pool while it holds its connection (a refresh
+        # checks the account under the session's lock): at most max_size - 1 of them at once,
+        # so a slot is always left for those reads (and a pool of one gets a second connection).
+        self._max_size = max(max_size, 2)
+        self._slots = asyncio.Semaphore(self._max_size)
+        self._transactions = asyncio.Semaphore(self._max_size - 1)
 
     @property
     def dsn(self) -> str:
@@ -88,6 +101,7 @@ class ReadPool:
                     timeout=self._timeouts.connect,
                     command_timeout=self._timeouts.statement,
                     statement_cache_size=self._statement_cache_size,
+                    reset=_nothing_to_reset,
                 )
             except Exception as error:
                 if is_database_outage(error):
@@ -98,6 +112,24 @@ class ReadPool:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection in a transaction: committed when the block ends, rolled back when it
+        raises. Its waits share one bound (``pool``: a transaction's turn, a slot and a
+        connection); statements have theirs; an outage is ``DatabaseUnavailable``."""
+        deadline = asyncio.get_running_loop().time() + self._timeouts.pool
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                async with asyncio.timeout_at(deadline):
+                    await stack.enter_async_context(self._transactions)
+                conn = await stack.enter_async_context(self._connection(deadline))
+                await stack.enter_async_context(conn.transaction())
+                yield conn
+        except Exception as error:
+            if is_database_outage(error):
+                raise DatabaseUnavailable from error
+            raise
 
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
         rows = await self.fetch(query, *args, one=True)
@@ -116,12 +148,15 @@ class ReadPool:
             raise
 
     @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+    async def _connection(self, deadline: float | None = None) -> AsyncIterator[asyncpg.Connection]:
+        """A connection by ``deadline`` (the event loop's clock), else within ``pool``."""
         if self._pool is None:
             await self.open()
         assert self._pool is not None
         pool = self._pool
-        async with asyncio.timeout(self._timeouts.pool):  # a slot, then a connection
+        if deadline is None:
+            deadline = asyncio.get_running_loop().time() + self._timeouts.pool
+        async with asyncio.timeout_at(deadline):  # a slot, then a connection
             await self._slots.acquire()
             try:
                 conn = await pool.acquire()

@@ -3,9 +3,10 @@ tests/contract/test_session_revocations.py and tests/contract/test_attempt_limit
 
 from __future__ import annotations
 
+import contextlib
 import math
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from gatehouse.modules.auth.application.ports import (
     SessionSummary,
     SignInAttempt,
 )
+from gatehouse.modules.auth.application.refresh import RefreshRotations
 from gatehouse.modules.auth.domain.errors import TooManyAttempts
 from gatehouse.modules.auth.domain.lockout import LockoutPolicy, Refused, Streak
 from gatehouse.modules.auth.domain.mfa import MfaChallenge, UserMfa
@@ -295,6 +297,37 @@ class InMemoryAuthUnitOfWork(InMemoryUnitOfWork[_AuthState], AuthUnitOfWork):
     @property
     def events(self) -> list[SecurityEvent]:
         return self.committed.events
+
+
+class _InMemoryFamily:
+    def __init__(self, uow: InMemoryAuthUnitOfWork, session: Session, token: RefreshToken) -> None:
+        self._uow = uow
+        self.session = session
+        self.token = token
+
+    async def save(self, child: RefreshToken) -> None:
+        await self._uow.refresh_tokens.add(child)
+
+
+class InMemoryRefreshRotations(RefreshRotations):
+    """The lean rotation over a fake unit of work's state (contract:
+    tests/contract/test_refresh_rotations.py): ``locked`` opens that unit of work, the block's
+    end commits what ``save`` wrote (``session.rotate`` changed the session and the token in
+    its working copy), an exception drops it."""
+
+    def __init__(self, uow: InMemoryAuthUnitOfWork) -> None:
+        self._uow = uow
+
+    @contextlib.asynccontextmanager
+    async def locked(self, token_hash: bytes) -> AsyncIterator[_InMemoryFamily | None]:
+        async with self._uow as uow:
+            token = await uow.refresh_tokens.get(token_hash)
+            session = None if token is None else await uow.sessions.get(token.session_id)
+            if token is None or session is None:
+                yield None
+                return
+            yield _InMemoryFamily(uow, session, token)
+            await uow.commit()
 
 
 class FakeAccessTokenIssuer(AccessTokenIssuer):

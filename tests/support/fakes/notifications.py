@@ -6,6 +6,7 @@ tests/contract/test_outbox_store.py (the queue both in-memory outboxes share).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import dataclasses
@@ -209,16 +210,29 @@ class InMemoryWebhookQueue(InMemoryQueue[WebhookMessage], WebhookQueue):
 
 
 class RecordingTransport(MailTransport):
-    """Keeps what it sends; ``fail_with`` makes every send fail with that error."""
+    """Keeps what it sends; ``fail_with`` makes every send fail with that error. ``hold_until``
+    (a count) holds every send until that many are in flight at once (``most_in_flight``)."""
 
     def __init__(self) -> None:
         self.sent: list[RenderedMail] = []
         self.fail_with: DeliveryFailed | None = None
+        self.hold_until: int | None = None
+        self.in_flight = self.most_in_flight = 0
+        self._enough = asyncio.Event()
 
     async def send(self, mail: RenderedMail) -> None:
         if self.fail_with is not None:
             raise self.fail_with
-        self.sent.append(mail)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.hold_until is not None:
+                if self.in_flight >= self.hold_until:
+                    self._enough.set()
+                await self._enough.wait()
+            self.sent.append(mail)
+        finally:
+            self.in_flight -= 1
 
 
 class RecordingWebhookSender(WebhookSender):

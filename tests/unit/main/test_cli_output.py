@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from gatehouse.main import db_shell
-from gatehouse.main.cli import banner
 from gatehouse.main.db_shell import libpq_environment
+from gatehouse.main.serving import banner
 from gatehouse.main.settings import Settings
 
 

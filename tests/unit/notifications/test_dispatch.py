@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import timedelta
 
@@ -171,3 +172,26 @@ async def test_a_resolver_whose_database_is_down_is_retried_later(
 
 class DatabaseDown(Unavailable):
     code = "database_unavailable"
+
+
+async def test_a_dispatcher_sends_as_many_at_once_as_its_concurrency_each_mail_once(
+    parts: Parts,
+) -> None:
+    store, transport, clock = parts
+    rows = [
+        store.add("verify_email", PARAMS, clock.now(), to=f"u{i}@example.com") for i in range(10)
+    ]
+    transport.hold_until = 4  # no send finishes before four are in flight
+    handler = notifications_container(
+        clock=clock, store=store, transport=transport, concurrency=4
+    ).dispatch()
+
+    async with asyncio.timeout(10):
+        result = await handler()
+
+    assert result.sent == 10
+    assert transport.most_in_flight == 4
+    assert sorted(mail.message_id for mail in transport.sent) == sorted(
+        f"<{row.message.id}@example.com>" for row in rows
+    )
+    assert all(row.status == "sent" for row in rows)

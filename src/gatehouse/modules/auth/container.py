@@ -22,6 +22,7 @@ from gatehouse.modules.auth.adapters.rate_limits import LimitsRateLimiter, parse
 from gatehouse.modules.auth.adapters.refresh_tokens import HmacRefreshTokens
 from gatehouse.modules.auth.adapters.repositories import SqlAlchemyAuthUnitOfWork
 from gatehouse.modules.auth.adapters.revocations import RedisSessionRevocations
+from gatehouse.modules.auth.adapters.rotations import AsyncpgRefreshRotations
 from gatehouse.modules.auth.adapters.secret_box import FernetSecretBox
 from gatehouse.modules.auth.adapters.social_store import RedisSocialSignInStore
 from gatehouse.modules.auth.adapters.totp import PyotpCodes
@@ -254,10 +255,12 @@ class AuthContainer(containers.DeclarativeContainer):
     )
 
     # Refresh and sessions.
+    rotations = providers.Singleton(AsyncpgRefreshRotations, read_pool)
     refresh = providers.Singleton(
         RefreshSessionHandler,
         accounts=accounts,
         uow=uow.provider,
+        rotations=rotations,
         tokens=refresh_tokens,
         pairs=pairs,
         clock=clock,

@@ -87,6 +87,8 @@ class NotificationsContainer(containers.DeclarativeContainer):
     webhook_timeout: providers.Dependency[float] = providers.Dependency(
         instance_of=float, default=10.0
     )
+    # Messages each dispatcher has in flight at once (each holds a database connection).
+    concurrency: providers.Dependency[int] = providers.Dependency(instance_of=int, default=1)
 
     sealer = providers.Singleton(FernetParamsSealer, sealing_keys)
     subscriptions = providers.Singleton(_subscriptions, clock, webhook_endpoints, sealer)
@@ -111,6 +113,7 @@ class NotificationsContainer(containers.DeclarativeContainer):
         resolvers=resolvers,
         clock=clock,
         mail_domain=providers.Callable(_mail_domain, mail_from),
+        concurrency=concurrency,
     )
 
     # Webhooks: publishers ask ``webhook_subscribers`` before they build a payload.
@@ -123,6 +126,7 @@ class NotificationsContainer(containers.DeclarativeContainer):
         sender=webhook_sender,
         endpoints=webhook_endpoints,
         clock=clock,
+        concurrency=concurrency,
     )
     outboxes = providers.Callable(
         _outboxes,

@@ -108,7 +108,13 @@ def client_ip(request: Request) -> str | None:
     return ip
 
 
-ClientIp = Annotated[str | None, Depends(client_ip)]
+async def _client_ip(request: Request) -> str | None:
+    # Dependencies are coroutines: FastAPI runs a plain ``def`` one on a worker thread, a
+    # thread hop per request (ADR 0030).
+    return client_ip(request)
+
+
+ClientIp = Annotated[str | None, Depends(_client_ip)]
 
 
 @inject
@@ -134,7 +140,7 @@ class ClientInfo:
     user_agent: str | None
 
 
-def _client_info(request: Request) -> ClientInfo:
+async def _client_info(request: Request) -> ClientInfo:
     return ClientInfo(client_ip(request), request.headers.get("user-agent"))
 
 

@@ -5,6 +5,11 @@ after the other: the first rotates, the rest find the parent within the grace in
 the same child. Whatever the interleaving, one refresh token of the session is live. The account
 is checked (on the lean read side) before the rotation commits, so a disabled or deleted
 account's token is refused without being spent.
+
+The common case, the live token of an active session, runs on the lean side (``RefreshRotations``,
+ADR 0030): one transaction, the lock and the rotation in two statements, no ORM. Anything else
+(a replay within the grace interval, a reuse) is decided again through the unit of work, under
+its own lock, where a reuse ends the session and writes the audit trail in one transaction.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-from gatehouse.modules.accounts.application.public import AccountDirectory
+from gatehouse.modules.accounts.application.public import AccountDirectory, AccountSnapshot
 from gatehouse.modules.audit.application.public import SecurityEvent
 from gatehouse.modules.auth.application.ports import AuthUnitOfWork, RefreshTokenFactory
 from gatehouse.modules.auth.application.signing_in import SessionPolicy, TokenPair, TokenPairIssuer
@@ -24,8 +31,11 @@ from gatehouse.modules.auth.domain.errors import (
     RefreshTokenReused,
 )
 from gatehouse.modules.auth.domain.events import SessionsEnded
-from gatehouse.modules.auth.domain.model import RefreshOutcome
+from gatehouse.modules.auth.domain.model import RefreshOutcome, RefreshToken, Session
 from gatehouse.shared.clock import Clock
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 log = logging.getLogger("gatehouse.auth")
 
@@ -40,12 +50,33 @@ class RefreshSession:
     ip: str | None = None
 
 
+class LockedFamily(Protocol):
+    """A session locked by one of its tokens (``token``, as the lock statement read it)."""
+
+    session: Session
+    token: RefreshToken
+
+    async def save(self, child: RefreshToken) -> None:
+        """Write the rotation ``session.rotate`` made (the session, the spent token, the
+        child); it commits when the ``locked`` block ends."""
+        ...
+
+
+class RefreshRotations(Protocol):
+    """The hot path's store: ``locked`` holds the session's row lock for the block (a
+    transaction: committed when the block ends, rolled back when it raises); None when no
+    token has that hash."""
+
+    def locked(self, token_hash: bytes) -> AbstractAsyncContextManager[LockedFamily | None]: ...
+
+
 class RefreshSessionHandler:
     def __init__(
         self,
         *,
         accounts: AccountDirectory,
         uow: Callable[[], AuthUnitOfWork],
+        rotations: RefreshRotations,
         tokens: RefreshTokenFactory,
         pairs: TokenPairIssuer,
         clock: Clock,
@@ -53,6 +84,7 @@ class RefreshSessionHandler:
     ) -> None:
         self._accounts = accounts
         self._uow = uow
+        self._rotations = rotations
         self._tokens = tokens
         self._pairs = pairs
         self._clock = clock
@@ -63,6 +95,42 @@ class RefreshSessionHandler:
         if not presented or len(presented) > MAX_TOKEN_LENGTH or not presented.isascii():
             raise RefreshTokenInvalid
         token_hash = self._tokens.hash(presented)
+        pair = await self._rotate(cmd, token_hash)
+        return pair if pair is not None else await self._decide(cmd, token_hash)
+
+    async def _rotate(self, cmd: RefreshSession, token_hash: bytes) -> TokenPair | None:
+        """The live token, rotated on the lean side; None when it is not the live token."""
+        async with self._rotations.locked(token_hash) as family:
+            if family is None:
+                raise RefreshTokenInvalid
+            session, token, now = family.session, family.token, self._clock.now()
+            self._check(cmd, session, now)
+            if session.classify(token, now, self._policy.reuse_grace) is not RefreshOutcome.ROTATE:
+                return None  # a replay or a reuse: _decide reads it again, under its lock
+            account = await self._active_account(session)
+            child = self._tokens.child_of(cmd.refresh_token)
+            await family.save(
+                session.rotate(token, self._tokens.hash(child), now, self._policy.idle_ttl)
+            )
+        return self._pairs(account, session, child, now)
+
+    def _check(self, cmd: RefreshSession, session: Session, now: datetime) -> None:
+        if not session.is_active(now):
+            raise RefreshTokenInvalid
+        if cmd.csrf_token is not None and not hmac.compare_digest(
+            cmd.csrf_token.encode(), self._tokens.csrf_for(session.id).encode()
+        ):
+            raise CsrfFailed
+
+    async def _active_account(self, session: Session) -> AccountSnapshot:
+        account = await self._accounts.get(session.user_id)
+        if account is None or not account.is_active:
+            raise RefreshTokenInvalid  # rolled back: the token is not spent
+        return account
+
+    async def _decide(self, cmd: RefreshSession, token_hash: bytes) -> TokenPair:
+        """Any token, through the unit of work: rotate, replay the child, or end the session."""
+        presented = cmd.refresh_token
         async with self._uow() as uow:
             found = await uow.refresh_tokens.get(token_hash)
             if found is None:
@@ -71,12 +139,9 @@ class RefreshSessionHandler:
             # As committed, now that we hold the lock.
             token = await uow.refresh_tokens.get(token_hash)
             now = self._clock.now()
-            if session is None or token is None or not session.is_active(now):
+            if session is None or token is None:
                 raise RefreshTokenInvalid
-            if cmd.csrf_token is not None and not hmac.compare_digest(
-                cmd.csrf_token.encode(), self._tokens.csrf_for(session.id).encode()
-            ):
-                raise CsrfFailed
+            self._check(cmd, session, now)
             outcome = session.classify(token, now, self._policy.reuse_grace)
             if outcome is RefreshOutcome.REUSE:
                 session.revoke(now, "refresh_token_reuse")
@@ -97,9 +162,7 @@ class RefreshSessionHandler:
                     extra={"session_id": str(session.id), "user_id": str(session.user_id)},
                 )
                 raise RefreshTokenReused
-            account = await self._accounts.get(session.user_id)
-            if account is None or not account.is_active:
-                raise RefreshTokenInvalid  # rolled back: the token is not spent
+            account = await self._active_account(session)
             child = self._tokens.child_of(presented)
             if outcome is RefreshOutcome.ROTATE:
                 await uow.refresh_tokens.add(

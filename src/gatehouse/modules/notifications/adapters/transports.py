@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
+import socket
 import ssl
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -65,24 +69,60 @@ def build_message(mail: RenderedMail, sender: str) -> EmailMessage:
 
 
 class SmtpMailTransport(MailTransport):
+    """One SMTP session per mail, or one kept from a mail sent a moment ago: a connection goes
+    back to a small pool after a mail the server accepted and is used again only within
+    ``REUSE_SECONDS`` (a backlog being drained), so an idle server's timeout never meets it.
+    A connection that failed in any way is closed, never reused; the mail is retried later by
+    the outbox, as when a fresh connection fails."""
+
+    REUSE_SECONDS = 2.0
+    IDLE_CONNECTIONS = 8
+
     def __init__(self, config: SmtpConfig, sender: str) -> None:
         self._config = config
         self._sender = sender
+        # One TLS context for the process: building one loads the system's CA certificates,
+        # which cost about ten times the rest of a mail's sending (bench/outbox_drain.py).
+        tls = config.implicit_tls or config.starttls
+        self._tls_context = ssl.create_default_context() if tls else None
+        self._local_hostname: str | None = None  # for EHLO; aiosmtplib looks it up per mail
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []  # (connection, when it came back)
+
+    async def _ehlo_name(self) -> str:
+        if self._local_hostname is None:
+            self._local_hostname = await asyncio.to_thread(socket.getfqdn)
+        return self._local_hostname
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        now = time.monotonic()
+        while self._idle:
+            client, since = self._idle.pop()
+            if now - since <= self.REUSE_SECONDS and client.is_connected:
+                return client
+            client.close()
+        config = self._config
+        client = aiosmtplib.SMTP(
+            hostname=config.host,
+            port=config.port,
+            username=config.username,
+            password=config.password,
+            use_tls=config.implicit_tls,
+            start_tls=config.starttls if config.starttls else False,
+            timeout=config.timeout,
+            tls_context=self._tls_context,
+            local_hostname=await self._ehlo_name(),
+        )
+        await client.connect()  # EHLO, STARTTLS and AUTH as configured
+        return client
 
     async def send(self, mail: RenderedMail) -> None:
-        config = self._config
+        message = build_message(mail, self._sender)
+        client: aiosmtplib.SMTP | None = None
+        accepted = False
         try:
-            await aiosmtplib.send(
-                build_message(mail, self._sender),
-                hostname=config.host,
-                port=config.port,
-                username=config.username,
-                password=config.password,
-                use_tls=config.implicit_tls,
-                start_tls=config.starttls if config.starttls else False,
-                timeout=config.timeout,
-                tls_context=ssl.create_default_context(),
-            )
+            client = await self._connection()
+            await client.send_message(message)
+            accepted = True
         except aiosmtplib.SMTPRecipientsRefused as error:
             refusals = "; ".join(f"{r.code} {r.message}" for r in error.recipients)
             raise DeliveryFailed(
@@ -95,6 +135,19 @@ class SmtpMailTransport(MailTransport):
             ) from error
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             raise DeliveryFailed(f"SMTP unreachable: {error!r}", permanent=False) from error
+        finally:
+            if client is not None and not accepted:  # failed or cancelled: never reused
+                client.close()
+        if len(self._idle) < self.IDLE_CONNECTIONS:
+            self._idle.append((client, time.monotonic()))
+        else:
+            await _quit(client)
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+        await client.quit()
+    client.close()
 
 
 # Links that carry a query: the mailed ones.

@@ -48,6 +48,7 @@ class DispatchOutboxHandler:
         clock: Clock,
         mail_domain: str,
         resolvers: Mapping[str, MailResolver] | None = None,
+        concurrency: int = 1,
     ) -> None:
         self._renderer = renderer
         self._sealer = sealer
@@ -55,7 +56,12 @@ class DispatchOutboxHandler:
         self._transport = transport
         self._mail_domain = mail_domain
         self._dispatch = OutboxDispatcher(
-            queue=store, deliver=self._deliver, retries=MAIL_RETRIES, clock=clock, what="mail"
+            queue=store,
+            deliver=self._deliver,
+            retries=MAIL_RETRIES,
+            clock=clock,
+            what="mail",
+            concurrency=concurrency,
         )
 
     async def __call__(self, max_messages: int = 50) -> DispatchResult:

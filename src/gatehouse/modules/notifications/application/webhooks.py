@@ -40,6 +40,7 @@ class DispatchWebhooksHandler:
         sender: WebhookSender,
         endpoints: Iterable[WebhookEndpoint],
         clock: Clock,
+        concurrency: int = 1,
     ) -> None:
         self._sender = sender
         self._endpoints = {endpoint.url: endpoint for endpoint in endpoints}
@@ -50,6 +51,7 @@ class DispatchWebhooksHandler:
             retries=WEBHOOK_RETRIES,
             clock=clock,
             what="webhook",
+            concurrency=concurrency,
         )
 
     async def __call__(self, max_messages: int = 50) -> DispatchResult:
