@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Set as AbstractSet
+from collections.abc import Container
 
 from gatehouse.modules.accounts.domain.errors import WeakPassword
 from gatehouse.modules.accounts.domain.model import Email
@@ -19,7 +19,7 @@ class PasswordPolicy:
     lower-cased form is on it, so "Password1" does not slip past "password1".
     """
 
-    def __init__(self, common: AbstractSet[str]) -> None:
+    def __init__(self, common: Container[str]) -> None:
         self._common = common
 
     def check(self, password: str, email: Email | None = None, *, field: str = "password") -> None:
