@@ -81,7 +81,6 @@ def serve(settings: Settings, host: str | None, port: int | None, *, workers: in
     import uvicorn  # noqa: PLC0415
 
     from gatehouse.main.app import create_app  # noqa: PLC0415
-    from gatehouse.main.cli import migrate  # noqa: PLC0415
     from gatehouse.main.http.protocol import LimitedHttpToolsProtocol  # noqa: PLC0415
     from gatehouse.main.monitoring import monitored  # noqa: PLC0415
 
@@ -90,7 +89,7 @@ def serve(settings: Settings, host: str | None, port: int | None, *, workers: in
     with embedded_infrastructure(settings) as resolved, monitored(resolved) as monitoring:
         # refuses missing or weak secrets before touching anything
         app = create_app(resolved, monitoring=monitoring)
-        migrate(resolved)
+        migrate_apart(resolved)
         options: dict[str, Any] = {
             "host": host,
             "port": port,
@@ -121,6 +120,39 @@ def serve(settings: Settings, host: str | None, port: int | None, *, workers: in
         # unwinds this block and stops the embedded servers, instead of killing the process.
         signal.signal(signal.SIGTERM, _interrupt)
         _server(uvicorn.Config(app, **options), announce).run()
+
+
+def migrate_from_stdin() -> None:
+    """The child of ``migrate_apart``: the parent's settings, pickled, on standard input."""
+    import pickle  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from gatehouse.main.cli import migrate  # noqa: PLC0415
+    from gatehouse.main.logging import configure_logging  # noqa: PLC0415
+
+    settings = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - from our own parent, over a pipe
+    assert isinstance(settings, Settings)
+    configure_logging(settings.log_level, json=settings.log_json)
+    migrate(settings)
+
+
+def migrate_apart(settings: Settings) -> None:
+    """The migrations, in a short-lived process of their own (the same interpreter, given these
+    settings): Alembic, and what it loads (about 9 MiB), never enters the server's memory. A
+    failure stops the start, as it always did; the child's traceback is on standard error."""
+    import pickle  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    child = [
+        sys.executable,
+        "-c",
+        "from gatehouse.main.serving import migrate_from_stdin as m; m()",
+    ]
+    done = subprocess.run(child, input=pickle.dumps(settings), check=False)  # noqa: S603
+    if done.returncode != 0:
+        msg = f"the migrations failed (exit code {done.returncode}); see the lines above"
+        raise SystemExit(msg)
 
 
 def worker_environment(settings: Settings, resolved: Settings, workers: int) -> dict[str, str]:

