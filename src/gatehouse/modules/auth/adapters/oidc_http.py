@@ -10,11 +10,12 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from gatehouse.modules.auth.domain.errors import ProviderRejected, ProviderUnavailable
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("gatehouse.auth")
 
@@ -69,6 +70,8 @@ class ProviderHttp:
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> ProviderAnswer:
+        import httpx  # noqa: PLC0415 - only when used (not on the serve path)
+
         if self._client is None:
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self._timeout, connect=self._connect_timeout),

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-
-import httpx
+from typing import TYPE_CHECKING
 
 from gatehouse.modules.notifications.application.ports import WebhookSender
 from gatehouse.modules.notifications.domain.errors import DeliveryFailed
+
+if TYPE_CHECKING:
+    import httpx
 
 USER_AGENT = "Gatehouse-Webhooks"
 
@@ -21,6 +23,8 @@ class HttpxWebhookSender(WebhookSender):
         self._client: httpx.AsyncClient | None = None
 
     async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> None:
+        import httpx  # noqa: PLC0415 - only when used (not on the serve path)
+
         if self._client is None:
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self._timeout),
