@@ -12,7 +12,7 @@ from bench import fixtures, peer_env
 from bench.config import Config
 from bench.loadgen import WrkJob, WrkResult
 from bench.report import Measurement, Report
-from bench.servers import ROOT, CpuUsage, Server, allowed_cpus
+from bench.servers import ROOT, CpuUsage, Server, allowed_cpus, resident_mib
 from gatehouse.main.settings import Settings
 
 BENCH_DIR = ROOT / "bench"
@@ -148,6 +148,7 @@ class BenchCore:
             server_cpus=allowed_cpus(server.pid),
             load_cpus=load_cpus,
             round=number,
+            rss_mib=resident_mib(server.pid),
         )
         self.report.measurements.append(measurement)
         flag = "" if measurement.valid else f"  [{result.errors} errors]"

@@ -38,6 +38,7 @@ class Measurement:
     server_cpus: str  # Cpus_allowed_list of the server process, as the kernel saw it
     load_cpus: str  # ... and of the load generator
     round: int = 1
+    rss_mib: float = 0.0  # the server's resident memory right after this measurement
 
     @property
     def per_cpu_second(self) -> float:
@@ -279,6 +280,7 @@ def table(measurements: Sequence[Measurement], rounds: Mapping[str, list[Measure
             "server CPU",
             "other CPU",
             "load CPU",
+            "RSS MiB",
         ]
     ]
     for item in measurements:
@@ -298,9 +300,10 @@ def table(measurements: Sequence[Measurement], rounds: Mapping[str, list[Measure
                 f"{item.usage.server:.0%}",
                 f"{item.usage.other:.0%}" + (" !" if item.usage.other > NOISY_OTHER_CPU else ""),
                 f"{item.usage.load:.0%}" + (" !" if item.usage.load > LOAD_SATURATED else ""),
+                f"{item.rss_mib:.0f}",
             ]
         )
-    lines = _columns(rows, right=set(range(2, 13)))
+    lines = _columns(rows, right=set(range(2, 14)))
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
 

@@ -78,6 +78,18 @@ class CpuUsage:
     # there would mean the load generator, not the server, limits the rate
 
 
+def resident_mib(pid: int) -> float:
+    """``pid``'s resident memory (VmRSS) in MiB, 0 if it is already gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def process_seconds(pid: int) -> float:
     """CPU seconds ``pid`` has used (user + system, all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
