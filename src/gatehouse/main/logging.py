@@ -7,14 +7,20 @@ and ``debug`` lets everything through.
 
 Two paths, one format. Library and application messages use the standard ``logging`` module
 and are rendered by structlog's ``ProcessorFormatter``. The per-request access line is hot, so
-it uses structlog's native logger, filtered by level when it is built: no ``LogRecord``, no
-caller lookup, one JSON render.
+``ACCESS_LOG`` writes it itself (ADR 0011): the same keys in the same order as structlog's
+renderer would print them, strings escaped by the ``json`` module's C encoder, the timestamp's
+date and seconds formatted once a second, one write to standard error and no ``LogRecord``,
+processor chain or dict per request. Below ``info`` it is off and costs one attribute test. The
+human-readable format (``log_json`` off) keeps structlog's renderer for it.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
+from json.encoder import encode_basestring_ascii as _quote
+from typing import TextIO
 
 import structlog
 
@@ -58,6 +64,7 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
         logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # our middleware logs each request
 
+    ACCESS_LOG.configure(_LEVELS[level] <= logging.INFO, sys.stderr if json else None)
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
@@ -79,3 +86,66 @@ def _logger_name(
     if name is not None:
         event_dict["logger"] = name
     return event_dict
+
+
+class AccessLog:
+    """The one line a request writes, as structlog's JSON renderer would print it, for less.
+
+    Keys in this order: ``method``, ``path``, ``route``, ``status``, ``duration_ms``,
+    ``request_id``, ``client_ip``, ``event`` (``"request"``), ``level``, ``logger``,
+    ``timestamp`` (UTC, ISO 8601 with microseconds and ``Z``).
+    """
+
+    _TAIL = '"event": "request", "level": "info", "logger": "gatehouse.access", "timestamp": "'
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self._stream: TextIO | None = None
+        self._second = -1
+        self._second_text = ""
+        self._fallback = structlog.get_logger(logger_name="gatehouse.access")
+
+    def configure(self, enabled: bool, stream: TextIO | None) -> None:
+        """On or off; ``stream`` for the JSON line, ``None`` to render through structlog."""
+        self.enabled = enabled
+        self._stream = stream
+
+    def write(
+        self,
+        *,
+        method: str,
+        path: str,
+        route: str,
+        status: int,
+        duration_ms: float,
+        request_id: str,
+        client_ip: str | None,
+    ) -> None:
+        stream = self._stream
+        if stream is None:
+            self._fallback.info(
+                "request",
+                method=method,
+                path=path,
+                route=route,
+                status=status,
+                duration_ms=duration_ms,
+                request_id=request_id,
+                client_ip=client_ip,
+            )
+            return
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        ip = "null" if client_ip is None else _quote(client_ip)
+        stream.write(
+            f'{{"method": {_quote(method)}, "path": {_quote(path)}, "route": {_quote(route)}, '
+            f'"status": {status}, "duration_ms": {duration_ms!r}, '
+            f'"request_id": {_quote(request_id)}, "client_ip": {ip}, {self._TAIL}'
+            f'{self._second_text}.{int((now - second) * 1_000_000):06d}Z"}}\n'
+        )
+
+
+ACCESS_LOG = AccessLog()

@@ -22,7 +22,6 @@ from itertools import accumulate
 from secrets import token_hex
 from typing import Any, Protocol
 
-import structlog
 from prometheus_client import CollectorRegistry, Metric
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
@@ -31,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatehouse.main.http.errors import framework_problem
 from gatehouse.main.http.limits import DETAILS, refusal
+from gatehouse.main.logging import ACCESS_LOG
 from gatehouse.shared.http.rate_limits import counted_headers
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -39,9 +39,6 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 CURRENT_REQUEST_ID: ContextVar[str | None] = ContextVar("gatehouse_request_id", default=None)
 
 log = logging.getLogger("gatehouse.http")
-# The access line goes through structlog's native, pre-filtered logger: a disabled level costs
-# one no-op call, an enabled one a single JSON render (see gatehouse.main.logging).
-access_log = structlog.get_logger(logger_name="gatehouse.access")
 
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 # Swagger UI on /docs (gatehouse.main.http.docs): every script and style from this server, no
@@ -168,7 +165,6 @@ class RequestContextMiddleware:
         self.hsts = hsts
         self._id_prefix = token_hex(10)
         self._id_counter = itertools.count(1)
-        self._log_requests = access_log.is_enabled_for(logging.INFO)
         self._header_sets = {
             (kind, hsts): self._static_headers(kind, hsts=hsts)
             for kind in ("docs", "page", "api", "other")
@@ -319,15 +315,13 @@ class RequestContextMiddleware:
         template = getattr(route, "path", None) or "unmatched"
         method = scope["method"]
         self.metrics.observe(method, template, status, duration)
-        if not self._log_requests:
-            return
-        access_log.info(
-            "request",
-            method=method,
-            path=scope["path"],
-            route=template,
-            status=status,
-            duration_ms=round(duration * 1000, 3),
-            request_id=request_id,
-            client_ip=client_ip,
-        )
+        if ACCESS_LOG.enabled:
+            ACCESS_LOG.write(
+                method=method,
+                path=scope["path"],
+                route=template,
+                status=status,
+                duration_ms=round(duration * 1000, 3),
+                request_id=request_id,
+                client_ip=client_ip,
+            )
