@@ -26,6 +26,7 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,25 @@ async def timed(call: Callable[[], Awaitable[httpx.Response]], n: int) -> dict[s
         samples.append((time.perf_counter() - start) * 1000)
         answer.raise_for_status()
     return {"n": n, "p50": statistics.median(samples), "p99": p99(samples), "max": max(samples)}
+
+
+@dataclass(frozen=True)
+class Scratch:
+    """A scratch database on the server of ``GATEHOUSE_BENCH_DATABASE_URL``."""
+
+    admin_dsn: str  # the configured database, for CREATE and DROP DATABASE
+    url: str  # the scratch database, as Gatehouse's settings take it
+    dsn: str  # the same, for asyncpg
+
+
+def scratch(name: str) -> Scratch | None:
+    """The scratch database ``name``; ``None`` (and why, on stderr) without the setting."""
+    url = os.environ.get("GATEHOUSE_BENCH_DATABASE_URL")
+    if not url:
+        print("set GATEHOUSE_BENCH_DATABASE_URL (a role that may CREATE DATABASE)", file=sys.stderr)
+        return None
+    scratch_url = make_url(url).set(database=name).render_as_string(hide_password=False)
+    return Scratch(asyncpg_dsn(url), scratch_url, asyncpg_dsn(scratch_url))
 
 
 async def recreate(admin_dsn: str, name: str = SCRATCH, *, drop_only: bool = False) -> None:
@@ -251,13 +271,10 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--logins", type=int, default=30, help="login samples (bcrypt cost 12)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args(argv)
-    url = os.environ.get("GATEHOUSE_BENCH_DATABASE_URL")
-    if not url:
-        print("set GATEHOUSE_BENCH_DATABASE_URL (a role that may CREATE DATABASE)", file=sys.stderr)
+    database = scratch(SCRATCH)
+    if database is None:
         return 1
-    admin_dsn = asyncpg_dsn(url)
-    scratch_url = make_url(url).set(database=SCRATCH).render_as_string(hide_password=False)
-    dsn = asyncpg_dsn(scratch_url)
+    admin_dsn, scratch_url, dsn = database.admin_dsn, database.url, database.dsn
     settings = Settings(
         _env_file=None,
         database_url=scratch_url,

@@ -36,9 +36,8 @@ if __package__ in {None, ""}:
 
 import asyncpg
 from aiosmtpd.controller import Controller
-from sqlalchemy.engine import make_url
 
-from bench.admin_scale import recreate
+from bench.admin_scale import recreate, scratch
 from bench.servers import ROOT, free_port, process_seconds
 from gatehouse.main.cli import migrate
 from gatehouse.main.settings import Settings
@@ -177,12 +176,10 @@ async def main(argv: list[str] | None = None) -> int:
         "--concurrency", type=int, help="GATEHOUSE_OUTBOX_CONCURRENCY (default: the setting's)"
     )
     args = parser.parse_args(argv)
-    url = os.environ.get("GATEHOUSE_BENCH_DATABASE_URL")
-    if not url:
-        print("set GATEHOUSE_BENCH_DATABASE_URL (a role that may CREATE DATABASE)", file=sys.stderr)
+    database = scratch(SCRATCH)
+    if database is None:
         return 1
-    admin_dsn = asyncpg_dsn(url)
-    scratch_url = make_url(url).set(database=SCRATCH).render_as_string(hide_password=False)
+    admin_dsn, scratch_url = database.admin_dsn, database.url
     data_dir = ROOT / "bench" / ".data" / "outbox"
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(

@@ -40,16 +40,14 @@ import asyncpg
 import bcrypt
 import httpx
 from asgi_lifespan import LifespanManager
-from sqlalchemy.engine import make_url
 
-from bench.admin_scale import recreate, show, timed
+from bench.admin_scale import recreate, scratch, show, timed
 from gatehouse.main.app import create_app
 from gatehouse.main.cli import migrate
 from gatehouse.main.logging import configure_logging
 from gatehouse.main.settings import Settings
 from gatehouse.modules.accounts.adapters.views import _BY_ID
 from gatehouse.modules.auth.adapters.rotations import _LOCK
-from gatehouse.shared.pg import asyncpg_dsn
 
 SCRATCH = "gatehouse_bench_scale"
 EMAIL, PASSWORD = "measured@bench.example", "correct horse battery staple"
@@ -205,13 +203,10 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--logins", type=int, default=10, help="login samples (bcrypt cost 12)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args(argv)
-    url = os.environ.get("GATEHOUSE_BENCH_DATABASE_URL")
-    if not url:
-        print("set GATEHOUSE_BENCH_DATABASE_URL (a role that may CREATE DATABASE)", file=sys.stderr)
+    database = scratch(SCRATCH)
+    if database is None:
         return 1
-    admin_dsn = asyncpg_dsn(url)
-    scratch_url = make_url(url).set(database=SCRATCH).render_as_string(hide_password=False)
-    dsn = asyncpg_dsn(scratch_url)
+    admin_dsn, scratch_url, dsn = database.admin_dsn, database.url, database.dsn
     settings = Settings(
         _env_file=None,
         database_url=scratch_url,
