@@ -93,6 +93,16 @@ class Scratch:
     url: str  # the scratch database, as Gatehouse's settings take it
     dsn: str  # the same, for asyncpg
 
+    def settings(self, data_dir: Path, **overrides: Any) -> Settings:
+        """Gatehouse's defaults on this database and the bench's Redis, plus ``overrides``."""
+        return Settings(
+            _env_file=None,
+            database_url=self.url,
+            redis_url=os.environ.get("GATEHOUSE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
+            data_dir=data_dir,
+            **overrides,
+        )
+
 
 def scratch(name: str) -> Scratch | None:
     """The scratch database ``name``; ``None`` (and why, on stderr) without the setting."""
@@ -274,12 +284,9 @@ async def main(argv: list[str] | None = None) -> int:
     database = scratch(SCRATCH)
     if database is None:
         return 1
-    admin_dsn, scratch_url, dsn = database.admin_dsn, database.url, database.dsn
-    settings = Settings(
-        _env_file=None,
-        database_url=scratch_url,
-        redis_url=os.environ.get("GATEHOUSE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
-        data_dir=Path(__file__).parent / ".data" / "admin_scale",
+    admin_dsn, dsn = database.admin_dsn, database.dsn
+    settings = database.settings(
+        Path(__file__).parent / ".data" / "admin_scale",
         log_level="warning",
         admin_requires_mfa=False,
         rate_limit_login="1000000/minute",

@@ -41,7 +41,6 @@ from bench.admin_scale import recreate, scratch
 from bench.servers import ROOT, free_port, process_seconds
 from gatehouse.main.cli import migrate
 from gatehouse.main.settings import Settings
-from gatehouse.shared.pg import asyncpg_dsn
 
 SCRATCH = "gatehouse_bench_outbox"
 COLUMNS: tuple[str, ...] = ("id", "recipient", "template", "params", "locale", "status")
@@ -179,22 +178,17 @@ async def main(argv: list[str] | None = None) -> int:
     database = scratch(SCRATCH)
     if database is None:
         return 1
-    admin_dsn, scratch_url = database.admin_dsn, database.url
+    admin_dsn = database.admin_dsn
     data_dir = ROOT / "bench" / ".data" / "outbox"
     data_dir.mkdir(parents=True, exist_ok=True)
-    settings = Settings(
-        _env_file=None,
-        database_url=scratch_url,
-        redis_url=os.environ.get("GATEHOUSE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
-        data_dir=data_dir,
-    )
+    settings = database.settings(data_dir)
     await recreate(admin_dsn, SCRATCH)
     try:
         await asyncio.to_thread(migrate, settings)
         start = time.perf_counter()
-        await fill(asyncpg_dsn(scratch_url), args.mails)
+        await fill(database.dsn, args.mails)
         print(f"queued {args.mails:,} mails in {time.perf_counter() - start:.1f} s (COPY)")
-        dsn = asyncpg_dsn(scratch_url)
+        dsn = database.dsn
         result = await drain(settings, dsn, args.mails, args.limit, args.concurrency)
     finally:
         await recreate(admin_dsn, SCRATCH, drop_only=True)

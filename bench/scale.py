@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import os
 import secrets
 import sys
 import time
@@ -206,12 +205,9 @@ async def main(argv: list[str] | None = None) -> int:
     database = scratch(SCRATCH)
     if database is None:
         return 1
-    admin_dsn, scratch_url, dsn = database.admin_dsn, database.url, database.dsn
-    settings = Settings(
-        _env_file=None,
-        database_url=scratch_url,
-        redis_url=os.environ.get("GATEHOUSE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
-        data_dir=Path(__file__).parent / ".data" / "scale",
+    admin_dsn, dsn = database.admin_dsn, database.dsn
+    settings = database.settings(
+        Path(__file__).parent / ".data" / "scale",
         log_level="warning",
         rate_limit_login="1000000/minute",  # one client signs in again and again
         rate_limit_refresh="1000000/minute",
