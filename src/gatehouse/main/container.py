@@ -186,7 +186,9 @@ class UnresolvedProvider(LookupError):
 
 def _markers(function: Callable[..., object]) -> Iterator[str]:
     """The string ids of the ``Provide`` markers in a function's parameters (as defaults, or
-    inside FastAPI's ``Depends`` and ``Annotated``)."""
+    inside FastAPI's ``Depends`` and ``Annotated``), read off the function ``@inject`` wrapped
+    (the signature it shows FastAPI leaves them out)."""
+    function = inspect.unwrap(function)
     try:
         signature = inspect.signature(function, eval_str=True)  # postponed annotations too
     except NameError:  # an annotation naming what only type checkers import

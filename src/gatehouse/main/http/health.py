@@ -6,8 +6,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from redis.asyncio import Redis
@@ -20,7 +19,7 @@ from gatehouse.modules.notifications.application.ports import (
     WebhookQueue,
 )
 from gatehouse.shared.errors import Unavailable
-from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.di import Provide, inject
 from gatehouse.shared.http.routing import problems
 from gatehouse.shared.pg import ReadPool
 
@@ -59,8 +58,8 @@ async def _check_redis(client: Redis) -> bool:
 @inject
 async def ready(
     request: Request,
-    pool: ReadPool = Depends(Provide["read_pool"]),  # noqa: B008
-    redis: Redis = Depends(Provide["redis"]),  # noqa: B008
+    pool: ReadPool = Provide["read_pool"],
+    redis: Redis = Provide["redis"],
 ) -> JSONResponse:
     postgres_ok, redis_ok = await asyncio.gather(_check_postgres(pool), _check_redis(redis))
     checks = {
@@ -96,8 +95,8 @@ async def ready(
 @inject
 async def metrics(
     request: Request,
-    outbox: OutboxStore = Depends(Provide["notifications.store"]),  # noqa: B008
-    webhooks: WebhookQueue = Depends(Provide["notifications.webhook_queue"]),  # noqa: B008
+    outbox: OutboxStore = Provide["notifications.store"],
+    webhooks: WebhookQueue = Provide["notifications.webhook_queue"],
 ) -> Response:
     """The outbox backlogs are counted at scrape time, so they are right whichever process
     sends."""

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
-from dependency_injector.wiring import inject
 from fastapi import Depends, Header
 
-from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.di import Provide, inject
 
 DEFAULT_LOCALE = "en"
 
@@ -38,7 +37,7 @@ def preferred_locale(accept_language: str | None, supported: Sequence[str]) -> s
 @inject
 async def _request_locale(
     accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
-    supported: tuple[str, ...] = Depends(Provide["mail_locales"]),
+    supported: tuple[str, ...] = Provide["mail_locales"],
 ) -> str:
     return preferred_locale(accept_language, supported)
 

@@ -18,10 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from dependency_injector.wiring import inject
 from fastapi import Depends, Request
 
-from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.di import Provide, inject
 from gatehouse.shared.http.security import client_ip
 from gatehouse.shared.rate_limits import (
     RateLimit,
@@ -83,8 +82,8 @@ class RateLimitCheck:
 @inject
 async def _check(
     request: Request,
-    limiter: RateLimiter = Depends(Provide["rate_limiter"]),  # noqa: B008
-    limits: Mapping[str, RateLimit] = Depends(Provide["rate_limits"]),
+    limiter: RateLimiter = Provide["rate_limiter"],
+    limits: Mapping[str, RateLimit] = Provide["rate_limits"],
 ) -> RateLimitCheck:
     return RateLimitCheck(request, limiter, limits)
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from dependency_injector.wiring import inject
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from gatehouse.shared.errors import Forbidden, Unauthenticated
-from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.di import Provide, inject
 from gatehouse.shared.http.locale import RequestLocale
 from gatehouse.shared.principal import Principal, PrincipalResolver
 from gatehouse.shared.step_up import StepUp, StepUpProof
@@ -31,7 +30,7 @@ class AuthenticationRequired(Unauthenticated):
 @inject
 async def current_principal(
     access_token: Annotated[str | None, Depends(bearer_scheme)],
-    resolver: PrincipalResolver = Depends(Provide["principal_resolver"]),  # noqa: B008
+    resolver: PrincipalResolver = Provide["principal_resolver"],
 ) -> Principal:
     if not access_token:
         raise AuthenticationRequired
@@ -55,7 +54,7 @@ class MfaSignInRequired(Forbidden):
 
 @inject
 async def _roles_needing_mfa(
-    roles: frozenset[str] = Depends(Provide["roles_needing_mfa"]),
+    roles: frozenset[str] = Provide["roles_needing_mfa"],
 ) -> frozenset[str]:
     return roles
 
@@ -122,7 +121,7 @@ async def _step_up(
     principal: CurrentPrincipal,
     locale: RequestLocale,
     ip: ClientIp,
-    gate: StepUp = Depends(Provide["step_up"]),  # noqa: B008
+    gate: StepUp = Provide["step_up"],
 ) -> StepUpCheck:
     return StepUpCheck(gate, principal, locale, ip)
 

@@ -8,7 +8,6 @@ import json
 import uuid
 from typing import Annotated
 
-from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Query
 
 from gatehouse.modules.accounts.application.administration import UpdateUser, UpdateUserHandler
@@ -30,7 +29,7 @@ from gatehouse.modules.accounts.entrypoints.http.schemas import (
     ImportUsersOut,
     SkippedUserOut,
 )
-from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.di import Provide, inject
 from gatehouse.shared.http.pagination import InvalidCursor, Limit
 from gatehouse.shared.http.routing import JsonRoute, problems
 from gatehouse.shared.http.security import Client, RequireRole, StepUpRequired
@@ -77,7 +76,7 @@ async def list_users(
     q: Annotated[str | None, Query(max_length=254, description="email or name prefix")] = None,
     after: Annotated[UserListPosition | None, Depends(_after)],
     limit: Limit = 20,
-    handler: ListUsersHandler = Depends(Provide["accounts.list_users"]),  # noqa: B008
+    handler: ListUsersHandler = Provide["accounts.list_users"],
 ) -> AdminUserPageOut:
     """Without ``q``: every user, by email. With ``q``: the users whose normalised email
     begins with it, by email, then those whose display name begins with it (case-insensitively)
@@ -107,7 +106,7 @@ async def update_user(
     admin: Admin,
     step_up: StepUpRequired,
     client: Client,
-    handler: UpdateUserHandler = Depends(Provide["accounts.update_user"]),  # noqa: B008
+    handler: UpdateUserHandler = Provide["accounts.update_user"],
 ) -> AdminUserOut:
     """Only the fields sent change. Disabling ends every session of the user at once, refresh
     included; changing ``roles`` ends them too (roles travel in access tokens) and needs your
@@ -143,7 +142,7 @@ async def import_users(
     *,
     admin: Admin,
     client: Client,
-    handler: ImportUsersHandler = Depends(Provide["accounts.import_users"]),  # noqa: B008
+    handler: ImportUsersHandler = Provide["accounts.import_users"],
 ) -> ImportUsersOut:
     """At most 1000 users a call. Each is created, or skipped with its reason: `already
     exists` (importing the same users again creates nothing), `duplicate in this request` (the

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, Path, status
 
 from gatehouse.modules.accounts.application.identity_settings import (
     ListIdentities,
@@ -20,7 +19,7 @@ from gatehouse.modules.accounts.entrypoints.http.schemas import (
     IdentityPageOut,
     UnlinkIdentityIn,
 )
-from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.di import Provide, inject
 from gatehouse.shared.http.locale import RequestLocale
 from gatehouse.shared.http.pagination import Before, Limit, next_cursor
 from gatehouse.shared.http.routing import JsonRoute, problems
@@ -43,7 +42,7 @@ async def list_identities(
     principal: CurrentPrincipal,
     before: Before,
     limit: Limit = 20,
-    handler: ListIdentitiesHandler = Depends(Provide["accounts.list_identities"]),  # noqa: B008
+    handler: ListIdentitiesHandler = Provide["accounts.list_identities"],
 ) -> IdentityPageOut:
     page = await handler(ListIdentities(principal.user_id, limit=limit, before=before))
     return IdentityPageOut(
@@ -67,7 +66,7 @@ async def unlink_identity(
     client: Client,
     locale: RequestLocale,
     body: UnlinkIdentityIn | None = None,
-    handler: UnlinkIdentityHandler = Depends(Provide["accounts.unlink_identity"]),  # noqa: B008
+    handler: UnlinkIdentityHandler = Provide["accounts.unlink_identity"],
 ) -> None:
     """``{password}`` or ``{code}``. 404 ``identity_not_found`` when no identity of that
     provider is linked; 409 ``last_sign_in_method`` when it is the account's only way left to

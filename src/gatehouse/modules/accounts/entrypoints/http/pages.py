@@ -19,8 +19,7 @@ import html
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 
@@ -40,7 +39,7 @@ from gatehouse.modules.accounts.application.password_reset import (
 from gatehouse.modules.accounts.application.verify_email import VerifyEmail, VerifyEmailHandler
 from gatehouse.modules.accounts.domain.errors import InvalidEmail, TokenInvalid, WeakPassword
 from gatehouse.shared.errors import TooManyRequests
-from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.di import Provide, inject
 from gatehouse.shared.http.forms import FormError, read_form
 from gatehouse.shared.http.locale import RequestLocale
 from gatehouse.shared.http.rate_limits import rate_limited
@@ -148,7 +147,7 @@ async def verify_email_page(token: str = "") -> HTMLResponse:
 @inject
 async def verify_email_submit(
     request: Request,
-    handler: VerifyEmailHandler = Depends(Provide["accounts.verify_email"]),  # noqa: B008
+    handler: VerifyEmailHandler = Provide["accounts.verify_email"],
 ) -> HTMLResponse:
     async def act(fields: dict[str, str]) -> HTMLResponse:
         await handler(VerifyEmail(fields.get("token", "")))
@@ -172,7 +171,7 @@ async def confirm_email_page(token: str = "") -> HTMLResponse:
 async def confirm_email_submit(
     request: Request,
     locale: RequestLocale,
-    handler: ConfirmEmailChangeHandler = Depends(Provide["accounts.confirm_email_change"]),  # noqa: B008
+    handler: ConfirmEmailChangeHandler = Provide["accounts.confirm_email_change"],
 ) -> HTMLResponse:
     async def act(fields: dict[str, str]) -> HTMLResponse:
         await handler(ConfirmEmailChange(fields.get("token", ""), locale=locale))
@@ -192,7 +191,7 @@ async def reset_password_submit(
     request: Request,
     client: Client,
     locale: RequestLocale,
-    handler: ResetPasswordHandler = Depends(Provide["accounts.reset_password"]),  # noqa: B008
+    handler: ResetPasswordHandler = Provide["accounts.reset_password"],
 ) -> HTMLResponse:
     async def act(fields: dict[str, str]) -> HTMLResponse:
         token = fields.get("token", "")
@@ -234,7 +233,7 @@ async def forgot_password_page() -> HTMLResponse:
 async def forgot_password_submit(
     request: Request,
     locale: RequestLocale,
-    handler: RequestMailHandler = Depends(Provide["accounts.request_mail"]),  # noqa: B008
+    handler: RequestMailHandler = Provide["accounts.request_mail"],
 ) -> HTMLResponse:
     async def act(fields: dict[str, str]) -> HTMLResponse:
         kind, email = MailRequestKind.PASSWORD_RESET, fields.get("email", "")

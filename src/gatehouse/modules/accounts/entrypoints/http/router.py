@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, status
 
 from gatehouse.modules.accounts.application.delete_account import (
     DeleteAccount,
@@ -49,7 +48,7 @@ from gatehouse.modules.accounts.entrypoints.http.schemas import (
     VerifyEmailCodeIn,
     VerifyEmailIn,
 )
-from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.di import Provide, inject
 from gatehouse.shared.http.locale import RequestLocale
 from gatehouse.shared.http.rate_limits import rate_limited
 from gatehouse.shared.http.routing import JsonRoute, problems
@@ -76,7 +75,7 @@ REGISTER_ACCEPTED = Accepted(
 async def register(
     body: RegisterIn,
     locale: RequestLocale,
-    handler: RegisterUserHandler = Depends(Provide["accounts.register_user"]),  # noqa: B008
+    handler: RegisterUserHandler = Provide["accounts.register_user"],
 ) -> Accepted:
     """Always 202 with the same body: the address's owner gets a verification mail, or a notice
     that the address already has an account."""
@@ -94,7 +93,7 @@ async def register(
 @inject
 async def verify_email(
     body: VerifyEmailIn | VerifyEmailCodeIn,
-    handler: VerifyEmailHandler = Depends(Provide["accounts.verify_email"]),  # noqa: B008
+    handler: VerifyEmailHandler = Provide["accounts.verify_email"],
 ) -> UserOut:
     """``{token}`` from the link, or ``{email, code}`` with the mail's six-digit code. Single
     use. Invalid, expired and used tokens, wrong codes and unknown addresses all answer 400
@@ -122,7 +121,7 @@ MAIL_ACCEPTED = Accepted(detail="If the address has an account, a mail is on its
 async def resend_verification(
     body: EmailIn,
     locale: RequestLocale,
-    handler: RequestMailHandler = Depends(Provide["accounts.request_mail"]),  # noqa: B008
+    handler: RequestMailHandler = Provide["accounts.request_mail"],
 ) -> Accepted:
     """Always 202 with the same body, in the same time, whether or not the address has an
     unverified account. At most one mail a minute and five an hour per address; earlier links
@@ -143,7 +142,7 @@ async def resend_verification(
 async def forgot_password(
     body: EmailIn,
     locale: RequestLocale,
-    handler: RequestMailHandler = Depends(Provide["accounts.request_mail"]),  # noqa: B008
+    handler: RequestMailHandler = Provide["accounts.request_mail"],
 ) -> Accepted:
     """Always 202 with the same body, in the same time, whether or not the address has an
     account. The link is valid for 30 minutes, once; a newer one voids it. At most one mail a
@@ -165,7 +164,7 @@ async def reset_password(
     body: ResetPasswordIn,
     client: Client,
     locale: RequestLocale,
-    handler: ResetPasswordHandler = Depends(Provide["accounts.reset_password"]),  # noqa: B008
+    handler: ResetPasswordHandler = Provide["accounts.reset_password"],
 ) -> None:
     """Single use. Ends every session of the account and voids its other mailed links.
     Invalid, expired and used tokens all answer 400 ``token_invalid``; a password the policy
@@ -190,7 +189,7 @@ async def reset_password(
 @inject
 async def get_me(
     principal: CurrentPrincipal,
-    handler: GetProfileHandler = Depends(Provide["accounts.get_profile"]),  # noqa: B008
+    handler: GetProfileHandler = Provide["accounts.get_profile"],
 ) -> UserOut:
     return UserOut.of(await handler(GetProfile(principal.user_id)))
 
@@ -205,7 +204,7 @@ async def get_me(
 async def update_me(
     body: UpdateProfileIn,
     principal: CurrentPrincipal,
-    handler: UpdateProfileHandler = Depends(Provide["accounts.update_profile"]),  # noqa: B008
+    handler: UpdateProfileHandler = Provide["accounts.update_profile"],
 ) -> UserOut:
     sent = body.model_fields_set
     return UserOut.of(
@@ -230,7 +229,7 @@ async def update_me(
 async def delete_me(
     body: DeleteAccountIn,
     step_up: StepUpRequired,
-    handler: DeleteAccountHandler = Depends(Provide["accounts.delete_account"]),  # noqa: B008
+    handler: DeleteAccountHandler = Provide["accounts.delete_account"],
 ) -> None:
     """Every session ends at once; the account, its one-time tokens, its MFA factors, its audit
     events and what its sessions recorded (IPs, user agents) are erased. One ``account.deleted``
@@ -252,7 +251,7 @@ async def change_email(
     body: ChangeEmailIn,
     step_up: StepUpRequired,
     locale: RequestLocale,
-    handler: RequestEmailChangeHandler = Depends(Provide["accounts.request_email_change"]),  # noqa: B008
+    handler: RequestEmailChangeHandler = Provide["accounts.request_email_change"],
 ) -> Accepted:
     """``{new_email, password}`` or ``{new_email, code}``. 202 whether or not the new address is
     free (a taken one gets no mail). The new address gets a confirmation link (24 h), the current
@@ -274,7 +273,7 @@ async def confirm_email(
     body: VerifyEmailIn,
     principal: CurrentPrincipal,
     locale: RequestLocale,
-    handler: ConfirmEmailChangeHandler = Depends(Provide["accounts.confirm_email_change"]),  # noqa: B008
+    handler: ConfirmEmailChangeHandler = Provide["accounts.confirm_email_change"],
 ) -> UserOut:
     """The address changes (verified); the old one gets a notice. Invalid, expired, used and
     other users' tokens all answer 400 ``token_invalid``."""
@@ -294,7 +293,7 @@ async def change_password(
     step_up: StepUpRequired,
     client: Client,
     locale: RequestLocale,
-    handler: ChangePasswordHandler = Depends(Provide["accounts.change_password"]),  # noqa: B008
+    handler: ChangePasswordHandler = Provide["accounts.change_password"],
 ) -> None:
     """``{current_password, new_password}`` or ``{code, new_password}``. Every other session
     ends; this one stays signed in. A wrong current password or code is 403 ``reauth_failed``;

@@ -7,8 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from gatehouse.modules.audit.application.ports import AuditFilter
 from gatehouse.modules.audit.application.queries import (
@@ -23,7 +22,7 @@ from gatehouse.modules.audit.entrypoints.http.schemas import (
     AuditEventOut,
     AuditEventPageOut,
 )
-from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.di import Provide, inject
 from gatehouse.shared.http.pagination import Before, Limit, next_cursor
 from gatehouse.shared.http.routing import JsonRoute, problems
 from gatehouse.shared.http.security import CurrentPrincipal, RequireRole
@@ -43,7 +42,7 @@ async def list_audit_events(
     principal: CurrentPrincipal,
     before: Before,
     limit: Limit = 20,
-    handler: ListAuditEventsHandler = Depends(Provide["audit.list_events"]),  # noqa: B008
+    handler: ListAuditEventsHandler = Provide["audit.list_events"],
 ) -> AuditEventPageOut:
     page = await handler(ListAuditEvents(principal.user_id, limit=limit, before=before))
     return AuditEventPageOut(
@@ -68,7 +67,7 @@ async def search_audit_events(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Limit = 20,
-    handler: SearchAuditEventsHandler = Depends(Provide["audit.search_events"]),  # noqa: B008
+    handler: SearchAuditEventsHandler = Provide["audit.search_events"],
 ) -> AdminAuditEventPageOut:
     """Filters narrow the list: ``user_id``, ``type`` (e.g. ``auth.signed_in``), and a time
     range (``since`` inclusive, ``until`` exclusive, ISO 8601 with a time zone). Pages as every

@@ -7,13 +7,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, status
 
 from gatehouse.modules.accounts.application.public import AccountDirectory, UserNotFound
 from gatehouse.modules.auth.application.sessions import EndAllSessions, EndAllSessionsHandler
 from gatehouse.modules.auth.application.user_status import GetUserStatusHandler, UserStatus
-from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.di import Provide, inject
 from gatehouse.shared.http.routing import JsonRoute, problems
 from gatehouse.shared.http.schemas import OutSchema
 from gatehouse.shared.http.security import Client, RequireRole
@@ -80,7 +79,7 @@ class UserStatusOut(OutSchema):
 @inject
 async def get_user(
     user_id: uuid.UUID,
-    handler: GetUserStatusHandler = Depends(Provide["auth.user_status"]),  # noqa: B008
+    handler: GetUserStatusHandler = Provide["auth.user_status"],
 ) -> UserStatusOut:
     """Active, verified, roles, second factors, how many sessions are active and when the
     latest sign-in was, and the linked sign-in providers (none until social login)."""
@@ -99,8 +98,8 @@ async def revoke_user_sessions(
     user_id: uuid.UUID,
     admin: Admin,
     client: Client,
-    accounts: AccountDirectory = Depends(Provide["auth.accounts"]),  # noqa: B008
-    handler: EndAllSessionsHandler = Depends(Provide["auth.end_all_sessions"]),  # noqa: B008
+    accounts: AccountDirectory = Provide["auth.accounts"],
+    handler: EndAllSessionsHandler = Provide["auth.end_all_sessions"],
 ) -> None:
     """Every session of the user ends at once: their access tokens are refused from the next
     request and their refresh tokens no longer work. They can sign in again (disable the

@@ -3,8 +3,7 @@ factors (``/me/mfa``). Changes that weaken or replace a factor take a step-up.""
 
 from __future__ import annotations
 
-from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from gatehouse.modules.auth.application.email_codes import SendEmailCode, SendEmailCodeHandler
 from gatehouse.modules.auth.application.factor_management import (
@@ -32,7 +31,7 @@ from gatehouse.modules.auth.entrypoints.http.schemas import (
     TotpEnrolmentOut,
     VerifyMfaIn,
 )
-from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.di import Provide, inject
 from gatehouse.shared.http.locale import RequestLocale
 from gatehouse.shared.http.rate_limits import rate_limited
 from gatehouse.shared.http.routing import JsonRoute, problems
@@ -80,9 +79,9 @@ async def verify(
     *,
     client: Client,
     locale: RequestLocale,
-    handler: VerifyMfaHandler = Depends(Provide["auth.verify_mfa"]),  # noqa: B008
-    allowed_origins: frozenset[str] = Depends(Provide["auth.allowed_origins"]),
-    cookie_secure: bool = Depends(Provide["auth.cookie_secure"]),
+    handler: VerifyMfaHandler = Provide["auth.verify_mfa"],
+    allowed_origins: frozenset[str] = Provide["auth.allowed_origins"],
+    cookie_secure: bool = Provide["auth.cookie_secure"],
 ) -> TokenPairOut:
     """The ``mfa_token`` from login and a code: ``totp`` (the authenticator app), ``email``
     (after ``POST /auth/mfa/email``) or ``backup_code``. A wrong code is 401
@@ -115,7 +114,7 @@ async def verify(
 async def send_sign_in_code(
     body: MfaTokenIn,
     locale: RequestLocale,
-    handler: SendEmailCodeHandler = Depends(Provide["auth.send_email_code"]),  # noqa: B008
+    handler: SendEmailCodeHandler = Provide["auth.send_email_code"],
 ) -> Accepted:
     """Six digits, valid 10 minutes for five tries; a new code voids the previous one. The
     address's mail caps apply (one a minute, five an hour): 429 ``too_many_mails`` over them."""
@@ -132,7 +131,7 @@ async def send_sign_in_code(
 @inject
 async def get_mfa(
     principal: CurrentPrincipal,
-    handler: GetMfaStatusHandler = Depends(Provide["auth.mfa_status"]),  # noqa: B008
+    handler: GetMfaStatusHandler = Provide["auth.mfa_status"],
 ) -> MfaStatusOut:
     return MfaStatusOut.of(await handler(GetMfaStatus(principal.user_id)))
 
@@ -149,7 +148,7 @@ async def begin_totp(
     step_up: StepUpRequired,
     client: Client,
     locale: RequestLocale,
-    handler: BeginTotpHandler = Depends(Provide["auth.begin_totp"]),  # noqa: B008
+    handler: BeginTotpHandler = Provide["auth.begin_totp"],
 ) -> TotpEnrolmentOut:
     """Show ``qr_svg`` (or ``secret`` to type in) and ask for the first code, then confirm it
     within 15 minutes. An authenticator already set up keeps working until then."""
@@ -168,7 +167,7 @@ async def confirm_totp(
     principal: CurrentPrincipal,
     client: Client,
     locale: RequestLocale,
-    handler: ConfirmTotpHandler = Depends(Provide["auth.confirm_totp"]),  # noqa: B008
+    handler: ConfirmTotpHandler = Provide["auth.confirm_totp"],
 ) -> BackupCodesOut:
     """Returns 10 new backup codes (older ones stop working): show them once. A code that does
     not match is 422 ``totp_code_invalid``; no setup pending is 409 ``totp_enrolment_missing``."""
@@ -189,7 +188,7 @@ async def delete_totp(
     step_up: StepUpRequired,
     client: Client,
     locale: RequestLocale,
-    handler: DisableFactorHandler = Depends(Provide["auth.disable_totp"]),  # noqa: B008
+    handler: DisableFactorHandler = Provide["auth.disable_totp"],
 ) -> None:
     """With no factor left, the backup codes go too."""
     await handler(await _proven(body, step_up, client, locale))
@@ -208,7 +207,7 @@ async def enable_email(
     step_up: StepUpRequired,
     client: Client,
     locale: RequestLocale,
-    handler: EnableEmailFactorHandler = Depends(Provide["auth.enable_email_factor"]),  # noqa: B008
+    handler: EnableEmailFactorHandler = Provide["auth.enable_email_factor"],
 ) -> None:
     """The address must be verified (403 ``email_not_verified``). Make backup codes next
     (``POST /me/mfa/backup-codes``) so a lost mailbox does not lock the account."""
@@ -228,7 +227,7 @@ async def disable_email(
     step_up: StepUpRequired,
     client: Client,
     locale: RequestLocale,
-    handler: DisableFactorHandler = Depends(Provide["auth.disable_email_factor"]),  # noqa: B008
+    handler: DisableFactorHandler = Provide["auth.disable_email_factor"],
 ) -> None:
     await handler(await _proven(body, step_up, client, locale))
 
@@ -244,7 +243,7 @@ async def disable_email(
 async def send_step_up_code(
     principal: CurrentPrincipal,
     locale: RequestLocale,
-    handler: SendEmailCodeHandler = Depends(Provide["auth.send_email_code"]),  # noqa: B008
+    handler: SendEmailCodeHandler = Provide["auth.send_email_code"],
 ) -> Accepted:
     """For accounts with sign-in codes by email: send the mailed code as ``code`` in the body of
     the sensitive request. Same code rules and mail caps as at sign-in."""
@@ -264,7 +263,7 @@ async def regenerate_backup_codes(
     step_up: StepUpRequired,
     client: Client,
     locale: RequestLocale,
-    handler: RegenerateBackupCodesHandler = Depends(Provide["auth.regenerate_backup_codes"]),  # noqa: B008
+    handler: RegenerateBackupCodesHandler = Provide["auth.regenerate_backup_codes"],
 ) -> BackupCodesOut:
     """Needs a factor turned on (409 ``mfa_not_enabled``)."""
     codes = await handler(await _proven(body, step_up, client, locale))

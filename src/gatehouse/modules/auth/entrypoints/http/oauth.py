@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from gatehouse.modules.auth.application.refresh import RefreshSession, RefreshSessionHandler
@@ -37,7 +36,7 @@ from gatehouse.shared.errors import (
     Unauthenticated,
     Unavailable,
 )
-from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.di import Provide, inject
 from gatehouse.shared.http.forms import FIELD_SCHEMA, FORM, FormError, read_form
 from gatehouse.shared.http.rate_limits import RateLimitCheck, RateLimited
 from gatehouse.shared.http.security import client_ip
@@ -199,8 +198,8 @@ async def _grant(
 async def token(
     request: Request,
     rate_limit: RateLimited,  # GRANT_RATE_LIMITS: the policy depends on the grant
-    login: LoginHandler = Depends(Provide["auth.login"]),  # noqa: B008
-    refresh: RefreshSessionHandler = Depends(Provide["auth.refresh"]),  # noqa: B008
+    login: LoginHandler = Provide["auth.login"],
+    refresh: RefreshSessionHandler = Provide["auth.refresh"],
 ) -> JSONResponse:
     try:
         pair = await _grant(await _form(request), request, rate_limit, login, refresh)

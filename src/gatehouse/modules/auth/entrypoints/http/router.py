@@ -6,8 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from gatehouse.modules.auth.application.ports import PublicKeySet
 from gatehouse.modules.auth.application.refresh import RefreshSession, RefreshSessionHandler
@@ -45,7 +44,7 @@ from gatehouse.modules.auth.entrypoints.http.schemas import (
     SessionPageOut,
     TokenPairOut,
 )
-from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.di import Provide, inject
 from gatehouse.shared.http.locale import RequestLocale
 from gatehouse.shared.http.pagination import Before, Limit, next_cursor
 from gatehouse.shared.http.rate_limits import rate_limited
@@ -73,9 +72,9 @@ async def login(
     client_ip: ClientIp,
     *,
     locale: RequestLocale,
-    handler: LoginHandler = Depends(Provide["auth.login"]),  # noqa: B008
-    allowed_origins: frozenset[str] = Depends(Provide["auth.allowed_origins"]),
-    cookie_secure: bool = Depends(Provide["auth.cookie_secure"]),
+    handler: LoginHandler = Provide["auth.login"],
+    allowed_origins: frozenset[str] = Provide["auth.allowed_origins"],
+    cookie_secure: bool = Provide["auth.cookie_secure"],
 ) -> TokenPairOut | MfaRequiredOut:
     """Unknown address, wrong password and disabled account all answer the same 401.
 
@@ -134,9 +133,9 @@ async def refresh(
     *,
     ip: ClientIp,
     body: RefreshIn | None = None,
-    handler: RefreshSessionHandler = Depends(Provide["auth.refresh"]),  # noqa: B008
-    allowed_origins: frozenset[str] = Depends(Provide["auth.allowed_origins"]),
-    cookie_secure: bool = Depends(Provide["auth.cookie_secure"]),
+    handler: RefreshSessionHandler = Provide["auth.refresh"],
+    allowed_origins: frozenset[str] = Provide["auth.allowed_origins"],
+    cookie_secure: bool = Provide["auth.cookie_secure"],
 ) -> TokenPairOut:
     """Rotates the refresh token: use the one returned from now on.
 
@@ -172,7 +171,7 @@ async def refresh(
 @inject
 def jwks(
     response: Response,
-    keys: PublicKeySet = Depends(Provide["auth.tokens"]),  # noqa: B008
+    keys: PublicKeySet = Provide["auth.tokens"],
 ) -> Mapping[str, Any]:
     # A cached copy expires before a key it has not seen can sign (ADR 0014, ADR 0020).
     response.headers["Cache-Control"] = f"public, max-age={keys.cache_seconds()}"
@@ -208,7 +207,7 @@ def server_metadata(issuer: str) -> AuthorizationServerMetadataOut:
 )
 @inject
 def server_metadata_document(
-    issuer: str = Depends(Provide["auth.issuer"]),
+    issuer: str = Provide["auth.issuer"],
 ) -> AuthorizationServerMetadataOut:
     """The same document at both well-known paths (ADR 0020)."""
     return server_metadata(issuer)
@@ -226,8 +225,8 @@ async def logout(
     principal: CurrentPrincipal,
     response: Response,
     body: LogoutIn | None = None,
-    handler: LogoutHandler = Depends(Provide["auth.logout"]),  # noqa: B008
-    cookie_secure: bool = Depends(Provide["auth.cookie_secure"]),
+    handler: LogoutHandler = Provide["auth.logout"],
+    cookie_secure: bool = Provide["auth.cookie_secure"],
 ) -> None:
     """The access token and the session's refresh token stop working at once, everywhere.
     The body is optional; a refresh token sent in it ends that token's session too."""
@@ -246,8 +245,8 @@ async def logout(
 async def logout_all(
     principal: CurrentPrincipal,
     response: Response,
-    handler: EndAllSessionsHandler = Depends(Provide["auth.end_all_sessions"]),  # noqa: B008
-    cookie_secure: bool = Depends(Provide["auth.cookie_secure"]),
+    handler: EndAllSessionsHandler = Provide["auth.end_all_sessions"],
+    cookie_secure: bool = Provide["auth.cookie_secure"],
 ) -> None:
     await handler(EndAllSessions(principal.user_id, "logout_all"))
     clear_session_cookies(response, secure=cookie_secure)
@@ -264,7 +263,7 @@ async def list_sessions(
     principal: CurrentPrincipal,
     before: Before,
     limit: Limit = 20,
-    handler: ListSessionsHandler = Depends(Provide["auth.list_sessions"]),  # noqa: B008
+    handler: ListSessionsHandler = Provide["auth.list_sessions"],
 ) -> SessionPageOut:
     page = await handler(ListSessions(principal, limit=limit, before=before))
     return SessionPageOut(
@@ -284,7 +283,7 @@ async def list_sessions(
 async def revoke_session(
     session_id: uuid.UUID,
     principal: CurrentPrincipal,
-    handler: EndSessionHandler = Depends(Provide["auth.end_session"]),  # noqa: B008
+    handler: EndSessionHandler = Provide["auth.end_session"],
 ) -> None:
     """Another user's session id answers 404, like an unknown one."""
     await handler(EndSession(principal, session_id, "signed_out_by_user"))

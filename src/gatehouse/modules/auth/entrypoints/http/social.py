@@ -14,8 +14,7 @@ import uuid
 from typing import Annotated
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 from pydantic import Field
 
@@ -34,7 +33,7 @@ from gatehouse.modules.auth.application.social import (
 from gatehouse.modules.auth.entrypoints.http.cookies import check_origin
 from gatehouse.modules.auth.entrypoints.http.router import sign_in_out
 from gatehouse.modules.auth.entrypoints.http.schemas import MfaRequiredOut, TokenPairOut
-from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.di import Provide, inject
 from gatehouse.shared.http.locale import RequestLocale
 from gatehouse.shared.http.rate_limits import rate_limited
 from gatehouse.shared.http.routing import JsonRoute, problems
@@ -96,8 +95,8 @@ async def authorize(
     redirect_to: Annotated[RedirectTo, Query()],
     request: Request,
     *,
-    handler: BeginSocialSignInHandler = Depends(Provide["auth.begin_social"]),  # noqa: B008
-    cookie_secure: bool = Depends(Provide["auth.cookie_secure"]),
+    handler: BeginSocialSignInHandler = Provide["auth.begin_social"],
+    cookie_secure: bool = Provide["auth.cookie_secure"],
 ) -> RedirectResponse:
     """Navigate the browser here (not a fetch). ``redirect_to`` must be, exactly, one of
     ``GATEHOUSE_OAUTH_REDIRECT_URLS`` (else 400 ``redirect_not_allowed``, never a redirect);
@@ -133,7 +132,7 @@ async def callback(
     code: ShortParam = None,
     error: ShortParam = None,
     iss: ShortParam = None,
-    handler: FinishSocialSignInHandler = Depends(Provide["auth.finish_social"]),  # noqa: B008
+    handler: FinishSocialSignInHandler = Provide["auth.finish_social"],
 ) -> RedirectResponse:
     """Registered at the provider as the redirect URI
     (``{GATEHOUSE_PUBLIC_URL}/api/v1/auth/oauth/{provider}/callback``). An ``iss`` sent by the
@@ -183,9 +182,9 @@ async def exchange(
     client_ip: ClientIp,
     *,
     locale: RequestLocale,
-    handler: ExchangeLoginCodeHandler = Depends(Provide["auth.exchange_login_code"]),  # noqa: B008
-    allowed_origins: frozenset[str] = Depends(Provide["auth.allowed_origins"]),
-    cookie_secure: bool = Depends(Provide["auth.cookie_secure"]),
+    handler: ExchangeLoginCodeHandler = Provide["auth.exchange_login_code"],
+    allowed_origins: frozenset[str] = Provide["auth.allowed_origins"],
+    cookie_secure: bool = Provide["auth.cookie_secure"],
 ) -> TokenPairOut | MfaRequiredOut:
     """The code from the callback's redirect, once, within 60 s (else 400 ``token_invalid``).
     Answers like ``POST /auth/login``: a token pair (``"cookie": true`` for cookie mode), or
@@ -225,8 +224,8 @@ async def link(
     request: Request,
     response: Response,
     *,
-    handler: BeginSocialSignInHandler = Depends(Provide["auth.begin_social"]),  # noqa: B008
-    cookie_secure: bool = Depends(Provide["auth.cookie_secure"]),
+    handler: BeginSocialSignInHandler = Provide["auth.begin_social"],
+    cookie_secure: bool = Provide["auth.cookie_secure"],
 ) -> AuthorizationUrlOut:
     """Send this request with the browser's cookies (``fetch(..., {credentials: "include"})``):
     the answer binds the attempt to the browser with the ``gatehouse_oauth`` cookie, then the

@@ -6,8 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, status
 
 from gatehouse.modules.organizations.application.invitations import (
     AcceptInvitation,
@@ -40,7 +39,7 @@ from gatehouse.modules.organizations.entrypoints.http.schemas import (
     OrganizationOut,
     OrganizationPageOut,
 )
-from gatehouse.shared.http.di import Provide
+from gatehouse.shared.http.di import Provide, inject
 from gatehouse.shared.http.locale import RequestLocale
 from gatehouse.shared.http.pagination import Before, Limit, next_cursor
 from gatehouse.shared.http.rate_limits import rate_limited
@@ -65,7 +64,7 @@ Admin = Annotated[Principal, RequireRole("admin")]
 async def create_organization(
     body: CreateOrganizationIn,
     principal: CurrentPrincipal,
-    handler: CreateOrganizationHandler = Depends(Provide["organizations.create"]),  # noqa: B008
+    handler: CreateOrganizationHandler = Provide["organizations.create"],
 ) -> OrganizationOut:
     return OrganizationOut.of(await handler(CreateOrganization(body.name, principal.user_id)))
 
@@ -81,7 +80,7 @@ async def list_organizations(
     principal: CurrentPrincipal,
     before: Before,
     limit: Limit = 20,
-    handler: ListMyOrganizationsHandler = Depends(Provide["organizations.list_mine"]),  # noqa: B008
+    handler: ListMyOrganizationsHandler = Provide["organizations.list_mine"],
 ) -> OrganizationPageOut:
     page = await handler(ListMyOrganizations(principal.user_id, limit=limit, before=before))
     return OrganizationPageOut(
@@ -102,7 +101,7 @@ async def list_members(
     principal: CurrentPrincipal,
     before: Before,
     limit: Limit = 20,
-    handler: ListMembersHandler = Depends(Provide["organizations.list_members"]),  # noqa: B008
+    handler: ListMembersHandler = Provide["organizations.list_members"],
 ) -> MemberPageOut:
     """404 ``organization_not_found`` for a caller who is not a member."""
     query = ListMembers(organization_id, principal.user_id, limit=limit, before=before)
@@ -127,7 +126,7 @@ async def invite(
     body: InviteIn,
     principal: CurrentPrincipal,
     locale: RequestLocale,
-    handler: InviteMemberHandler = Depends(Provide["organizations.invite"]),  # noqa: B008
+    handler: InviteMemberHandler = Provide["organizations.invite"],
 ) -> InvitationOut:
     """The address gets a link with a token that works once, for seven days. 403
     ``organization_owner_required`` for a member who is not an owner."""
@@ -145,7 +144,7 @@ async def invite(
 async def accept_invitation(
     body: AcceptInvitationIn,
     principal: CurrentPrincipal,
-    handler: AcceptInvitationHandler = Depends(Provide["organizations.accept"]),  # noqa: B008
+    handler: AcceptInvitationHandler = Provide["organizations.accept"],
 ) -> OrganizationOut:
     """400 ``token_invalid`` for an unknown, expired or used token; 403
     ``invitation_email_mismatch`` when it was sent to another address, ``email_not_verified``
@@ -165,7 +164,7 @@ async def remove_member(
     organization_id: uuid.UUID,
     user_id: uuid.UUID,
     principal: CurrentPrincipal,
-    handler: RemoveMemberHandler = Depends(Provide["organizations.remove_member"]),  # noqa: B008
+    handler: RemoveMemberHandler = Provide["organizations.remove_member"],
 ) -> None:
     """When the last owner leaves, the member who joined first becomes owner; when the last
     member leaves, the organization is deleted."""
@@ -183,7 +182,7 @@ async def admin_list_organizations(
     admin: Admin,  # noqa: ARG001 - the role check
     before: Before,
     limit: Limit = 20,
-    handler: ListOrganizationsHandler = Depends(Provide["organizations.list_all"]),  # noqa: B008
+    handler: ListOrganizationsHandler = Provide["organizations.list_all"],
 ) -> AdminOrganizationPageOut:
     page = await handler(ListOrganizations(limit=limit, before=before))
     return AdminOrganizationPageOut(
