@@ -46,7 +46,7 @@ from gatehouse.main.cli import migrate
 from gatehouse.main.logging import configure_logging
 from gatehouse.main.settings import Settings
 from gatehouse.modules.accounts.adapters.views import _BY_ID
-from gatehouse.modules.auth.adapters.rotations import _LOCK
+from gatehouse.modules.auth.adapters.rotations import _FIND
 
 SCRATCH = "gatehouse_bench_scale"
 EMAIL, PASSWORD = "measured@bench.example", "correct horse battery staple"
@@ -179,8 +179,8 @@ async def plans(dsn: str, token: str) -> dict[str, str]:
         user_id = await conn.fetchval("SELECT id FROM accounts_user WHERE email = $1", EMAIL)
         cases: dict[str, tuple[str, list[Any]]] = {
             "GET /me: the user by id (read side)": (_BY_ID, [user_id]),
-            "refresh: the token's session, locked": (
-                _LOCK,
+            "refresh: the token and its session": (
+                _FIND,
                 [hashlib.sha256(token.encode()).digest()],
             ),
             "login: the user by email": ("SELECT * FROM accounts_user WHERE email = $1", [EMAIL]),

@@ -1,14 +1,17 @@
 """One suite for the RefreshRotations port (a refresh's hot path, ADR 0030), run against the
 fake and the real adapter.
 
-The port's promise: ``locked(hash)`` gives the session that token belongs to and the token, as
-stored (None for a hash nobody has); a rotation made on them (``Session.rotate``) and ``save``d
-is there for the next reader once the block ends (the spent token, the session's generation
-and expiry, the child); a block that raises leaves everything as it was. The real side also
-holds the session's row lock for the block: a second ``locked`` of the same session waits.
+The port's promise: ``find(hash)`` gives the session that token belongs to and the token, as
+committed (None for a hash nobody has); a rotation made on them (``Session.rotate``) and
+``save``d is there for the next reader (the spent token, the session's generation and expiry,
+the child) and ``save`` says True; when the stored session is no longer at the generation the
+rotation started from, or was revoked, ``save`` writes nothing and says False (a
+compare-and-swap). The real side also decides right when the other writer still holds the
+session's row lock: it waits, then checks the session as that writer committed it.
 
-Each side's probe commits a session with its first token (``add``) and reads back what is
-stored (``stored``) through the unit of work, the way the rest of auth reads it. The real side
+Each side's probe commits a session with its first token (``add``), revokes it (``revoke``)
+and reads back what is stored (``stored``) through the unit of work, the way the rest of auth
+does. The real side
 commits for real (the adapter has its own pool), on unique ids, deleted afterwards.
 """
 
@@ -19,9 +22,10 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
+import asyncpg
 import pytest
 import pytest_asyncio
 from sqlalchemy import delete
@@ -43,6 +47,7 @@ from tests.support.fakes import InMemoryAuthUnitOfWork
 from tests.support.fakes.auth import InMemoryRefreshRotations
 
 IDLE = timedelta(days=7)
+RotationArgs = tuple[Session, RefreshToken, RefreshToken]  # what ``save`` takes
 
 
 class Side(Protocol):
@@ -50,6 +55,8 @@ class Side(Protocol):
     def rotations(self) -> RefreshRotations: ...
 
     async def add(self, session: Session, token: RefreshToken) -> None: ...
+
+    async def revoke(self, session_id: uuid.UUID) -> None: ...
 
     async def stored(
         self, session_id: uuid.UUID, *hashes: bytes
@@ -67,6 +74,13 @@ class InMemorySide:
             await uow.refresh_tokens.add(token)
             await uow.commit()
 
+    async def revoke(self, session_id: uuid.UUID) -> None:
+        async with self.uow as uow:
+            session = await uow.sessions.get(session_id, for_update=True)
+            assert session is not None
+            session.revoke(T0, "contract")
+            await uow.commit()
+
     async def stored(
         self, session_id: uuid.UUID, *hashes: bytes
     ) -> tuple[Session | None, list[RefreshToken | None]]:
@@ -76,8 +90,11 @@ class InMemorySide:
 
 
 class AsyncpgSide:
-    def __init__(self, pool: ReadPool, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, pool: ReadPool, sessions: async_sessionmaker[AsyncSession], database_url: str
+    ) -> None:
         self.pool = pool
+        self.database_url = database_url
         self.rotations = AsyncpgRefreshRotations(pool)
         self._sessions = sessions
         self.added: list[uuid.UUID] = []
@@ -88,6 +105,13 @@ class AsyncpgSide:
             await SqlAlchemyRefreshTokenRepository(db).add(token)
             await db.commit()
         self.added.append(session.id)
+
+    async def revoke(self, session_id: uuid.UUID) -> None:
+        async with self._sessions() as db:
+            session = await SqlAlchemySessionRepository(db).get(session_id, for_update=True)
+            assert session is not None
+            session.revoke(T0, "contract")
+            await db.commit()
 
     async def stored(
         self, session_id: uuid.UUID, *hashes: bytes
@@ -106,7 +130,7 @@ async def asyncpg_side(
         max_size=3,
         timeouts=DatabaseTimeouts(connect=5, pool=5, statement=5),
     )
-    side = AsyncpgSide(pool, session_factory)
+    side = AsyncpgSide(pool, session_factory, infra.database_url)
     try:
         yield side
     finally:
@@ -145,18 +169,17 @@ async def a_session(side: Side) -> tuple[Session, RefreshToken]:
     return session, token
 
 
-async def test_an_unknown_hash_locks_nothing(side: Side) -> None:
-    async with side.rotations.locked(_hash()) as family:
-        assert family is None
+async def test_an_unknown_hash_finds_nothing(side: Side) -> None:
+    assert await side.rotations.find(_hash()) is None
 
 
-async def test_the_family_is_the_session_and_the_token_as_stored(side: Side) -> None:
+async def test_find_gives_the_session_and_the_token_as_stored(side: Side) -> None:
     session, token = await a_session(side)
 
-    async with side.rotations.locked(token.token_hash) as family:
-        assert family is not None
-        got, got_token = family.session, family.token
+    found = await side.rotations.find(token.token_hash)
 
+    assert found is not None
+    got, got_token = found
     assert (got.id, got.user_id, got.generation, got.amr) == (
         session.id,
         session.user_id,
@@ -175,14 +198,23 @@ async def test_the_family_is_the_session_and_the_token_as_stored(side: Side) -> 
     )
 
 
-async def test_a_saved_rotation_is_stored_when_the_block_ends(side: Side) -> None:
+async def _rotated(side: Side, token: RefreshToken, when: datetime) -> RotationArgs:
+    """A rotation of what ``find`` reads for ``token``, not saved yet."""
+    found = await side.rotations.find(token.token_hash)
+    assert found is not None
+    session, spent = found
+    child = session.rotate(spent, _hash(), when, IDLE)
+    return session, spent, child
+
+
+async def test_a_saved_rotation_is_stored(side: Side) -> None:
     session, token = await a_session(side)
-    later, child_hash = T0 + timedelta(hours=1), _hash()
+    later = T0 + timedelta(hours=1)
+    rotation = await _rotated(side, token, later)
 
-    async with side.rotations.locked(token.token_hash) as family:
-        assert family is not None
-        await family.save(family.session.rotate(family.token, child_hash, later, IDLE))
+    assert await side.rotations.save(*rotation) is True
 
+    child_hash = rotation[2].token_hash
     stored, (spent, child) = await side.stored(session.id, token.token_hash, child_hash)
     assert stored is not None
     assert spent is not None
@@ -201,65 +233,83 @@ async def test_a_saved_rotation_is_stored_when_the_block_ends(side: Side) -> Non
     )
 
 
-async def test_a_block_that_raises_leaves_everything_as_it_was(side: Side) -> None:
+async def test_a_rotation_from_a_generation_already_left_writes_nothing(side: Side) -> None:
+    """Two refreshes read the same live token; the second one's save finds the session moved
+    on by the first, and leaves the first's rotation as it is."""
     session, token = await a_session(side)
-    child_hash = _hash()
+    first = await _rotated(side, token, T0 + timedelta(minutes=1))
+    second = await _rotated(side, token, T0 + timedelta(minutes=2))
 
-    async def rotate_then_fail() -> None:
-        async with side.rotations.locked(token.token_hash) as family:
-            assert family is not None
-            await family.save(family.session.rotate(family.token, child_hash, T0, IDLE))
-            raise LookupError
+    assert await side.rotations.save(*first) is True
+    assert await side.rotations.save(*second) is False
 
-    with pytest.raises(LookupError):
-        await rotate_then_fail()
-
-    stored, (spent, child) = await side.stored(session.id, token.token_hash, child_hash)
+    stored, (spent, kept, dropped) = await side.stored(
+        session.id, token.token_hash, first[2].token_hash, second[2].token_hash
+    )
     assert stored is not None
-    assert stored.generation == 0
+    assert (stored.generation, stored.last_used_at) == (1, T0 + timedelta(minutes=1))
+    assert spent is not None
+    assert spent.rotated_at == T0 + timedelta(minutes=1)
+    assert kept is not None
+    assert dropped is None
+
+
+async def test_a_rotation_of_a_session_revoked_since_it_was_read_writes_nothing(
+    side: Side,
+) -> None:
+    session, token = await a_session(side)
+    rotation = await _rotated(side, token, T0 + timedelta(minutes=1))
+    await side.revoke(session.id)
+
+    assert await side.rotations.save(*rotation) is False
+
+    stored, (spent, child) = await side.stored(session.id, token.token_hash, rotation[2].token_hash)
+    assert stored is not None
+    assert (stored.generation, stored.revoke_reason) == (0, "contract")
     assert spent is not None
     assert spent.rotated_at is None
     assert child is None
 
 
-async def _lock_waiter(pool: ReadPool) -> None:
-    """Until a backend of this database waits for a row lock in the lock statement (10 s)."""
+async def _waiting_save(pool: ReadPool) -> None:
+    """Until a backend of this database waits for a row lock in the save statement (10 s)."""
     for _ in range(500):
         if await pool.fetchrow(
             "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND query LIKE '%FOR UPDATE OF s%'"
+            "AND wait_event_type = 'Lock' AND query LIKE '%WITH bumped AS%'"
         ):
             return
         await asyncio.sleep(0.02)
-    raise AssertionError("no locker waits for the session's row lock")
+    raise AssertionError("no save waits for the session's row lock")
 
 
-async def test_a_second_lock_of_the_session_waits_for_the_first_block(
-    asyncpg_side: AsyncpgSide,
+@pytest.mark.parametrize("other_writer", ["rotation", "revocation"])
+async def test_a_save_waits_for_a_writer_holding_the_session_then_sees_its_commit(
+    asyncpg_side: AsyncpgSide, other_writer: str
 ) -> None:
-    """Real side only: the fake models no concurrency. The second locker, once let in, sees
-    the session as the first committed it."""
+    """Real side only: the fake models no concurrency. While another transaction holds the
+    session's row lock (a refresh through the unit of work, a sign-out), the save waits; once
+    that transaction commits, it finds the session moved on and writes nothing."""
     side = asyncpg_side
-    _, token = await a_session(side)
-    inside, release = asyncio.Event(), asyncio.Event()
-
-    async def first() -> None:
-        async with side.rotations.locked(token.token_hash) as family:
-            assert family is not None
-            await family.save(family.session.rotate(family.token, _hash(), T0, IDLE))
-            inside.set()
-            await release.wait()
-
-    async def second() -> int:
-        async with side.rotations.locked(token.token_hash) as family:
-            assert family is not None
-            return family.session.generation
-
-    holder = asyncio.create_task(first())
-    await asyncio.wait_for(inside.wait(), timeout=5)
-    waiter = asyncio.create_task(second())
-    await _lock_waiter(side.pool)
-    assert not waiter.done()
-    release.set()
-    await asyncio.wait_for(holder, timeout=5)
-    assert await asyncio.wait_for(waiter, timeout=5) == 1
+    session, token = await a_session(side)
+    rotation = await _rotated(side, token, T0 + timedelta(minutes=1))
+    change = (
+        "UPDATE auth_session SET generation = generation + 1 WHERE id = $1"
+        if other_writer == "rotation"
+        else "UPDATE auth_session SET revoked_at = now(), revoke_reason = 'contract' WHERE id = $1"
+    )
+    holder = await asyncpg.connect(asyncpg_dsn(side.database_url))
+    try:
+        async with holder.transaction():
+            await holder.execute("SELECT 1 FROM auth_session WHERE id = $1 FOR UPDATE", session.id)
+            await holder.execute(change, session.id)
+            saving = asyncio.create_task(side.rotations.save(*rotation))
+            await _waiting_save(side.pool)
+            assert not saving.done()
+        assert await asyncio.wait_for(saving, timeout=5) is False
+    finally:
+        await holder.close()
+    _, (spent, child) = await side.stored(session.id, token.token_hash, rotation[2].token_hash)
+    assert spent is not None
+    assert spent.rotated_at is None
+    assert child is None

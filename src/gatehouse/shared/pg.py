@@ -77,12 +77,8 @@ class ReadPool:
         # connection that was just handed back before the waiter woken for it runs, so under
         # saturation some waiters lose again and again until their acquire times out (a p99
         # of seconds and 503s in `make bench`). A FIFO semaphore in front keeps it fair.
-        # A transaction may read through the pool while it holds its connection (a refresh
-        # checks the account under the session's lock): at most max_size - 1 of them at once,
-        # so a slot is always left for those reads (and a pool of one gets a second connection).
-        self._max_size = max(max_size, 2)
-        self._slots = asyncio.Semaphore(self._max_size)
-        self._transactions = asyncio.Semaphore(self._max_size - 1)
+        self._max_size = max_size
+        self._slots = asyncio.Semaphore(max_size)
 
     @property
     def dsn(self) -> str:
@@ -113,24 +109,6 @@ class ReadPool:
             pool, self._pool = self._pool, None
             await pool.close()
 
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        """A connection in a transaction: committed when the block ends, rolled back when it
-        raises. Its waits share one bound (``pool``: a transaction's turn, a slot and a
-        connection); statements have theirs; an outage is ``DatabaseUnavailable``."""
-        deadline = asyncio.get_running_loop().time() + self._timeouts.pool
-        try:
-            async with contextlib.AsyncExitStack() as stack:
-                async with asyncio.timeout_at(deadline):
-                    await stack.enter_async_context(self._transactions)
-                conn = await stack.enter_async_context(self._connection(deadline))
-                await stack.enter_async_context(conn.transaction())
-                yield conn
-        except Exception as error:
-            if is_database_outage(error):
-                raise DatabaseUnavailable from error
-            raise
-
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
         rows = await self.fetch(query, *args, one=True)
         return rows[0] if rows else None
@@ -148,15 +126,13 @@ class ReadPool:
             raise
 
     @contextlib.asynccontextmanager
-    async def _connection(self, deadline: float | None = None) -> AsyncIterator[asyncpg.Connection]:
-        """A connection by ``deadline`` (the event loop's clock), else within ``pool``."""
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection within ``pool`` seconds."""
         if self._pool is None:
             await self.open()
         assert self._pool is not None
         pool = self._pool
-        if deadline is None:
-            deadline = asyncio.get_running_loop().time() + self._timeouts.pool
-        async with asyncio.timeout_at(deadline):  # a slot, then a connection
+        async with asyncio.timeout(self._timeouts.pool):  # a slot, then a connection
             await self._slots.acquire()
             try:
                 conn = await pool.acquire()

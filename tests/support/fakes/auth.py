@@ -3,10 +3,9 @@ tests/contract/test_session_revocations.py and tests/contract/test_attempt_limit
 
 from __future__ import annotations
 
-import contextlib
 import math
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -299,35 +298,31 @@ class InMemoryAuthUnitOfWork(InMemoryUnitOfWork[_AuthState], AuthUnitOfWork):
         return self.committed.events
 
 
-class _InMemoryFamily:
-    def __init__(self, uow: InMemoryAuthUnitOfWork, session: Session, token: RefreshToken) -> None:
-        self._uow = uow
-        self.session = session
-        self.token = token
-
-    async def save(self, child: RefreshToken) -> None:
-        await self._uow.refresh_tokens.add(child)
-
-
 class InMemoryRefreshRotations(RefreshRotations):
     """The lean rotation over a fake unit of work's state (contract:
-    tests/contract/test_refresh_rotations.py): ``locked`` opens that unit of work, the block's
-    end commits what ``save`` wrote (``session.rotate`` changed the session and the token in
-    its working copy), an exception drops it."""
+    tests/contract/test_refresh_rotations.py): ``find`` reads copies of what is committed,
+    ``save`` commits the rotation when the stored session is still at the generation before
+    it and not revoked."""
 
     def __init__(self, uow: InMemoryAuthUnitOfWork) -> None:
         self._uow = uow
 
-    @contextlib.asynccontextmanager
-    async def locked(self, token_hash: bytes) -> AsyncIterator[_InMemoryFamily | None]:
+    async def find(self, token_hash: bytes) -> tuple[Session, RefreshToken] | None:
         async with self._uow as uow:
             token = await uow.refresh_tokens.get(token_hash)
             session = None if token is None else await uow.sessions.get(token.session_id)
-            if token is None or session is None:
-                yield None
-                return
-            yield _InMemoryFamily(uow, session, token)
+            return None if token is None or session is None else (session, token)
+
+    async def save(self, session: Session, spent: RefreshToken, child: RefreshToken) -> bool:
+        async with self._uow as uow:
+            stored = await uow.sessions.get(session.id)
+            if stored is None or stored.generation != child.generation - 1 or stored.revoked_at:
+                return False
+            await uow.sessions.add(session)
+            await uow.refresh_tokens.add(spent)
+            await uow.refresh_tokens.add(child)
             await uow.commit()
+            return True
 
 
 class FakeAccessTokenIssuer(AccessTokenIssuer):

@@ -1,15 +1,16 @@
 """Exchange a refresh token for a new pair: rotation with reuse detection.
 
-The session row is locked for the whole decision, so concurrent refreshes of one token run one
-after the other: the first rotates, the rest find the parent within the grace interval and get
-the same child. Whatever the interleaving, one refresh token of the session is live. The account
-is checked (on the lean read side) before the rotation commits, so a disabled or deleted
-account's token is refused without being spent.
+Concurrent refreshes of one token run one after the other: the first rotates, the rest find the
+parent within the grace interval and get the same child. Whatever the interleaving, one refresh
+token of the session is live. The account is checked (on the lean read side) before the
+rotation is written, so a disabled or deleted account's token is refused without being spent.
 
 The common case, the live token of an active session, runs on the lean side (``RefreshRotations``,
-ADR 0030): one transaction, the lock and the rotation in two statements, no ORM. Anything else
-(a replay within the grace interval, a reuse) is decided again through the unit of work, under
-its own lock, where a reuse ends the session and writes the audit trail in one transaction.
+ADR 0030): the token and its session read in one statement, the rotation written in one
+compare-and-swap statement that succeeds only if the session is still at the generation read
+and not revoked. Anything else (a replay within the grace interval, a reuse, a lost
+compare-and-swap) is decided again through the unit of work, under the session's row lock,
+where a reuse ends the session and writes the audit trail in one transaction.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -50,24 +50,19 @@ class RefreshSession:
     ip: str | None = None
 
 
-class LockedFamily(Protocol):
-    """A session locked by one of its tokens (``token``, as the lock statement read it)."""
+class RefreshRotations(Protocol):
+    """The hot path's store, without a lock (ADR 0030)."""
 
-    session: Session
-    token: RefreshToken
-
-    async def save(self, child: RefreshToken) -> None:
-        """Write the rotation ``session.rotate`` made (the session, the spent token, the
-        child); it commits when the ``locked`` block ends."""
+    async def find(self, token_hash: bytes) -> tuple[Session, RefreshToken] | None:
+        """The session the token belongs to and the token, as committed; None when no token
+        has that hash."""
         ...
 
-
-class RefreshRotations(Protocol):
-    """The hot path's store: ``locked`` holds the session's row lock for the block (a
-    transaction: committed when the block ends, rolled back when it raises); None when no
-    token has that hash."""
-
-    def locked(self, token_hash: bytes) -> AbstractAsyncContextManager[LockedFamily | None]: ...
+    async def save(self, session: Session, spent: RefreshToken, child: RefreshToken) -> bool:
+        """Write the rotation ``session.rotate`` made (the session, the spent token, the child)
+        if the stored session is still at the generation before it (``child.generation - 1``)
+        and not revoked; False, writing nothing, when it is not (another writer came first)."""
+        ...
 
 
 class RefreshSessionHandler:
@@ -99,19 +94,20 @@ class RefreshSessionHandler:
         return pair if pair is not None else await self._decide(cmd, token_hash)
 
     async def _rotate(self, cmd: RefreshSession, token_hash: bytes) -> TokenPair | None:
-        """The live token, rotated on the lean side; None when it is not the live token."""
-        async with self._rotations.locked(token_hash) as family:
-            if family is None:
-                raise RefreshTokenInvalid
-            session, token, now = family.session, family.token, self._clock.now()
-            self._check(cmd, session, now)
-            if session.classify(token, now, self._policy.reuse_grace) is not RefreshOutcome.ROTATE:
-                return None  # a replay or a reuse: _decide reads it again, under its lock
-            account = await self._active_account(session)
-            child = self._tokens.child_of(cmd.refresh_token)
-            await family.save(
-                session.rotate(token, self._tokens.hash(child), now, self._policy.idle_ttl)
-            )
+        """The live token, rotated on the lean side; None when it is not the live token, or
+        when another writer changed the session since it was read."""
+        found = await self._rotations.find(token_hash)
+        if found is None:
+            raise RefreshTokenInvalid
+        (session, token), now = found, self._clock.now()
+        self._check(cmd, session, now)
+        if session.classify(token, now, self._policy.reuse_grace) is not RefreshOutcome.ROTATE:
+            return None  # a replay or a reuse: _decide reads it again, under its lock
+        account = await self._active_account(session)
+        child = self._tokens.child_of(cmd.refresh_token)
+        live = session.rotate(token, self._tokens.hash(child), now, self._policy.idle_ttl)
+        if not await self._rotations.save(session, token, live):
+            return None  # a concurrent refresh or revocation came first: _decide
         return self._pairs(account, session, child, now)
 
     def _check(self, cmd: RefreshSession, session: Session, now: datetime) -> None:
@@ -125,7 +121,7 @@ class RefreshSessionHandler:
     async def _active_account(self, session: Session) -> AccountSnapshot:
         account = await self._accounts.get(session.user_id)
         if account is None or not account.is_active:
-            raise RefreshTokenInvalid  # rolled back: the token is not spent
+            raise RefreshTokenInvalid  # nothing written: the token is not spent
         return account
 
     async def _decide(self, cmd: RefreshSession, token_hash: bytes) -> TokenPair:
