@@ -6,10 +6,11 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jwt
 import pytest
@@ -17,7 +18,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gatehouse.modules.auth.adapters.jwt_tokens import JwtAccessTokens
-from gatehouse.modules.auth.adapters.keys import KeyRing, KeyRingSource, RotationPolicy
+from gatehouse.modules.auth.adapters.keys import (
+    KeyRing,
+    KeyRingSource,
+    RotationPolicy,
+    SigningKey,
+)
 from gatehouse.modules.auth.domain.errors import InvalidAccessToken
 from gatehouse.modules.auth.domain.model import FIRST_PARTY_CLIENT_ID, AccessClaims
 from tests.support.clock import FixedClock
@@ -204,3 +210,121 @@ def test_a_token_from_before_client_id_stands_for_the_first_party_client(
     """A rolling upgrade: a process of the previous version signed it without ``client_id``."""
     claims = codec.verify(_sign(ring, _payload(client_id=None)))
     assert claims.client_id == FIRST_PARTY_CLIENT_ID
+
+
+class _Ring:
+    """A key ring source whose ring the test swaps (a rotation that retired a key)."""
+
+    def __init__(self, ring: KeyRing) -> None:
+        self.ring = ring
+
+    def current(self) -> KeyRing:
+        return self.ring
+
+    def cache_seconds(self) -> int:
+        return 0
+
+
+class _Wall:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _remembering(ring: KeyRing, *, size: int = 8) -> tuple[JwtAccessTokens, _Ring, _Wall]:
+    source, wall = _Ring(ring), _Wall()
+    codec = JwtAccessTokens(
+        cast("KeyRingSource", source),
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        wall_clock=wall,
+        cache_size=size,
+    )
+    return codec, source, wall
+
+
+@pytest.fixture
+def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tokens PyJWT checked in full (a remembered one is not checked again)."""
+    checked: list[str] = []
+    decode = jwt.api_jwt.decode_complete
+
+    def counting(token: str, *args: Any, **kwargs: Any) -> Any:
+        checked.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt.api_jwt, "decode_complete", counting)
+    return checked
+
+
+def test_a_verified_token_is_remembered_with_the_same_claims(
+    ring: KeyRing, decodes: list[str]
+) -> None:
+    codec, _, _ = _remembering(ring)
+    token = _sign(ring, _payload())
+
+    first, second = codec.verify(token), codec.verify(token)
+
+    assert second == first
+    assert decodes == [token]
+
+
+def test_a_remembered_token_past_its_expiry_and_leeway_is_refused(ring: KeyRing) -> None:
+    codec, _, wall = _remembering(ring)
+    exp = int(time.time()) + 60
+    token = _sign(ring, _payload(exp=exp))
+    codec.verify(token)
+
+    wall.now = exp + 29  # within the leeway: still good
+    codec.verify(token)
+    wall.now = exp + 30
+    with pytest.raises(InvalidAccessToken):
+        codec.verify(token)
+
+
+def test_a_remembered_token_whose_key_left_the_ring_is_refused(ring: KeyRing) -> None:
+    codec, source, _ = _remembering(ring)
+    token = _sign(ring, _payload())
+    codec.verify(token)
+    successor = SigningKey(
+        kid="successor",
+        private_key=Ed25519PrivateKey.generate(),
+        created_at=ring.active.created_at,
+        path=ring.active.path,
+    )
+
+    source.ring = KeyRing(active=successor, keys=(successor,))
+
+    with pytest.raises(InvalidAccessToken):
+        codec.verify(token)
+
+
+def test_a_token_with_the_signature_of_a_remembered_one_is_checked_in_full(
+    ring: KeyRing, decodes: list[str]
+) -> None:
+    codec, _, _ = _remembering(ring)
+    token = _sign(ring, _payload(roles=["user"]))
+    codec.verify(token)
+    header, _, signature = token.split(".")
+    raised = base64.urlsafe_b64encode(json.dumps(_payload(roles=["admin"])).encode()).rstrip(b"=")
+
+    with pytest.raises(InvalidAccessToken):
+        codec.verify(f"{header}.{raised.decode()}.{signature}")
+    assert len(decodes) == 2
+
+
+def test_the_oldest_remembered_token_goes_first_when_full(
+    ring: KeyRing, decodes: list[str]
+) -> None:
+    codec, _, _ = _remembering(ring, size=2)
+    tokens = [_sign(ring, _payload(jti=str(n))) for n in range(3)]
+    for token in tokens:
+        codec.verify(token)
+
+    codec.verify(tokens[2])
+    codec.verify(tokens[1])
+    codec.verify(tokens[0])
+
+    assert decodes == [*tokens, tokens[0]]
