@@ -240,7 +240,7 @@ def extract(ref: str, into: Path) -> Path:
     """``src/`` of git ref ``ref``, written under ``into``; the directory to put on the path."""
     into.mkdir(parents=True)
     archive = subprocess.run(
-        ["git", "archive", ref, "src"],
+        ["git", "archive", ref, "src", "alembic.ini", "alembic"],
         cwd=ROOT,
         check=True,
         capture_output=True,
