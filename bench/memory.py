@@ -50,7 +50,7 @@ SCRATCH = "gatehouse_bench_memory"
 LOGINS, ME, REFRESHES, LIVE = 10, 200, 50, 100
 
 # Run as the server's main module with --breakdown: tracemalloc from the first import, and on
-# SIGUSR1 the breakdown written to the file named by BENCH_MEMORY_REPORT.
+# each SIGUSR1 the breakdown written to BENCH_MEMORY_REPORT.<n> (n = 1, 2, ...).
 TRACED = """
 import tracemalloc
 tracemalloc.start()
@@ -73,12 +73,15 @@ def _metered(spec):
 
 bootstrap._load_unlocked = _metered
 
+_reports = [0]
+
 def _report(signum, frame):
+    _reports[0] += 1
     modules = collections.Counter(name.split(".", 1)[0] for name in list(sys.modules))
     packages = collections.Counter()
     for name, size in imported.items():
         packages[name.split(".", 1)[0]] += size
-    with open(os.environ["BENCH_MEMORY_REPORT"], "w") as out:
+    with open(f"{os.environ['BENCH_MEMORY_REPORT']}.{_reports[0]}", "w") as out:
         json.dump({
             "modules": modules,
             "imported": packages,
@@ -216,6 +219,7 @@ def one_run(
     try:
         wait_live(base, process)
         after_start = resident_mib(process.pid)
+        started = _breakdown(base, process.pid, traced, 1) if traced is not None else None
         user = register(base, dsn)
         load(base, user)
         result: dict[str, Any] = {
@@ -223,17 +227,27 @@ def one_run(
             "after_load": resident_mib(process.pid),
             **smaps(process.pid),
         }
-        if traced is not None:
-            os.kill(process.pid, signal.SIGUSR1)
-            for _ in range(100):
-                request_json(f"{base}/health/live")  # let the loop run the Python handler
-                if traced.exists() and traced.stat().st_size:
-                    break
-                time.sleep(0.1)
-            result["breakdown"] = json.loads(traced.read_text())
+        if traced is not None and started is not None:
+            result["breakdown"] = _breakdown(base, process.pid, traced, 2)
+            result["breakdown"]["loaded_by_the_load"] = sorted(
+                set(result["breakdown"]["names"]) - set(started["names"])
+            )
         return result
     finally:
         stop(process)
+
+
+def _breakdown(base: str, pid: int, traced: Path, number: int) -> dict[str, Any]:
+    """The traced server's report number ``number`` (see ``TRACED``)."""
+    os.kill(pid, signal.SIGUSR1)
+    report = traced.with_name(f"{traced.name}.{number}")
+    for _ in range(100):
+        request_json(f"{base}/health/live")  # let the loop run the Python handler
+        if report.exists() and report.stat().st_size:
+            break
+        time.sleep(0.1)
+    result: dict[str, Any] = json.loads(report.read_text())
+    return result
 
 
 def extract(ref: str, into: Path) -> Path:
@@ -261,6 +275,9 @@ def print_breakdown(breakdown: dict[str, Any], top: int) -> None:
     names = sorted(set(modules) | set(imported), key=lambda n: imported.get(n, 0), reverse=True)
     for name in names[:top]:
         print(f"{name:28} {modules.get(name, 0):8d} {imported.get(name, 0) / 2**20:11.2f}")
+    loaded = breakdown["loaded_by_the_load"]
+    print(f"imported during the load, after the start: {len(loaded)} modules")
+    print("  " + ", ".join(loaded))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,6 +285,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--breakdown", action="store_true", help="one more run, under tracemalloc")
     parser.add_argument("--top", type=int, default=30, help="packages shown in the breakdown")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="GATEHOUSE_X=VALUE",
+        help="a server setting on top of the method's, e.g. GATEHOUSE_DISPATCH_IN_SERVE=false",
+    )
     parser.add_argument("--against", metavar="REF", help="alternate with src/ at this git ref")
     parser.add_argument(
         "--python",
@@ -291,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         "GATEHOUSE_RATE_LIMIT_REGISTER": "100000/minute",
         "GATEHOUSE_RATE_LIMIT_REFRESH": "100000/minute",
     }
+    env |= dict(item.split("=", 1) for item in args.set)
     sources: list[tuple[str, Path | None]] = [("working tree", None)]
     if args.against:
         sources.insert(0, (args.against, extract(args.against, data_dir / "against")))
@@ -311,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"traced run: RSS after the load {result['after_load']:.1f} MiB (not comparable)")
             print_breakdown(result["breakdown"], args.top)
-            print(f"every module's name: {data_dir / 'breakdown.json'}")
+            print(f"every module's name: {data_dir / 'breakdown.json.2'}")
     finally:
         asyncio.run(recreate(database.admin_dsn, SCRATCH, drop_only=True))
     return 0

@@ -77,6 +77,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     stop = asyncio.Event()
     dispatcher: asyncio.Task[None] | None = None
     if settings.dispatch_in_serve:
+        # This process renders mails: Jinja2 is loaded now, before the trim below, rather than
+        # by the first mail (a module imported under load costs more resident memory).
+        container.notifications.renderer().prepare()
         dispatcher = asyncio.create_task(
             run_dispatchers(
                 container.notifications.outboxes(),
