@@ -2,7 +2,7 @@
 
     GATEHOUSE_BENCH_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres \
     GATEHOUSE_BENCH_REDIS_URL=redis://127.0.0.1:6379/15 \
-        .venv/bin/python bench/memory.py [--runs 2] [--breakdown] [--against REF]
+        .venv/bin/python bench/memory.py [--runs 2] [--breakdown] [--against REF] [--python PY]
 
 The method of docs/performance.md ("Memory"): ``python -m gatehouse.main.cli serve`` on the
 configured PostgreSQL (the scratch database ``gatehouse_bench_memory``, created, migrated by
@@ -17,12 +17,14 @@ anonymous and file-backed parts (``/proc/PID/smaps_rollup``).
 ``--against REF`` alternates: a run of the source tree at git ref ``REF`` (its ``src/``,
 extracted to a temporary directory and put first on ``PYTHONPATH``), then one of the working
 tree, ``--runs`` times each, so a change is measured before and after on the same machine state.
+``--python`` serves from another environment's interpreter (one made with ``uv sync --no-dev``
+holds what the image holds); ``--set GATEHOUSE_X=VALUE`` adds a setting.
 
 ``--breakdown`` runs one more server under tracemalloc (started before the first import, so the
 RSS of that run is not comparable) and, after the same load, prints the modules in
 ``sys.modules`` and the memory still allocated from each module's own import (its code,
 functions, classes and module-level objects, without the modules it imports in turn), both
-grouped by top-level package.
+grouped by top-level package, and the modules the load imported after the start.
 """
 
 from __future__ import annotations
