@@ -55,6 +55,19 @@ async def _repeat(
             await asyncio.wait_for(stop.wait(), interval)
 
 
+def _return_free_heap() -> None:
+    """Give the kernel back the heap pages that start-up freed (import-time garbage, the
+    collection above): glibc keeps them in the process until ``malloc_trim`` (about 2 MiB of
+    resident memory, bench/memory.py). Nothing to do without glibc (musl, macOS)."""
+    import ctypes  # noqa: PLC0415 - once, at start
+
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on
+    except (OSError, AttributeError):
+        return
+    trim(0)
+
+
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     container: ApplicationContainer = app.state.container
@@ -64,6 +77,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     stop = asyncio.Event()
     dispatcher: asyncio.Task[None] | None = None
     if settings.dispatch_in_serve:
+        # This process renders mails: Jinja2 is loaded now, before the trim below, rather than
+        # by the first mail (a module imported under load costs more resident memory).
+        container.notifications.renderer().prepare()
         dispatcher = asyncio.create_task(
             run_dispatchers(
                 container.notifications.outboxes(),
@@ -86,6 +102,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # sight, so full collections under load stay short (they stalled the loop ~50 ms).
     gc.collect()
     gc.freeze()
+    _return_free_heap()
     try:
         yield
     finally:

@@ -13,7 +13,6 @@ import io
 import uuid
 from collections.abc import Mapping
 
-import segno
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -47,7 +46,11 @@ class HmacCodeHasher(CodeHasher):
 
 
 class SegnoQrCodes(QrCodes):
+    """segno is imported on the first enrolment, not by every server process (about 1 MiB)."""
+
     def svg(self, data: str) -> str:
+        import segno  # noqa: PLC0415 - only an authenticator's enrolment draws a QR code
+
         # Error correction M survives a smudged screen; the SVG scales, so scale stays small.
         # A standalone SVG document, namespace included: without ``xmlns`` a browser shows
         # ``<img src="data:image/svg+xml,...">`` as a broken image (segno's ``svg_inline``

@@ -11,24 +11,22 @@ injected through a name.
 The directories are indexed when the renderer is built, so a broken one stops the start
 (``MailTemplatesInvalid``): a mail missing a part or its English version, a locale without a
 footer here, a file that two directories hold (no module replaces another's mail or layout).
+Jinja2 itself is imported, and its environments built, for the first mail rendered
+(``prepare``, which a server that sends mails calls at start): a server that leaves its mails
+to ``gatehouse worker`` never holds it (about 2 MiB).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-
-from jinja2 import (
-    BaseLoader,
-    ChoiceLoader,
-    Environment,
-    FileSystemLoader,
-    StrictUndefined,
-    TemplateError,
-)
+from typing import TYPE_CHECKING
 
 from gatehouse.modules.notifications.application.ports import MailRenderer, RenderedParts
 from gatehouse.modules.notifications.domain.errors import TemplateFailed, UnknownTemplate
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 DEFAULT_LOCALE = "en"
@@ -84,13 +82,10 @@ class JinjaMailRenderer(MailRenderer):
     ) -> None:
         """``modules``: other modules' templates directories. ``public_url``: available to
         every template, for links to Gatehouse's pages."""
-        directories = (directory, *modules)
-        self.locales, self._mails = _index(directories)
-        loader = ChoiceLoader([FileSystemLoader(d) for d in directories])
-        self._text = self._environment(loader, autoescape=False)  # plain text parts
-        self._html = self._environment(loader, autoescape=True)
-        for environment in (self._text, self._html):
-            environment.globals["public_url"] = public_url
+        self._directories = (directory, *modules)
+        self.locales, self._mails = _index(self._directories)
+        self._public_url = public_url
+        self._environments: tuple[Environment, Environment] | None = None  # on the first mail
 
     @property
     def mails(self) -> tuple[str, ...]:
@@ -103,24 +98,45 @@ class JinjaMailRenderer(MailRenderer):
             raise UnknownTemplate(template)
         chosen = locale if locale in found else DEFAULT_LOCALE
         context = {**params, "locale": chosen}
+        plain, marked_up = self.prepare()
+        from jinja2 import TemplateError  # noqa: PLC0415 - loaded by prepare already
+
         try:
-            raw_subject = self._text.get_template(f"{chosen}/{template}.subject").render(context)
+            raw_subject = plain.get_template(f"{chosen}/{template}.subject").render(context)
             subject = " ".join(raw_subject.split())  # one line: no CR or LF can reach a header
-            text = self._text.get_template(f"{chosen}/{template}.txt").render(context)
-            html = self._html.get_template(f"{chosen}/{template}.html").render(
+            text = plain.get_template(f"{chosen}/{template}.txt").render(context)
+            html = marked_up.get_template(f"{chosen}/{template}.html").render(
                 {**context, "subject": subject}
             )
         except TemplateError as error:
             raise TemplateFailed(f"{template}: {error}") from error
         return RenderedParts(subject=subject, text=text.strip() + "\n", html=html)
 
-    @staticmethod
-    def _environment(loader: BaseLoader, *, autoescape: bool) -> Environment:
-        return Environment(
-            loader=loader,
-            autoescape=autoescape,  # noqa: S701 - on for HTML parts, off for plain text
-            undefined=StrictUndefined,  # a missing parameter fails the mail, never blanks it
-            trim_blocks=True,
-            lstrip_blocks=True,
-            auto_reload=False,
+    def prepare(self) -> tuple[Environment, Environment]:
+        """The plain-text and the HTML environment, built once: on the first mail, or earlier
+        by a process that knows it will render mails."""
+        if self._environments is not None:
+            return self._environments
+        from jinja2 import (  # noqa: PLC0415 - see the module's docstring
+            ChoiceLoader,
+            Environment,
+            FileSystemLoader,
+            StrictUndefined,
         )
+
+        loader = ChoiceLoader([FileSystemLoader(d) for d in self._directories])
+        plain, marked_up = (
+            Environment(
+                loader=loader,
+                autoescape=autoescape,  # noqa: S701 - on for HTML parts, off for plain text
+                undefined=StrictUndefined,  # a missing parameter fails the mail, never blanks it
+                trim_blocks=True,
+                lstrip_blocks=True,
+                auto_reload=False,
+            )
+            for autoescape in (False, True)
+        )
+        for environment in (plain, marked_up):
+            environment.globals["public_url"] = self._public_url
+        self._environments = (plain, marked_up)
+        return self._environments

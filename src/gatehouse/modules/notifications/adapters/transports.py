@@ -1,4 +1,8 @@
-"""Mail transports: SMTP (aiosmtplib) and the log, for development."""
+"""Mail transports: SMTP (aiosmtplib) and the log, for development.
+
+aiosmtplib is imported when an SMTP transport is built (``GATEHOUSE_SMTP_URL`` set), so a
+process that only logs its mails, or never sends any, does not hold it.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,15 @@ import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
-
-import aiosmtplib
 
 from gatehouse.modules.notifications.application.ports import MailTransport
 from gatehouse.modules.notifications.domain.errors import DeliveryFailed
 from gatehouse.modules.notifications.domain.model import RenderedMail
+
+if TYPE_CHECKING:
+    import aiosmtplib
 
 log = logging.getLogger("gatehouse.mail")
 
@@ -79,6 +85,8 @@ class SmtpMailTransport(MailTransport):
     IDLE_CONNECTIONS = 8
 
     def __init__(self, config: SmtpConfig, sender: str) -> None:
+        import aiosmtplib  # noqa: PLC0415, F401 - loaded with the transport (see the module doc)
+
         self._config = config
         self._sender = sender
         # One TLS context for the process: building one loads the system's CA certificates,
@@ -94,6 +102,8 @@ class SmtpMailTransport(MailTransport):
         return self._local_hostname
 
     async def _connection(self) -> aiosmtplib.SMTP:
+        import aiosmtplib  # noqa: PLC0415 - loaded by __init__ already
+
         now = time.monotonic()
         while self._idle:
             client, since = self._idle.pop()
@@ -116,6 +126,8 @@ class SmtpMailTransport(MailTransport):
         return client
 
     async def send(self, mail: RenderedMail) -> None:
+        import aiosmtplib  # noqa: PLC0415 - loaded by __init__ already
+
         message = build_message(mail, self._sender)
         client: aiosmtplib.SMTP | None = None
         accepted = False
@@ -145,6 +157,8 @@ class SmtpMailTransport(MailTransport):
 
 
 async def _quit(client: aiosmtplib.SMTP) -> None:
+    import aiosmtplib  # noqa: PLC0415 - loaded with the transport
+
     with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
         await client.quit()
     client.close()
