@@ -5,6 +5,10 @@ never switch off, but N processes then allow up to N times the limit between the
 After a failure every user of Redis leaves it alone for a few seconds (the process's
 ``RedisHealth``), so a Redis that is down or hanging costs one timeout every few seconds, not
 one per request nor one per limiter.
+
+A counted request needs the window after its hit (the ``RateLimit-*`` headers): ``limits``'
+own Lua scripts for both, the hit and the window, go to Redis in one pipelined round trip
+instead of two (``MovingWindows.hit``), on the keys ``limits`` itself uses.
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
 import limits
+from limits import WindowStats
 from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage.redis.redispy import RedispyBridge
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError, RedisError
 
 from gatehouse.shared.rate_limits import RateLimit, RateLimiter, RateLimitExceeded, RateLimitState
 from gatehouse.shared.redis_health import RedisHealth
@@ -50,10 +57,58 @@ class MovingWindows:
             key_prefix=prefix,
             wrap_exceptions=True,
         )
+        if not isinstance(shared.bridge, RedispyBridge):  # what implementation="redispy" makes
+            raise TypeError(shared.bridge)
+        self._redis = redis
+        self._bridge = shared.bridge
         self._shared = MovingWindowRateLimiter(shared)
         self._local = MovingWindowRateLimiter(MemoryStorage())
         self._health = health
         self._what = what
+
+    async def hit(self, item: limits.RateLimitItem, *identifiers: str) -> tuple[bool, WindowStats]:
+        """One hit, and the window after it (``limits``' ``hit`` then ``get_window_stats``)."""
+
+        async def local(limiter: MovingWindowRateLimiter) -> tuple[bool, WindowStats]:
+            return await limiter.hit(item, *identifiers), await limiter.get_window_stats(
+                item, *identifiers
+            )
+
+        if self._health.usable():
+            try:
+                result = await self._shared_hit(item, identifiers)
+            except (RedisError, OSError):
+                self._health.failed(self._what, "kept in this process only")
+            else:
+                self._health.answered()
+                return result
+        return await local(self._local)
+
+    async def _shared_hit(
+        self, item: limits.RateLimitItem, identifiers: tuple[str, ...]
+    ) -> tuple[bool, WindowStats]:
+        """``limits``' acquire and window scripts (``RedispyBridge.acquire_entry`` and
+        ``get_moving_window``, same keys and arguments) in one pipeline; a Redis that lost
+        its scripts (restarted, flushed) gets them again, and a hit that did not run is sent
+        again, never one that did."""
+        bridge = self._bridge
+        key = bridge.prefixed_key(item.key_for(*identifiers))
+        amount, expiry = item.amount, item.get_expiry()
+        acquire, window = bridge.lua_acquire_moving_window, bridge.lua_moving_window
+        now = time.time()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.evalsha(acquire.sha, 1, key, now, amount, expiry, 1)
+            pipe.evalsha(window.sha, 1, key, now - expiry, amount)
+            acquired, entries = await pipe.execute(raise_on_error=False)
+        if isinstance(acquired, NoScriptError):
+            acquired = await acquire(keys=[key], args=[now, amount, expiry, 1])
+        if isinstance(entries, NoScriptError):
+            entries = await window(keys=[key], args=[now - expiry, amount])
+        for answer in (acquired, entries):
+            if isinstance(answer, Exception):
+                raise answer
+        start, count = (float(entries[0]), int(entries[1])) if entries else (now, 0)
+        return bool(acquired), WindowStats(start + expiry, amount - count)
 
     async def run(self, op: Callable[[MovingWindowRateLimiter], Awaitable[Op]]) -> Op:
         if self._health.usable():
@@ -82,12 +137,8 @@ class LimitsRateLimiter(RateLimiter):
         if item is None:
             item = self._items[limit] = limits.RateLimitItemPerSecond(limit.amount, limit.seconds)
 
-        async def count(limiter: MovingWindowRateLimiter) -> RateLimitState:
-            allowed = await limiter.hit(item, limit.name, client)
-            stats = await limiter.get_window_stats(item, limit.name, client)
-            reset_after = seconds_until(stats.reset_time)
-            if not allowed:
-                raise RateLimitExceeded(RateLimitState(limit, 0, max(1, reset_after)))
-            return RateLimitState(limit, stats.remaining, reset_after)
-
-        return await self._windows.run(count)
+        allowed, stats = await self._windows.hit(item, limit.name, client)
+        reset_after = seconds_until(stats.reset_time)
+        if not allowed:
+            raise RateLimitExceeded(RateLimitState(limit, 0, max(1, reset_after)))
+        return RateLimitState(limit, stats.remaining, reset_after)
