@@ -28,11 +28,11 @@ class HmacRefreshTokens(RefreshTokenFactory):
         return secrets.token_urlsafe(TOKEN_BYTES)
 
     def child_of(self, parent: str) -> str:
-        digest = hmac.new(self._key, parent.encode("ascii"), hashlib.sha256).digest()
+        digest = hmac.digest(self._key, parent.encode("ascii"), "sha256")
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
     def csrf_for(self, session_id: uuid.UUID) -> str:
-        digest = hmac.new(self._key, b"csrf:" + session_id.bytes, hashlib.sha256).digest()
+        digest = hmac.digest(self._key, b"csrf:" + session_id.bytes, "sha256")
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
     def hash(self, token: str) -> bytes:
