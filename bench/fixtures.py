@@ -148,7 +148,7 @@ def request_json(
     return status, json.loads(payload) if payload else None
 
 
-async def _mark_verified(dsn: str, email: str) -> uuid.UUID:
+async def mark_verified(dsn: str, email: str) -> uuid.UUID:
     connection = await asyncpg.connect(dsn, timeout=10)
     try:
         user_id = await connection.fetchval(
@@ -175,7 +175,7 @@ def create_user(base_url: str, infra: Infrastructure) -> BenchUser:
     if status != 202:
         msg = f"register answered {status}: {body}"
         raise RuntimeError(msg)
-    user = BenchUser(email, password, asyncio.run(_mark_verified(infra.asyncpg_dsn, email)))
+    user = BenchUser(email, password, asyncio.run(mark_verified(infra.asyncpg_dsn, email)))
     login(base_url, user)
     return user
 

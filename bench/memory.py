@@ -182,7 +182,7 @@ def load(base: str, user: BenchUser) -> None:
 def register(base: str, dsn: str) -> BenchUser:
     import secrets  # noqa: PLC0415
 
-    from bench.fixtures import _mark_verified  # noqa: PLC0415
+    from bench.fixtures import mark_verified  # noqa: PLC0415
 
     email = f"memory-{secrets.token_hex(4)}@example.com"
     password = f"Bench-{secrets.token_urlsafe(18)}"
@@ -193,7 +193,7 @@ def register(base: str, dsn: str) -> BenchUser:
     if status != 202:
         msg = f"register answered {status}: {body}"
         raise RuntimeError(msg)
-    return BenchUser(email, password, asyncio.run(_mark_verified(dsn, email)))
+    return BenchUser(email, password, asyncio.run(mark_verified(dsn, email)))
 
 
 def stop(process: Any) -> None:
