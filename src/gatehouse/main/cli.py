@@ -81,15 +81,11 @@ async def _worker_loop(settings: Settings) -> None:
 
 
 def _worker(settings: Settings) -> None:
-    import uvloop  # noqa: PLC0415 - the loop ``serve`` runs on too (uvicorn[standard])
-
     from gatehouse.main.monitoring import monitored  # noqa: PLC0415
 
     with embedded_infrastructure(settings) as resolved, monitored(resolved, traces=False):
         log.info("outbox worker started")
-        # uvloop: about a tenth less CPU a mail than asyncio's loop (bench/outbox_drain.py)
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(_worker_loop(resolved))
+        asyncio.run(_worker_loop(resolved))
 
 
 async def _create_admin(settings: Settings, email: str, password: str | None) -> int:
