@@ -67,8 +67,11 @@ class _KeptHeaders(HeaderRegistry):
     message may hold), and it parses every value, though the From, the MIME-Version and the
     parts' Content-Type and Content-Transfer-Encoding are the same in every mail. Here each
     name's class is made once, and the header objects (immutable: a ``str`` with its parse
-    tree) of the last few hundred values are kept. What a header is and how it folds do not
-    change: same classes, same parser, same policy otherwise."""
+    tree) of the last few hundred values are kept, but for the headers that differ in every
+    mail (``PER_MAIL``: nothing of a recipient is kept). What a header is and how it folds do
+    not change: same classes, same parser, same policy otherwise."""
+
+    PER_MAIL = frozenset({"to", "cc", "bcc", "message-id", "date"})
 
     def __init__(self) -> None:
         super().__init__()
@@ -84,8 +87,8 @@ class _KeptHeaders(HeaderRegistry):
         return made
 
     def __call__(self, name: str, value: Any) -> BaseHeader:
-        if type(value) is not str:  # an address list or a header object: as the registry does
-            return super().__call__(name, value)
+        if type(value) is not str or name.lower() in self.PER_MAIL:
+            return super().__call__(name, value)  # as the registry does
         return self._parsed(name, value)
 
 
