@@ -21,6 +21,7 @@ has a database of its own).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -375,3 +376,27 @@ async def test_a_batch_that_ends_in_an_error_still_records_its_outcomes(side: Si
     assert await side.row(first.id) == Row("sent", 1, T0, {}, None, sent_at)
     assert await side.row(second.id) == Row("pending", 0, second.created_at, PARAMS, None, None)
     assert await claimed_id(side, sent_at) == second.id
+
+
+async def test_a_batch_cancelled_mid_send_records_what_it_delivered(side: Side) -> None:
+    """The shutdown's case: the grace ran out while a message was in flight."""
+    done = await side.add(T0)
+    in_flight = await side.add(T0 + timedelta(seconds=1))
+    now = T0 + timedelta(seconds=2)
+    marked = asyncio.Event()
+
+    async def batch() -> None:
+        async with side.store.claim_due(now, 2) as claims:
+            claims[0].mark_sent(now)
+            marked.set()
+            await asyncio.Event().wait()  # the second one's SMTP server never answers
+
+    task = asyncio.create_task(batch())
+    await marked.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert await side.row(done.id) == Row("sent", 1, T0, {}, None, now)
+    assert (await side.row(in_flight.id)).status == "pending"
+    assert await claimed_id(side, now) == in_flight.id
