@@ -67,6 +67,20 @@ def parse_args(argv: Sequence[str] | None, description: str | None = None) -> Co
         epilog=f"Every option can also be set as {ENV_PREFIX}<NAME>, e.g. {ENV_PREFIX}DURATION.",
     )
     parser.add_argument("--quick", action="store_true", help="short smoke run")
+    # Taken by bench/modes.py before this parser sees them; here for --help.
+    parser.add_argument(
+        "--outbox",
+        nargs="?",
+        metavar="N",
+        help="instead of the run: one worker drains N queued mails (default 100000) into an "
+        "SMTP sink (bench/outbox_drain.py; its options follow, e.g. --concurrency)",
+    )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="instead of the run: /me, refresh and login with 1 000 000 users and 5 000 000 "
+        "session rows (bench/scale.py; its options follow, e.g. --users)",
+    )
     parser.add_argument(
         "--only",
         help=f"comma-separated phases to run, of: {', '.join(PHASES)} (default: all)",

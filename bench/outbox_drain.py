@@ -49,12 +49,16 @@ MESSAGE_ID = re.compile(rb"^Message-ID:\s*<([0-9a-f-]{36})@", re.IGNORECASE | re
 
 
 class Sink:
-    """Counts each received mail's outbox id; keeps nothing else."""
+    """Counts each received mail's outbox id; keeps nothing else. At the first mail it notes
+    the worker's CPU seconds so far (``worker_pid``): its start-up, left out of the figure a
+    mail."""
 
     def __init__(self) -> None:
         self.received: collections.Counter[str] = collections.Counter()
         self.first: float | None = None
         self.last: float | None = None
+        self.worker_pid: int | None = None
+        self.cpu_at_first: float | None = None
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
@@ -62,6 +66,8 @@ class Sink:
         with self._lock:
             self.received[found.group(1).decode() if found else "?"] += 1
             now = time.monotonic()
+            if self.first is None and self.worker_pid is not None:
+                self.cpu_at_first = process_seconds(self.worker_pid)
             self.first = self.first or now
             self.last = now
         return "250 OK"
@@ -128,6 +134,7 @@ async def drain(
         os.sched_setaffinity(0, set(cpus[1:]))
     url = f"smtp://127.0.0.1:{controller.port}"
     process = worker(settings, url, cpus[0] if split else None, concurrency)
+    sink.worker_pid = process.pid
     started = time.monotonic()
     conn = await asyncpg.connect(dsn)
     try:
@@ -163,6 +170,10 @@ async def drain(
         "per_second_from_start": sink.total / max(last - started, 1e-9),
         "seconds": last - started,
         "cpu_ms_per_mail": 1000 * cpu_seconds / max(sink.total, 1),
+        # From the first mail on; the first mail's own CPU falls on the start-up's side.
+        "cpu_ms_per_mail_sending": 1000
+        * (cpu_seconds - (sink.cpu_at_first or 0.0))
+        / max(sink.total - 1, 1),
         "pinned": split,
     }
 
@@ -197,7 +208,8 @@ async def main(argv: list[str] | None = None) -> int:
         f"{result['received']:,} mails in {result['seconds']:.1f} s from its start; "
         f"{result['per_second_sending']:,.0f} mails/s while sending "
         f"({result['per_second_from_start']:,.0f}/s from the start; target >= 300); "
-        f"worker CPU {result['cpu_ms_per_mail']:.2f} ms a mail (start-up included)"
+        f"worker CPU {result['cpu_ms_per_mail_sending']:.2f} ms a mail while sending "
+        f"({result['cpu_ms_per_mail']:.2f} with its start-up)"
     )
     complete = result["statuses"] == {"sent": args.mails} and result["distinct"] == args.mails
     print(

@@ -1,7 +1,8 @@
 """``make bench``: Gatehouse side by side with bare FastAPI, one pinned core each way.
 
 See ``bench/README.md``. Exit status 0 whenever the run completes, targets met or not; 1 when
-the bench itself could not run; 2 when wrk is missing.
+the bench itself could not run; 2 when wrk is missing. ``--outbox [N]`` and ``--scale`` run the
+two long measurements instead (``bench/modes.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bench import fixtures, loadgen, peer_env
 from bench.config import check_cpus, environment, parse_args
 from bench.core import DATA_DIR, RESULTS_DIR, BenchCore
 from bench.loadgen import WrkJob, ensure_wrk
+from bench.modes import run_mode
 from bench.report import LOAD_SATURATED, NOISY_OTHER_CPU, BcryptRate, Report
 from bench.servers import ROOT, Server, allowed_cpus, running
 from gatehouse.main.settings import Settings
@@ -295,6 +297,9 @@ def _terminate(signum: int, _: FrameType | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    mode = run_mode(sys.argv[1:] if argv is None else argv)  # --outbox [N], --scale
+    if mode is not None:
+        return mode
     config = parse_args(argv, __doc__)
     wrk = ensure_wrk()
     check_cpus(config)

@@ -1,10 +1,12 @@
 """One suite for the OutboxStore port (the dispatcher's side of the outbox), run against the fake
 and the real adapter.
 
-The port's promise: ``claim_next(now)`` holds the oldest pending message due by ``now`` (none
-when nothing is due), skipping one another claim holds, until the claim ends; the claim's marks
-record the outcome: sent (its parameters wiped), failed (due again at ``retry_at``) or dead
-(never claimed again), each counting an attempt; ``backlog`` counts the pending messages.
+The port's promise: ``claim_due(now, limit)`` holds up to ``limit`` of the oldest pending
+messages due by ``now``, oldest first (none when nothing is due), skipping those another batch
+holds, until the batch ends; each claim's mark records the outcome, written when the batch ends
+however it ends: sent (its parameters wiped), failed (due again at ``retry_at``) or dead (never
+claimed again), each counting an attempt; ``backlog`` counts the pending messages.
+``claim_one`` below is a batch of one.
 
 Each side gives the tests a probe: ``add`` stores a pending message due at a time, ``row``
 reads back what the store holds of it (the fake's row; the real one's ``notifications_outbox``
@@ -19,6 +21,8 @@ has a database of its own).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -32,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gatehouse.modules.notifications.adapters.orm import outbox_table
 from gatehouse.modules.notifications.adapters.outbox import SqlAlchemyOutboxStore, stored_params
-from gatehouse.modules.notifications.application.ports import OutboxStore
+from gatehouse.modules.notifications.application.ports import Claim, OutboxStore
 from gatehouse.modules.notifications.domain.model import OutboxMessage, SealedParams
 from gatehouse.shared.ids import new_id
 from tests.support.builders import T0, unique_email
@@ -176,14 +180,24 @@ def side(request: pytest.FixtureRequest) -> Side:
     return real
 
 
+@contextlib.asynccontextmanager
+async def claim_one(
+    store: OutboxStore, now: datetime
+) -> AsyncIterator[Claim[OutboxMessage] | None]:
+    """A batch of one: the oldest due message's claim, or None."""
+    async with store.claim_due(now, 1) as claims:
+        assert len(claims) <= 1
+        yield claims[0] if claims else None
+
+
 async def claimed_id(side: Side, now: datetime) -> uuid.UUID | None:
     """Claim and let go without an outcome: which message would be sent at ``now``."""
-    async with side.store.claim_next(now) as claim:
+    async with claim_one(side.store, now) as claim:
         return None if claim is None else claim.message.id
 
 
 async def test_nothing_is_claimed_from_an_empty_outbox(side: Side) -> None:
-    async with side.store.claim_next(T0) as claim:
+    async with claim_one(side.store, T0) as claim:
         assert claim is None
     assert await side.store.backlog() == 0
 
@@ -202,10 +216,10 @@ async def test_the_oldest_due_message_is_claimed_with_every_field(side: Side) ->
     await side.add(T0 + timedelta(seconds=10))  # not due yet
     now = T0 + timedelta(seconds=5)
 
-    async with side.store.claim_next(now) as claim:
+    async with claim_one(side.store, now) as claim:
         assert claim is not None
         assert claim.message == oldest
-        await claim.mark_sent(now)
+        claim.mark_sent(now)
 
     assert await claimed_id(side, now) == later.id
 
@@ -225,9 +239,9 @@ async def test_a_sent_message_counts_an_attempt_loses_its_params_and_is_done(
     message = await side.add(T0, attempts=2)
     sent_at = T0 + timedelta(seconds=1)
 
-    async with side.store.claim_next(T0) as claim:
+    async with claim_one(side.store, T0) as claim:
         assert claim is not None
-        await claim.mark_sent(sent_at)
+        claim.mark_sent(sent_at)
 
     assert await side.row(message.id) == Row("sent", 3, T0, {}, None, sent_at)
     assert await claimed_id(side, T0 + timedelta(days=1)) is None
@@ -240,19 +254,19 @@ async def test_a_failed_message_counts_an_attempt_and_is_due_again_at_retry_at(
     message = await side.add(T0)
     retry_at = T0 + timedelta(seconds=30)
 
-    async with side.store.claim_next(T0) as claim:
+    async with claim_one(side.store, T0) as claim:
         assert claim is not None
-        await claim.mark_failed("connection refused", retry_at)
+        claim.mark_failed("connection refused", retry_at)
 
     assert await side.row(message.id) == Row(
         "pending", 1, retry_at, PARAMS, "connection refused", None
     )
     assert await side.store.backlog() == 1
     assert await claimed_id(side, retry_at - timedelta(seconds=1)) is None
-    async with side.store.claim_next(retry_at) as claim:
+    async with claim_one(side.store, retry_at) as claim:
         assert claim is not None
         assert (claim.message.id, claim.message.attempts) == (message.id, 1)
-        await claim.mark_sent(retry_at)
+        claim.mark_sent(retry_at)
 
     assert await side.row(message.id) == Row("sent", 2, retry_at, {}, None, retry_at)
 
@@ -263,9 +277,9 @@ async def test_a_dead_message_counts_an_attempt_loses_its_params_and_is_never_cl
     message = await side.add(T0)
     now = T0 + timedelta(seconds=1)
 
-    async with side.store.claim_next(now) as claim:
+    async with claim_one(side.store, now) as claim:
         assert claim is not None
-        await claim.mark_dead("550 no such user", now)
+        claim.mark_dead("550 no such user", now)
 
     assert await side.row(message.id) == Row("dead", 1, now, {}, "550 no such user", None)
     assert await claimed_id(side, now + timedelta(days=30)) is None
@@ -277,15 +291,15 @@ async def test_a_claimed_message_is_skipped_by_another_claim_until_it_ends(side:
     second = await side.add(T0 + timedelta(seconds=1))
     now = T0 + timedelta(seconds=5)
 
-    async with side.store.claim_next(now) as held:
+    async with claim_one(side.store, now) as held:
         assert held is not None
         assert held.message.id == first.id
-        async with side.store.claim_next(now) as other:
+        async with claim_one(side.store, now) as other:
             assert other is not None
             assert other.message.id == second.id
-            async with side.store.claim_next(now) as none_left:
+            async with claim_one(side.store, now) as none_left:
                 assert none_left is None
-            await other.mark_sent(now)
+            other.mark_sent(now)
     # the first was let go without an outcome: it is claimed again
 
     assert await claimed_id(side, now) == first.id
@@ -299,13 +313,90 @@ async def test_the_backlog_counts_pending_messages_due_or_not(side: Side) -> Non
     assert await side.store.backlog() == 4
 
     for mark in ("sent", "dead"):
-        async with side.store.claim_next(T0 + timedelta(seconds=5)) as claim:
+        async with claim_one(side.store, T0 + timedelta(seconds=5)) as claim:
             assert claim is not None
             if mark == "sent":
                 assert claim.message.id == sent.id
-                await claim.mark_sent(T0)
+                claim.mark_sent(T0)
             else:
                 assert claim.message.id == dead.id
-                await claim.mark_dead("refused", T0)
+                claim.mark_dead("refused", T0)
 
     assert await side.store.backlog() == 2
+
+
+async def test_a_batch_holds_the_oldest_due_messages_in_order_and_another_skips_them(
+    side: Side,
+) -> None:
+    added = [await side.add(T0 + timedelta(seconds=n)) for n in (3, 1, 4, 2, 5)]
+    await side.add(T0 + timedelta(days=1))  # not due
+    oldest = sorted(added, key=lambda m: m.created_at)
+    now = T0 + timedelta(seconds=10)
+
+    async with side.store.claim_due(now, 3) as batch:
+        assert [c.message for c in batch] == oldest[:3]
+        async with side.store.claim_due(now, 10) as rest:
+            assert [c.message for c in rest] == oldest[3:]
+            async with side.store.claim_due(now, 10) as none_left:
+                assert list(none_left) == []
+            for claim in rest:
+                claim.mark_sent(now)
+        batch[0].mark_failed("421 try later", now + timedelta(minutes=1))
+        batch[1].mark_dead("550 no such user", now)
+        # batch[2]: no outcome
+
+    rows = [await side.row(m.id) for m in oldest]
+    assert [(r.status, r.attempts, r.error) for r in rows] == [
+        ("pending", 1, "421 try later"),
+        ("dead", 1, "550 no such user"),
+        ("pending", 0, None),
+        ("sent", 1, None),
+        ("sent", 1, None),
+    ]
+    assert [r.params for r in rows] == [PARAMS, {}, PARAMS, {}, {}]
+    assert [r.sent_at for r in rows] == [None, None, None, now, now]
+    assert await claimed_id(side, now) == oldest[2].id
+
+
+async def test_a_batch_that_ends_in_an_error_still_records_its_outcomes(side: Side) -> None:
+    """A batch cancelled at shutdown (or stopped by a bug) keeps what it delivered: the marks
+    made are written, the messages without one are due again."""
+    first = await side.add(T0)
+    second = await side.add(T0 + timedelta(seconds=1))
+    sent_at = T0 + timedelta(seconds=2)
+
+    async def stopped_mid_batch() -> None:
+        async with side.store.claim_due(sent_at, 2) as batch:
+            batch[0].mark_sent(sent_at)
+            raise RuntimeError("stopped mid-batch")
+
+    with pytest.raises(RuntimeError, match="stopped"):
+        await stopped_mid_batch()
+
+    assert await side.row(first.id) == Row("sent", 1, T0, {}, None, sent_at)
+    assert await side.row(second.id) == Row("pending", 0, second.created_at, PARAMS, None, None)
+    assert await claimed_id(side, sent_at) == second.id
+
+
+async def test_a_batch_cancelled_mid_send_records_what_it_delivered(side: Side) -> None:
+    """The shutdown's case: the grace ran out while a message was in flight."""
+    done = await side.add(T0)
+    in_flight = await side.add(T0 + timedelta(seconds=1))
+    now = T0 + timedelta(seconds=2)
+    marked = asyncio.Event()
+
+    async def batch() -> None:
+        async with side.store.claim_due(now, 2) as claims:
+            claims[0].mark_sent(now)
+            marked.set()
+            await asyncio.Event().wait()  # the second one's SMTP server never answers
+
+    task = asyncio.create_task(batch())
+    await marked.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert await side.row(done.id) == Row("sent", 1, T0, {}, None, now)
+    assert (await side.row(in_flight.id)).status == "pending"
+    assert await claimed_id(side, now) == in_flight.id

@@ -27,6 +27,7 @@ from gatehouse.modules.notifications.adapters.outbox import (
 )
 from gatehouse.modules.notifications.adapters.transports import SmtpConfig, SmtpMailTransport
 from gatehouse.modules.notifications.application.dispatch import DispatchOutboxHandler
+from gatehouse.modules.notifications.application.outbox import OutboxDispatcher
 from gatehouse.modules.notifications.application.ports import ParamsSealer
 from gatehouse.modules.notifications.application.public import OutgoingMail
 from gatehouse.testing.mail import MailSink
@@ -63,7 +64,12 @@ def outbox_uow(
 
 
 def dispatcher(
-    engine: AsyncEngine, smtp_server: MailSink, clock: FixedClock, sealer: ParamsSealer = SEALER
+    engine: AsyncEngine,
+    smtp_server: MailSink,
+    clock: FixedClock,
+    sealer: ParamsSealer = SEALER,
+    *,
+    concurrency: int = 1,
 ) -> DispatchOutboxHandler:
     transport = SmtpMailTransport(SmtpConfig.from_url(smtp_server.url, timeout=5.0), SENDER)
     return DispatchOutboxHandler(
@@ -73,6 +79,7 @@ def dispatcher(
         sealer=sealer,
         clock=clock,
         mail_domain="gatehouse.test",
+        concurrency=concurrency,
     )
 
 
@@ -227,7 +234,10 @@ async def test_two_dispatchers_running_concurrently_send_each_mail_exactly_once(
     smtp_server: MailSink,
     clock: FixedClock,
 ) -> None:
-    recipients = [str(unique_email(f"bulk{i}")) for i in range(20)]
+    """Each claims batches of due rows (``OutboxDispatcher.BATCH``), several mails in flight:
+    more mails than three batches, so both take batches, side by side, and skip each other's."""
+    count = 3 * OutboxDispatcher.BATCH + 5
+    recipients = [str(unique_email(f"bulk{i}")) for i in range(count)]
     async with outbox_uow() as tx:
         for to in recipients:
             tx.record(verification_mail(to))
@@ -235,20 +245,22 @@ async def test_two_dispatchers_running_concurrently_send_each_mail_exactly_once(
     ids = {row.id for row in await outbox_rows(engine)}
 
     first, second = await asyncio.gather(
-        dispatcher(engine, smtp_server, clock)(), dispatcher(engine, smtp_server, clock)()
+        dispatcher(engine, smtp_server, clock, concurrency=4)(),
+        dispatcher(engine, smtp_server, clock, concurrency=4)(),
     )
 
-    assert first.sent + second.sent == 20
+    assert first.sent + second.sent == count
     assert first.sent > 0
     assert second.sent > 0  # both really worked, side by side
-    mails = await smtp_server.wait_for(20)
-    assert len(smtp_server.messages) == 20
+    mails = await smtp_server.wait_for(count)
+    assert len(smtp_server.messages) == count
     assert sorted(str(mail["To"]) for mail in mails) == sorted(recipients)
     message_ids = {str(mail["Message-ID"]) for mail in mails}
     assert message_ids == {f"<{outbox_id}@gatehouse.test>" for outbox_id in ids}
     rows = await outbox_rows(engine)
     assert {row.status for row in rows} == {"sent"}
     assert {row.attempts for row in rows} == {1}
+    assert all(row.params == {} for row in rows)  # one-time links wiped with the batch
 
 
 async def raw_rows(engine: AsyncEngine) -> str:

@@ -12,7 +12,7 @@ import copy
 import dataclasses
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Generic
 
@@ -100,40 +100,58 @@ class _Row(Generic[M]):
 
 
 class _Claim(Claim[M]):
-    """As the real claim: ``message`` is a copy of the row as claimed; the marks change the row
-    (``forget`` wipes what the outbox does not keep of a message once it is done)."""
+    """As the real claim: ``message`` is a copy of the row as claimed; a mark is recorded, and
+    changes the row when the batch ends (``forget`` wipes what the outbox does not keep of a
+    message once it is done)."""
 
     def __init__(self, row: _Row[M], forget: Callable[[M], None]) -> None:
         self._row = row
         self._forget = forget
         self.message = copy.deepcopy(row.message)
+        self._outcome: Callable[[], None] | None = None
+        row.claimed = True
 
-    async def mark_sent(self, now: datetime) -> None:
-        row = self._row
-        row.status = "sent"
-        row.sent_at = now
-        row.message.attempts += 1
-        self._forget(row.message)
-        row.error = None
+    def mark_sent(self, now: datetime) -> None:
+        def sent() -> None:
+            row = self._row
+            row.status = "sent"
+            row.sent_at = now
+            row.message.attempts += 1
+            self._forget(row.message)
+            row.error = None
 
-    async def mark_failed(self, error: str, retry_at: datetime) -> None:
-        row = self._row
-        row.message.attempts += 1
-        row.due = retry_at
-        row.error = error
+        self._outcome = sent
 
-    async def mark_dead(self, error: str, now: datetime) -> None:
-        row = self._row
-        row.status = "dead"
-        row.message.attempts += 1
-        row.due = now
-        self._forget(row.message)
-        row.error = error
+    def mark_failed(self, error: str, retry_at: datetime) -> None:
+        def failed() -> None:
+            row = self._row
+            row.message.attempts += 1
+            row.due = retry_at
+            row.error = error
+
+        self._outcome = failed
+
+    def mark_dead(self, error: str, now: datetime) -> None:
+        def dead() -> None:
+            row = self._row
+            row.status = "dead"
+            row.message.attempts += 1
+            row.due = now
+            self._forget(row.message)
+            row.error = error
+
+        self._outcome = dead
+
+    def end(self) -> None:
+        """The batch ended: write the outcome, if any, and let the row go."""
+        if self._outcome is not None:
+            self._outcome()
+        self._row.claimed = False
 
 
 class InMemoryQueue(Generic[M]):
-    """Rows in a list; a claim is the oldest due pending row that no other claim holds (the
-    real queue locks it, ``FOR UPDATE SKIP LOCKED``), held until the claim ends."""
+    """Rows in a list; a batch claims the oldest due pending rows that no other batch holds (the
+    real queue locks them, ``FOR UPDATE SKIP LOCKED``), held until the batch ends."""
 
     def __init__(self) -> None:
         self.rows: list[_Row[M]] = []
@@ -147,17 +165,14 @@ class InMemoryQueue(Generic[M]):
         return row
 
     @contextlib.asynccontextmanager
-    async def claim_next(self, now: datetime) -> AsyncIterator[Claim[M] | None]:
+    async def claim_due(self, now: datetime, limit: int) -> AsyncIterator[Sequence[Claim[M]]]:
         due = [r for r in self.rows if r.status == "pending" and r.due <= now and not r.claimed]
-        if not due:
-            yield None
-            return
-        row = min(due, key=lambda r: r.due)
-        row.claimed = True
+        claims = [_Claim(row, self._forget) for row in sorted(due, key=lambda r: r.due)[:limit]]
         try:
-            yield _Claim(row, self._forget)
-        finally:
-            row.claimed = False
+            yield claims
+        finally:  # however the batch ended, as the real queue
+            for claim in claims:
+                claim.end()
 
     async def backlog(self) -> int:
         return sum(r.status == "pending" for r in self.rows)

@@ -7,16 +7,19 @@ from datetime import timedelta
 import pytest
 
 from gatehouse.modules.notifications.application.dispatch import DispatchOutboxHandler
+from gatehouse.modules.notifications.application.outbox import OutboxDispatcher
 from gatehouse.modules.notifications.application.public import MailResolver, OutgoingMail
 from gatehouse.modules.notifications.domain.errors import DeliveryFailed
 from gatehouse.modules.notifications.domain.model import (
     BASE_BACKOFF,
     MAX_ATTEMPTS,
     MAX_BACKOFF,
+    RenderedMail,
     next_attempt_delay,
 )
 from gatehouse.shared.errors import Unavailable
 from tests.support.containers import notifications_container
+from tests.support.fakes.notifications import RecordingTransport
 from tests.unit.notifications.dispatching import Parts, handler
 
 PARAMS = {"link": "https://x/verify-email?token=t", "hours": "24"}
@@ -194,4 +197,55 @@ async def test_a_dispatcher_sends_as_many_at_once_as_its_concurrency_each_mail_o
     assert sorted(mail.message_id for mail in transport.sent) == sorted(
         f"<{row.message.id}@example.com>" for row in rows
     )
+    assert all(row.status == "sent" for row in rows)
+
+
+class BuggyFor(RecordingTransport):
+    """Sends every mail but the one to ``to``, where it hits a bug (not a ``DeliveryFailed``)."""
+
+    def __init__(self, to: str) -> None:
+        super().__init__()
+        self.to = to
+
+    async def send(self, mail: RenderedMail) -> None:
+        if mail.to == self.to:
+            raise RuntimeError("a bug")
+        await super().send(mail)
+
+
+async def test_a_bug_in_one_delivery_stops_the_dispatch_once_the_batch_is_recorded(
+    parts: Parts,
+) -> None:
+    """The mails of the batch delivered before or beside it are recorded as sent (never sent
+    again); the one that hit the bug stays pending, as it was."""
+    store, _, clock = parts
+    rows = [
+        store.add("verify_email", PARAMS, clock.now(), to=f"u{i}@example.com") for i in range(6)
+    ]
+    transport = BuggyFor("u2@example.com")
+    handler = notifications_container(
+        clock=clock, store=store, transport=transport, concurrency=2
+    ).dispatch()
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        await handler()
+
+    assert [(row.status, row.message.attempts) for row in rows] == [
+        *[("sent", 1)] * 2,
+        ("pending", 0),
+        *[("sent", 1)] * 3,
+    ]
+    assert len(transport.sent) == 5
+
+
+async def test_a_call_sends_at_most_max_messages_a_batch_at_a_time(parts: Parts) -> None:
+    store, transport, clock = parts
+    count = 2 * OutboxDispatcher.BATCH + 3
+    rows = [store.add("verify_email", PARAMS, clock.now()) for _ in range(count)]
+
+    first = await handler(parts)(max_messages=OutboxDispatcher.BATCH + 1)
+    rest = await handler(parts)()
+
+    assert (first.sent, rest.sent) == (OutboxDispatcher.BATCH + 1, count - first.sent)
+    assert len(transport.sent) == count
     assert all(row.status == "sent" for row in rows)

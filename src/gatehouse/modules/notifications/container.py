@@ -87,7 +87,7 @@ class NotificationsContainer(containers.DeclarativeContainer):
     webhook_timeout: providers.Dependency[float] = providers.Dependency(
         instance_of=float, default=10.0
     )
-    # Messages each dispatcher has in flight at once (each holds a database connection).
+    # Messages of a batch each dispatcher has in flight at once (a batch holds one connection).
     concurrency: providers.Dependency[int] = providers.Dependency(instance_of=int, default=1)
 
     sealer = providers.Singleton(FernetParamsSealer, sealing_keys)

@@ -3,9 +3,10 @@ webhooks): the tables share the delivery columns (``status``, ``attempts``,
 ``next_attempt_at``, ``sent_at``, ``last_error``) and the partial index on due rows.
 
 Writers insert in their own transaction and ``NOTIFY`` the table's channel (delivered only on
-commit). The dispatcher locks one due row with ``FOR UPDATE SKIP LOCKED`` and keeps the lock
-while the message is delivered, recording the outcome in the same transaction, so concurrent
-dispatchers never deliver one message twice.
+commit). The dispatcher locks a batch of due rows with ``FOR UPDATE SKIP LOCKED`` (one
+statement) and keeps the locks while the messages are delivered, then records their outcomes in
+the same transaction (the sent ones in one statement), so concurrent dispatchers never deliver
+one message twice.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic
 
 import asyncpg
-from sqlalchemy import Row, Table, func, select, update
+from sqlalchemy import ARRAY, Row, Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gatehouse.modules.notifications.application.ports import Claim, DeliveryQueue, M
@@ -40,37 +41,34 @@ class OutboxTable(Generic[M]):
 
 
 class _Claim(Claim[M]):
-    def __init__(self, outbox: OutboxTable[M], conn: AsyncConnection, message: M) -> None:
-        self._outbox = outbox
-        self._conn = conn
+    """A message of a batch; its mark is recorded, and written when the batch ends."""
+
+    def __init__(self, message: M, forget: Mapping[str, Any]) -> None:
         self.message = message
+        self._forget = forget
+        self.sent_at: datetime | None = None
+        self.values: dict[str, Any] | None = None  # a failure's or a dead letter's columns
 
-    async def _set(self, **values: Any) -> None:
-        t = self._outbox.table
-        await self._conn.execute(update(t).where(t.c.id == self.message.id).values(**values))
+    def mark_sent(self, now: datetime) -> None:
+        self.sent_at, self.values = now, None
 
-    async def mark_sent(self, now: datetime) -> None:
-        await self._set(
-            status=DeliveryStatus.SENT.value,
-            sent_at=now,
-            attempts=self.message.attempts + 1,
-            last_error=None,
-            **self._outbox.forget,
-        )
+    def mark_failed(self, error: str, retry_at: datetime) -> None:
+        self.sent_at = None
+        self.values = {
+            "attempts": self.message.attempts + 1,
+            "next_attempt_at": retry_at,
+            "last_error": error[:1000],
+        }
 
-    async def mark_failed(self, error: str, retry_at: datetime) -> None:
-        await self._set(
-            attempts=self.message.attempts + 1, next_attempt_at=retry_at, last_error=error[:1000]
-        )
-
-    async def mark_dead(self, error: str, now: datetime) -> None:
-        await self._set(
-            status=DeliveryStatus.DEAD.value,
-            attempts=self.message.attempts + 1,
-            next_attempt_at=now,
-            last_error=error[:1000],
-            **self._outbox.forget,
-        )
+    def mark_dead(self, error: str, now: datetime) -> None:
+        self.sent_at = None
+        self.values = {
+            "status": DeliveryStatus.DEAD.value,
+            "attempts": self.message.attempts + 1,
+            "next_attempt_at": now,
+            "last_error": error[:1000],
+            **self._forget,
+        }
 
 
 class SqlAlchemyQueue(DeliveryQueue[M]):
@@ -80,27 +78,67 @@ class SqlAlchemyQueue(DeliveryQueue[M]):
         self._listen_dsn = listen_dsn
         self._wake = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
+        t = outbox.table
+        self._claim = (
+            select(t)
+            .where(
+                t.c.status == DeliveryStatus.PENDING.value,
+                t.c.next_attempt_at <= bindparam("now"),
+            )
+            .order_by(t.c.next_attempt_at)
+            .limit(bindparam("limit"))
+            .with_for_update(skip_locked=True)
+        )
+        # Every sent message of a batch in one statement: its id and when it was sent, side by
+        # side in two arrays (``unnest``), the columns a done message forgets reset.
+        sent = (
+            func.unnest(
+                bindparam("ids", type_=ARRAY(t.c.id.type)),
+                bindparam("times", type_=ARRAY(t.c.sent_at.type)),
+            )
+            .table_valued("id", "sent_at")
+            .render_derived()
+        )
+        self._sent = (
+            update(t)
+            .where(t.c.id == sent.c.id)
+            .values(
+                status=DeliveryStatus.SENT.value,
+                sent_at=sent.c.sent_at,
+                attempts=t.c.attempts + 1,
+                last_error=None,
+                **outbox.forget,
+            )
+        )
 
     @contextlib.asynccontextmanager
-    async def claim_next(self, now: datetime) -> AsyncIterator[Claim[M] | None]:
+    async def claim_due(self, now: datetime, limit: int) -> AsyncIterator[Sequence[Claim[M]]]:
+        async with self._engine.connect() as conn:
+            await conn.begin()
+            rows = (await conn.execute(self._claim, {"now": now, "limit": limit})).all()
+            claims = [_Claim(self._outbox.message(row), self._outbox.forget) for row in rows]
+            try:
+                yield claims
+            finally:
+                # However the batch ended (cancelled at shutdown too): what was delivered is
+                # recorded. A failure here leaves the transaction to roll back as the
+                # connection goes back to the pool: every message of the batch stays pending.
+                await self._record(conn, claims)
+                await conn.commit()
+
+    async def _record(self, conn: AsyncConnection, claims: Sequence[_Claim[M]]) -> None:
+        sent = [c for c in claims if c.sent_at is not None]
+        if sent:
+            await conn.execute(
+                self._sent,
+                {"ids": [c.message.id for c in sent], "times": [c.sent_at for c in sent]},
+            )
         t = self._outbox.table
-        async with self._engine.connect() as conn, conn.begin():
-            row = (
+        for claim in claims:
+            if claim.values is not None:
                 await conn.execute(
-                    select(t)
-                    .where(
-                        t.c.status == DeliveryStatus.PENDING.value,
-                        t.c.next_attempt_at <= now,
-                    )
-                    .order_by(t.c.next_attempt_at)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
+                    update(t).where(t.c.id == claim.message.id).values(**claim.values)
                 )
-            ).first()
-            if row is None:
-                yield None
-                return
-            yield _Claim(self._outbox, conn, self._outbox.message(row))
 
     async def backlog(self) -> int:
         t = self._outbox.table

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,22 +58,29 @@ M = TypeVar("M", bound=Queued)
 
 
 class Claim(Protocol[M]):
-    """One claimed message, locked against other dispatchers until the claim ends."""
+    """One claimed message, locked against other dispatchers until its batch ends. A mark
+    records the outcome; the batch writes it when it ends (one outcome a claim)."""
 
     message: M
 
-    async def mark_sent(self, now: datetime) -> None: ...
+    def mark_sent(self, now: datetime) -> None: ...
 
-    async def mark_failed(self, error: str, retry_at: datetime) -> None: ...
+    def mark_failed(self, error: str, retry_at: datetime) -> None: ...
 
-    async def mark_dead(self, error: str, now: datetime) -> None: ...
+    def mark_dead(self, error: str, now: datetime) -> None: ...
 
 
 class DeliveryQueue(Protocol[M]):
-    """The dispatcher's side of an outbox (mail, webhooks): one due message at a time."""
+    """The dispatcher's side of an outbox (mail, webhooks): due messages, a batch at a time."""
 
-    def claim_next(self, now: datetime) -> AbstractAsyncContextManager[Claim[M] | None]:
-        """Lock the oldest due message (skipping ones other dispatchers hold)."""
+    def claim_due(
+        self, now: datetime, limit: int
+    ) -> AbstractAsyncContextManager[Sequence[Claim[M]]]:
+        """Lock up to ``limit`` of the oldest due messages (skipping ones other dispatchers
+        hold), oldest first; none when nothing is due. When the batch ends, however it ends (an
+        error or a cancellation included), the outcomes its claims recorded are written and
+        the locks released together; a message whose claim recorded none stays as it was, due
+        again at once."""
         ...
 
     async def backlog(self) -> int:

@@ -62,8 +62,9 @@ async def run_dispatcher(
     """Send until ``stop`` is set. Sleeps only when nothing is due; wakes on NOTIFY.
 
     Once ``stop`` is set, a batch being sent has ``grace_seconds`` to finish; then it is
-    cancelled, and the message it holds goes back to the queue (its claim's transaction rolls
-    back, due at once) for another dispatcher, instead of waiting out a slow SMTP server."""
+    cancelled: the messages it delivered are recorded, those still in flight go back to the
+    queue (no outcome, due at once) for another dispatcher, instead of waiting out a slow SMTP
+    server."""
     failures = 0
     while not stop.is_set():
         try:
@@ -101,7 +102,7 @@ async def _unless_stopped(
         batch.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await batch
-        log.warning("outbox dispatch stopped mid-send: the message goes back to the queue")
+        log.warning("outbox dispatch stopped mid-send: the messages in flight go back to the queue")
         return None
     finally:
         stopper.cancel()
