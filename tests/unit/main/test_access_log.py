@@ -143,3 +143,66 @@ def test_the_middleware_writes_one_line_a_request_without_the_query(
     assert lines[0]["path"] == "/api/v1/me"
     assert lines[0]["client_ip"] == "203.0.113.7"
     assert "s3cret" not in stream.getvalue()
+
+
+class _Writes(io.StringIO):
+    """A stream that counts its ``write`` calls (a system call each, on standard error)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def write(self, text: str) -> int:
+        self.calls += 1
+        return super().write(text)
+
+
+def _line(log: AccessLog, request_id: str) -> None:
+    log.write(
+        method="GET",
+        path="/health/live",
+        route="/health/live",
+        status=200,
+        duration_ms=0.1,
+        request_id=request_id,
+        client_ip=None,
+    )
+
+
+def _ids(stream: io.StringIO) -> list[str]:
+    return [json.loads(line)["request_id"] for line in stream.getvalue().splitlines()]
+
+
+def test_the_lines_of_one_loop_turn_are_written_together_at_the_next() -> None:
+    log, stream = AccessLog(), _Writes()
+    log.configure(True, stream)
+
+    async def turn() -> list[str]:
+        for request_id in ("a", "b", "c"):
+            _line(log, request_id)
+        written_meanwhile = _ids(stream)
+        await asyncio.sleep(0)  # the next turn
+        return written_meanwhile
+
+    assert asyncio.run(turn()) == []
+    assert _ids(stream) == ["a", "b", "c"]
+    assert stream.calls == 1
+
+
+def test_outside_a_loop_a_line_is_written_at_once_after_any_left_waiting() -> None:
+    log, stream = AccessLog(), _Writes()
+    log.configure(True, stream)
+    loop = asyncio.new_event_loop()
+
+    def last_callback() -> None:
+        _line(log, "waiting")
+        loop.stop()  # the loop ends with this turn: its flush never runs
+
+    loop.call_soon(last_callback)
+    loop.run_forever()
+    loop.close()
+    assert _ids(stream) == []
+
+    _line(log, "now")
+
+    assert _ids(stream) == ["waiting", "now"]
