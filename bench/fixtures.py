@@ -163,10 +163,10 @@ async def mark_verified(dsn: str, email: str) -> uuid.UUID:
     return user_id
 
 
-def create_user(base_url: str, infra: Infrastructure) -> BenchUser:
-    """Register through the API, mark the address verified in SQL (only token hashes are
-    stored, so the mailed token cannot be read back), and check that the login works."""
-    email = f"bench-{secrets.token_hex(4)}@example.com"
+def register_user(base_url: str, dsn: str, name: str = "bench") -> BenchUser:
+    """Register through the API and mark the address verified in SQL (only token hashes are
+    stored, so the mailed token cannot be read back)."""
+    email = f"{name}-{secrets.token_hex(4)}@example.com"
     password = f"Bench-{secrets.token_urlsafe(18)}"
     status, body = request_json(
         f"{base_url}/api/v1/auth/register",
@@ -175,7 +175,12 @@ def create_user(base_url: str, infra: Infrastructure) -> BenchUser:
     if status != 202:
         msg = f"register answered {status}: {body}"
         raise RuntimeError(msg)
-    user = BenchUser(email, password, asyncio.run(mark_verified(infra.asyncpg_dsn, email)))
+    return BenchUser(email, password, asyncio.run(mark_verified(dsn, email)))
+
+
+def create_user(base_url: str, infra: Infrastructure) -> BenchUser:
+    """A registered, verified user whose login works."""
+    user = register_user(base_url, infra.asyncpg_dsn)
     login(base_url, user)
     return user
 

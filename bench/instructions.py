@@ -70,7 +70,10 @@ async def _drive(scenario: str, requests: int, data_dir: Path) -> float:
     database = scratch(SCRATCH)
     assert database is not None
     settings = database.settings(
-        data_dir, rate_limit_login="1000/minute", rate_limit_refresh="1000000/minute"
+        data_dir,
+        rate_limit_register="1000/minute",
+        rate_limit_login="1000/minute",
+        rate_limit_refresh="1000000/minute",
     )
     configure_logging(settings.log_level, json=settings.log_json)
     app = create_app(settings)
@@ -109,10 +112,13 @@ async def _drive(scenario: str, requests: int, data_dir: Path) -> float:
         httpx.AsyncClient(transport=transport, base_url="http://bench") as client,
     ):
         email = f"instructions-{os.getpid()}@example.com"
-        await client.post(
+        registered = await client.post(
             "/api/v1/auth/register",
             json={"email": email, "password": PASSWORD, "display_name": "Bench"},
         )
+        if registered.status_code != 202:
+            msg = f"register answered {registered.status_code}: {registered.text}"
+            raise RuntimeError(msg)
         await mark_verified(database.dsn, email)
         pair = (
             await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
@@ -164,7 +170,7 @@ def _collected(scenario: str, requests: int) -> int:
         command, env=os.environ | {INNER: "1"}, capture_output=True, text=True, check=False
     )
     for line in run.stderr.splitlines():
-        if "Collected :" in line:
+        if "Collected :" in line and run.returncode == 0:
             return int(line.rsplit(":", 1)[1])
     msg = f"callgrind counted nothing for {scenario} ({run.returncode}): {run.stderr[-2000:]}"
     raise RuntimeError(msg)

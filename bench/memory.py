@@ -45,7 +45,7 @@ if __package__ in {None, ""}:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.admin_scale import recreate, scratch
-from bench.fixtures import BenchUser, request_json
+from bench.fixtures import BenchUser, register_user, request_json
 from bench.servers import ROOT, free_port, resident_mib
 
 SCRATCH = "gatehouse_bench_memory"
@@ -179,23 +179,6 @@ def load(base: str, user: BenchUser) -> None:
         _ok(*request_json(f"{base}/health/live"), "GET /health/live")
 
 
-def register(base: str, dsn: str) -> BenchUser:
-    import secrets  # noqa: PLC0415
-
-    from bench.fixtures import mark_verified  # noqa: PLC0415
-
-    email = f"memory-{secrets.token_hex(4)}@example.com"
-    password = f"Bench-{secrets.token_urlsafe(18)}"
-    status, body = request_json(
-        f"{base}/api/v1/auth/register",
-        {"email": email, "password": password, "display_name": "Memory Bench"},
-    )
-    if status != 202:
-        msg = f"register answered {status}: {body}"
-        raise RuntimeError(msg)
-    return BenchUser(email, password, asyncio.run(mark_verified(dsn, email)))
-
-
 def stop(process: Any) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
@@ -222,7 +205,7 @@ def one_run(
         wait_live(base, process)
         after_start = resident_mib(process.pid)
         started = _breakdown(base, process.pid, traced, 1) if traced is not None else None
-        user = register(base, dsn)
+        user = register_user(base, dsn, "memory")
         load(base, user)
         result: dict[str, Any] = {
             "after_start": after_start,
