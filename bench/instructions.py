@@ -71,7 +71,6 @@ async def _drive(scenario: str, requests: int, data_dir: Path) -> float:
     assert database is not None
     settings = database.settings(
         data_dir,
-        rate_limit_register="1000/minute",
         rate_limit_login="1000/minute",
         rate_limit_refresh="1000000/minute",
     )
