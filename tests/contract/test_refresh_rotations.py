@@ -18,8 +18,6 @@ commits for real (the adapter has its own pool), on unique ids, deleted afterwar
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -39,9 +37,10 @@ from gatehouse.modules.auth.adapters.repositories import (
 from gatehouse.modules.auth.adapters.rotations import AsyncpgRefreshRotations
 from gatehouse.modules.auth.application.refresh import RefreshRotations
 from gatehouse.modules.auth.domain.model import RefreshToken, Session
-from gatehouse.shared.ids import new_id
 from gatehouse.shared.pg import DatabaseTimeouts, ReadPool, asyncpg_dsn
 from gatehouse.testing.infra import Infra
+from tests.contract import auth_helpers
+from tests.contract.auth_helpers import a_hash, a_refresh_token
 from tests.support.builders import T0
 from tests.support.fakes import InMemoryAuthUnitOfWork
 from tests.support.fakes.auth import InMemoryRefreshRotations
@@ -148,29 +147,17 @@ def side(request: pytest.FixtureRequest) -> Side:
     return real
 
 
-def _hash() -> bytes:
-    return hashlib.sha256(secrets.token_bytes(32)).digest()
-
-
 async def a_session(side: Side) -> tuple[Session, RefreshToken]:
-    session = Session(
-        id=new_id(),
-        user_id=uuid.uuid4(),
-        created_at=T0,
-        last_used_at=T0,
-        idle_expires_at=T0 + IDLE,
-        absolute_expires_at=T0 + timedelta(days=30),
-        user_agent="contract",
-        ip="198.51.100.7",
-        amr=("pwd", "otp"),
-    )
-    token = RefreshToken(token_hash=_hash(), session_id=session.id, generation=0, created_at=T0)
+    """A committed session (with a second factor) and its first token."""
+    session = auth_helpers.a_session(uuid.uuid4(), user_agent="contract", ip="198.51.100.7")
+    session.amr = ("pwd", "otp")
+    token = a_refresh_token(session)
     await side.add(session, token)
     return session, token
 
 
 async def test_an_unknown_hash_finds_nothing(side: Side) -> None:
-    assert await side.rotations.find(_hash()) is None
+    assert await side.rotations.find(a_hash()) is None
 
 
 async def test_find_gives_the_session_and_the_token_as_stored(side: Side) -> None:
@@ -203,7 +190,7 @@ async def _rotated(side: Side, token: RefreshToken, when: datetime) -> RotationA
     found = await side.rotations.find(token.token_hash)
     assert found is not None
     session, spent = found
-    child = session.rotate(spent, _hash(), when, IDLE)
+    child = session.rotate(spent, a_hash(), when, IDLE)
     return session, spent, child
 
 
