@@ -83,22 +83,16 @@ async def load(dsn: str, users: int, rows: int) -> dict[str, float]:
     password_hash = bcrypt.hashpw(b"not measured", bcrypt.gensalt(12)).decode()
     sessions = rows // 2
     seconds: dict[str, float] = {}
-    conn = await asyncpg.connect(dsn)
-    try:
-        start = time.perf_counter()
-        await _copy(
-            conn,
+    steps = {
+        "users": (
             "accounts_user",
             USER_COLUMNS,
             (
                 (uid, f"scale{i}@example.com", password_hash, f"Scale {i}", now, now, now)
                 for i, uid in enumerate(_ids(user_prefix, users))
             ),
-        )
-        seconds["users"] = time.perf_counter() - start
-        start = time.perf_counter()
-        await _copy(
-            conn,
+        ),
+        "sessions": (
             "auth_session",
             SESSION_COLUMNS,
             (
@@ -116,19 +110,22 @@ async def load(dsn: str, users: int, rows: int) -> dict[str, float]:
                 )
                 for i, sid in enumerate(_ids(session_prefix, sessions))
             ),
-        )
-        seconds["sessions"] = time.perf_counter() - start
-        start = time.perf_counter()
-        await _copy(
-            conn,
+        ),
+        "refresh tokens": (
             "auth_refresh_token",
             TOKEN_COLUMNS,
             (
                 (hashlib.sha256(sid.bytes).digest(), sid, 0, now)
                 for sid in _ids(session_prefix, rows - sessions)
             ),
-        )
-        seconds["refresh tokens"] = time.perf_counter() - start
+        ),
+    }
+    conn = await asyncpg.connect(dsn)
+    try:
+        for step, (table, columns, records) in steps.items():
+            start = time.perf_counter()
+            await _copy(conn, table, columns, records)
+            seconds[step] = time.perf_counter() - start
         start = time.perf_counter()
         await conn.execute("VACUUM ANALYZE accounts_user, auth_session, auth_refresh_token")
         seconds["vacuum analyze"] = time.perf_counter() - start
