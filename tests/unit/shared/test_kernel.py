@@ -127,6 +127,17 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
     assert TrustedProxies([]).client_ip("10.1.2.3", "198.51.100.1") == "10.1.2.3"
 
 
+def test_remembered_answers_are_the_same_and_the_memory_is_bounded() -> None:
+    proxies = TrustedProxies(["10.0.0.0/8"])
+    addresses = [f"198.51.{n // 256}.{n % 256}" for n in range(TrustedProxies.CACHED + 500)]
+    for _ in range(2):  # the second pass answers partly from memory, partly anew
+        for address in addresses:
+            assert proxies.client_ip("10.1.2.3", f"{address}, 10.9.9.9") == address
+        assert proxies.client_ip("203.0.113.5", "198.51.100.1") == "203.0.113.5"
+    remembered = len(addresses) + 1
+    assert proxies._decide.cache_info().currsize == min(remembered, TrustedProxies.CACHED)
+
+
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
