@@ -37,11 +37,10 @@ class BenchCore:
 
     # ------------------------------------------------------------ plumbing
 
-    def server(self, name: str, module: str, env: dict[str, str], *, quiet: bool = False) -> Server:
-        """``quiet``: standard output to /dev/null (request logs), else to the server's log."""
-        return Server(
-            name, module, cpu=self.config.server_cpu, env=env, log_dir=self.logs, quiet=quiet
-        )
+    def server(self, name: str, module: str, env: dict[str, str]) -> Server:
+        """Its standard output and error, request lines included, go to the server's log file,
+        written as a container runtime's pipe would be."""
+        return Server(name, module, cpu=self.config.server_cpu, env=env, log_dir=self.logs)
 
     def gatehouse(self, name: str, infra: fixtures.Infrastructure, **settings: str) -> Server:
         return self._gatehouse(name, infra, settings, no_revocation_check=False)
@@ -72,8 +71,7 @@ class BenchCore:
         # each login from its own address).
         settings = {**SETUP_LIMITS, **settings}
         env |= {f"GATEHOUSE_{key.upper()}": value for key, value in settings.items()}
-        quiet = settings.get("log_level") in {"debug", "info"}
-        return self.server(name, "bench.targets.gatehouse_app", env, quiet=quiet)
+        return self.server(name, "bench.targets.gatehouse_app", env)
 
     def peer(self, name: str, infra: fixtures.Infrastructure) -> Server | None:
         """fastapi-users' documented app (``bench/peers/``), in the peers' own environment;

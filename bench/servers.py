@@ -120,7 +120,6 @@ class Server:
         log_dir: Path,
         cwd: Path = ROOT,
         start_timeout: float = 60.0,
-        quiet: bool = False,
         python: str = sys.executable,  # a peer runs in its own environment
     ) -> None:
         self.name = name
@@ -131,7 +130,6 @@ class Server:
         self.log_path = log_dir / f"{name}.log"
         self.cwd = cwd
         self.start_timeout = start_timeout
-        self.quiet = quiet
         self.python = python
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -156,8 +154,7 @@ class Server:
                 cwd=self.cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
-                # quiet: per-request logs go to /dev/null, so they cost their formatting only
-                stdout=subprocess.DEVNULL if self.quiet else log,
+                stdout=log,
                 stderr=log,
                 start_new_session=True,
             )
