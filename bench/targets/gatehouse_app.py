@@ -2,7 +2,7 @@
 
 ``bench/run.py`` sets ``GATEHOUSE_DATABASE_URL`` / ``GATEHOUSE_REDIS_URL`` (already migrated),
 ``GATEHOUSE_DATA_DIR`` (dev keys and pepper) and ``GATEHOUSE_LOG_LEVEL``; everything else is the
-default. Logs go to standard output, which the runner sends to /dev/null.
+default. Logs go to standard error, which the runner writes to the server's log file.
 
 ``BENCH_NO_REVOCATION_CHECK=1`` serves the same app with the container's ``auth.revocations``
 overridden by ``NoRevocations`` (no per-request session revocation check), the baseline the
