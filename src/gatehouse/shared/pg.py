@@ -200,11 +200,7 @@ class ReadPool:
     def _release(self, conn: asyncpg.Connection, *, discard: bool = False) -> None:
         """Hand ``conn`` to the longest waiter, or keep it; close it instead when it failed, is
         in a transaction (nothing here opens one), closed, or worn out."""
-        uses = self._uses.get(conn)
-        if uses is None:  # not ours (any more): closed by ``close``
-            self._close_soon(conn)
-            return
-        self._uses[conn] = uses = uses + 1
+        self._uses[conn] = uses = self._uses[conn] + 1  # ``close`` keeps the ones in use
         if discard or conn.is_closed() or conn.is_in_transaction() or uses >= MAX_USES:
             self._forget(conn, terminate=discard)
             return
